@@ -6,8 +6,8 @@ import (
 	"math"
 )
 
-func le16(b []byte) uint16 { return binary.LittleEndian.Uint16(b) }
-func le32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
+func le16(b []byte) uint16  { return binary.LittleEndian.Uint16(b) }
+func le32(b []byte) uint32  { return binary.LittleEndian.Uint32(b) }
 func half(b []byte) float32 { return f16Table[binary.LittleEndian.Uint16(b)] }
 
 // Dequantize expands len(dst) elements of type t stored in src into dst.

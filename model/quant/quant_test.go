@@ -205,9 +205,9 @@ func TestF16(t *testing.T) {
 		want uint16
 	}{
 		{1, 0x3c00}, {-2, 0xc000}, {65504, 0x7bff}, {1e6, 0x7c00},
-		{1 + 1.0/2048, 0x3c00},  // tie → even
-		{1 + 3.0/2048, 0x3c02},  // tie → even (up)
-		{5.96e-8, 0x0001},       // smallest subnormal
+		{1 + 1.0/2048, 0x3c00}, // tie → even
+		{1 + 3.0/2048, 0x3c02}, // tie → even (up)
+		{5.96e-8, 0x0001},      // smallest subnormal
 	}
 	for _, c := range cases {
 		if got := F32ToF16(c.in); got != c.want {

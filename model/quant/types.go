@@ -52,12 +52,12 @@ var infos = map[Type]info{
 	F32:  {"f32", 1, 4},
 	F16:  {"f16", 1, 2},
 	BF16: {"bf16", 1, 2},
-	Q4_0: {"q4_0", QK, 2 + QK/2},               // d, 32 nibbles
-	Q4_1: {"q4_1", QK, 2 + 2 + QK/2},           // d, m, 32 nibbles
-	Q5_0: {"q5_0", QK, 2 + 4 + QK/2},           // d, high bits, 32 nibbles
-	Q5_1: {"q5_1", QK, 2 + 2 + 4 + QK/2},       // d, m, high bits, 32 nibbles
-	Q8_0: {"q8_0", QK, 2 + QK},                 // d, 32 int8
-	Q4_K: {"q4_K", QKK, 2 + 2 + 12 + QKK/2},    // d, dmin, 6-bit scales/mins, 256 nibbles
+	Q4_0: {"q4_0", QK, 2 + QK/2},            // d, 32 nibbles
+	Q4_1: {"q4_1", QK, 2 + 2 + QK/2},        // d, m, 32 nibbles
+	Q5_0: {"q5_0", QK, 2 + 4 + QK/2},        // d, high bits, 32 nibbles
+	Q5_1: {"q5_1", QK, 2 + 2 + 4 + QK/2},    // d, m, high bits, 32 nibbles
+	Q8_0: {"q8_0", QK, 2 + QK},              // d, 32 int8
+	Q4_K: {"q4_K", QKK, 2 + 2 + 12 + QKK/2}, // d, dmin, 6-bit scales/mins, 256 nibbles
 	Q5_K: {"q5_K", QKK, 2 + 2 + 12 + QKK/8 + QKK/2},
 	Q6_K: {"q6_K", QKK, QKK/2 + QKK/4 + QKK/16 + 2}, // low nibbles, high 2 bits, int8 scales, d
 }
