@@ -403,8 +403,12 @@ func (r *reader) tensorInfo(i uint64) TensorInfo {
 		r.fail(field+" dims", at, "row of %d elements is not a multiple of %s's block size %d", t.Dims[0], t.Type, bs)
 		return t
 	}
-	row, _ := t.Type.RowBytes(t.Dims[0]) // cannot fail: type known, dims checked
-	if rows := n / t.Dims[0]; row != 0 && rows > maxSize/row {
+	row, err := t.Type.RowBytes(t.Dims[0])
+	if err != nil {
+		r.fail(field+" dims", at, "%v", err)
+		return t
+	}
+	if rows := n / t.Dims[0]; rows > maxSize/row {
 		r.fail(field+" dims", at, "tensor size overflows")
 		return t
 	}
