@@ -1,0 +1,44 @@
+package astguard
+
+import (
+	"testing"
+)
+
+// FuzzIncrementalEdit applies two successive edits to a language's sample
+// (so the second edit works on an incrementally produced tree) and checks
+// the result against a full parse with checkAgainstFull. The seed corpus is
+// in testdata/fuzz/FuzzIncrementalEdit.
+func FuzzIncrementalEdit(f *testing.F) {
+	f.Add(uint8(0), uint32(40), uint8(0), "x := 1\n", uint32(41), uint8(3), "}")
+	f.Add(uint8(1), uint32(120), uint8(4), "    def g(self):\n        pass\n", uint32(10), uint8(0), "'''")
+	f.Add(uint8(2), uint32(200), uint8(0), "`${", uint32(203), uint8(0), "}`")
+	f.Add(uint8(8), uint32(300), uint8(2), "/* /*", uint32(0), uint8(0), "*/")
+	srcs := make([][]byte, len(languages))
+	for i, l := range languages {
+		srcs[i] = readSample(f, l)
+	}
+	f.Fuzz(func(t *testing.T, li uint8, pos1 uint32, del1 uint8, text1 string, pos2 uint32, del2 uint8, text2 string) {
+		if len(text1) > 200 || len(text2) > 200 {
+			return // keep each run short; long texts add nothing new here
+		}
+		k := int(li) % len(languages)
+		d, err := NewDocument(languages[k], srcs[k])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		for _, e := range []struct {
+			pos  uint32
+			del  uint8
+			text string
+		}{{pos1, del1, text1}, {pos2, del2, text2}} {
+			n := len(d.Source())
+			start := int(e.pos % uint32(n+1))
+			end := min(n, start+int(e.del%16))
+			if err := d.Replace(start, end, []byte(e.text)); err != nil {
+				t.Fatal(err)
+			}
+			checkAgainstFull(t, d, "after edit", false)
+		}
+	})
+}
