@@ -1,0 +1,25 @@
+// Package lsp is Ghostline's language server: it speaks the Language Server
+// Protocol to editors and turns textDocument/inlineCompletion (LSP 3.18) and
+// textDocument/completion requests into calls of a Completer, the narrow
+// interface behind which the decoding engine lives.
+//
+// Layers, bottom up (imports flow one way, as in gopls):
+//
+//	stream.go       LSP base-protocol framing that survives malformed input
+//	inline.go       LSP 3.18 inline-completion types, written from the spec
+//	protocol.go     the other wire types we need that go.lsp.dev/protocol lacks
+//	text.go         documents: UTF-8/16/32 positions <-> byte offsets, edits
+//	config.go       settings from initializationOptions/didChangeConfiguration
+//	completer.go    the Completer interface and optional engine hooks
+//	server.go       connection, dispatch, lifecycle, recover per request
+//	documents.go    didOpen/didChange/didClose and workspace notifications
+//	completion.go   inline completion and the completion fallback, scheduling
+//	feedback.go     didShow/partial-accept/accept, kept in a local JSONL log
+//	progress.go     $/progress and window/showMessage
+//	unimplemented.go the methods we answer with MethodNotFound on purpose
+//
+// The package does not import the engine (decode), astguard or
+// projectgraph: they plug in through Completer, DocumentObserver and
+// WorkspaceObserver, so the server is tested with deterministic fakes
+// (package lsptest).
+package lsp
