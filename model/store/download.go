@@ -1,0 +1,284 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Progress receives a pull's progress. Calls come from the pulling
+// goroutine, in order; a nil Progress is allowed everywhere.
+type Progress interface {
+	// Stage starts a stage ("download", "assemble") of total bytes, or -1
+	// when the total is not known yet.
+	Stage(name string, total int64)
+	// Add reports n more bytes of the current stage done.
+	Add(n int64)
+}
+
+type nopProgress struct{}
+
+func (nopProgress) Stage(string, int64) {}
+func (nopProgress) Add(int64)           {}
+
+// ChecksumError reports a file whose SHA-256 is not the expected one.
+type ChecksumError struct {
+	What      string
+	Got, Want string
+}
+
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("%s: sha256 %s, want %s", e.What, e.Got, e.Want)
+}
+
+// permanentError marks a download failure that retrying cannot fix.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+func (s *Store) client() *http.Client {
+	if s.Client != nil {
+		return s.Client
+	}
+	return http.DefaultClient
+}
+
+// download is one file to fetch.
+type download struct {
+	url    string
+	dst    string // final path; the partial file is dst+".part"
+	size   int64  // expected bytes, -1 when unknown
+	sha256 string // expected hex digest, "" when unknown
+	what   string // for messages
+	// stageTotal, when set, starts the progress stage once the total is
+	// known from the response (single-file pulls of unknown size).
+	stageTotal bool
+}
+
+// fetch downloads d.url to d.dst, resuming a partial file left by an earlier
+// attempt with an HTTP Range request, retrying a cut connection up to
+// s.Retries times, and verifying size and digest before renaming the file
+// into place. A complete dst that verifies is not downloaded again. The
+// partial file is kept on failure (for the next resume) unless its content is
+// known to be wrong.
+func (s *Store) fetch(ctx context.Context, d download, p Progress) error {
+	if fi, err := os.Stat(d.dst); err == nil {
+		if d.size < 0 || fi.Size() == d.size {
+			if err := verifyDigest(d.dst, d.sha256, d.what); err == nil {
+				if d.stageTotal {
+					p.Stage("download", fi.Size())
+				}
+				p.Add(fi.Size())
+				return nil
+			}
+		}
+		os.Remove(d.dst) // a wrong complete file: fetch it again
+	}
+	part := d.dst + ".part"
+	delay := s.RetryDelay
+	var lastErr error
+	reported := int64(0) // bytes of this file already reported to p
+	for attempt := 0; attempt <= s.Retries; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(delay):
+			}
+			delay *= 2
+		}
+		err := s.fetchOnce(ctx, d, part, p, &reported)
+		if err == nil {
+			break
+		}
+		lastErr = err
+		var perm permanentError
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s: %w (partial download kept; run the pull again to resume)", d.what, ctx.Err())
+		}
+		if errors.As(err, &perm) {
+			return err
+		}
+		if attempt == s.Retries {
+			return fmt.Errorf("%s: %w (partial download kept; run the pull again to resume)", d.what, err)
+		}
+	}
+	_ = lastErr
+	fi, err := os.Stat(part)
+	if err != nil {
+		return fmt.Errorf("%s: %w", d.what, err)
+	}
+	if d.size >= 0 && fi.Size() != d.size {
+		os.Remove(part)
+		return fmt.Errorf("%s: downloaded %d bytes, want %d (partial download removed; run the pull again)", d.what, fi.Size(), d.size)
+	}
+	if err := verifyDigest(part, d.sha256, d.what); err != nil {
+		os.Remove(part)
+		return fmt.Errorf("%w (download removed; run the pull again to retry)", err)
+	}
+	if err := syncFile(part); err != nil {
+		return fmt.Errorf("%s: %w", d.what, err)
+	}
+	if err := os.Rename(part, d.dst); err != nil {
+		return fmt.Errorf("%s: %w", d.what, err)
+	}
+	return nil
+}
+
+// fetchOnce makes one request, appending to the partial file from where it
+// stops. reported tracks the bytes of this file already given to p, so that
+// a restart from zero does not count them twice.
+func (s *Store) fetchOnce(ctx context.Context, d download, part string, p Progress, reported *int64) error {
+	var off int64
+	if fi, err := os.Stat(part); err == nil {
+		off = fi.Size()
+	}
+	if d.size >= 0 && off > d.size {
+		off = 0 // longer than the file can be: start again
+	}
+	if d.size >= 0 && off == d.size {
+		return nil // complete; fetch verifies it
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.url, nil)
+	if err != nil {
+		return permanentError{fmt.Errorf("%s: %w", d.what, err)}
+	}
+	req.Header.Set("User-Agent", userAgent)
+	if off > 0 {
+		req.Header.Set("Range", "bytes="+strconv.FormatInt(off, 10)+"-")
+	}
+	resp, err := s.client().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusPartialContent && off > 0:
+		start, ok := contentRangeStart(resp.Header.Get("Content-Range"))
+		if !ok || start != off {
+			// A server that answers another range than asked: start over.
+			os.Remove(part)
+			return fmt.Errorf("%s: server answered range %q for bytes=%d-", d.what, resp.Header.Get("Content-Range"), off)
+		}
+	case resp.StatusCode == http.StatusOK:
+		off = 0 // the server ignored Range (or there was none): full body
+	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable && off > 0:
+		// The partial file is already as long as the resource (size
+		// unknown to us): let verification decide.
+		if d.stageTotal {
+			p.Stage("download", off)
+			p.Add(off)
+		}
+		return nil
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusGone:
+		return permanentError{fmt.Errorf("%s: GET %s: %s", d.what, d.url, resp.Status)}
+	default:
+		return fmt.Errorf("%s: GET %s: %s", d.what, d.url, resp.Status)
+	}
+	if d.stageTotal {
+		total := int64(-1)
+		if resp.ContentLength >= 0 {
+			total = off + resp.ContentLength
+		}
+		if d.size >= 0 {
+			total = d.size
+		}
+		p.Stage("download", total)
+		*reported = 0
+	}
+	// Align the progress with the bytes on disk: count a resumed prefix
+	// once, and take back what a restart from zero discards.
+	if off != *reported {
+		p.Add(off - *reported)
+		*reported = off
+	}
+	f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return permanentError{fmt.Errorf("%s: %w", d.what, err)}
+	}
+	defer f.Close()
+	if err := f.Truncate(off); err != nil {
+		return permanentError{fmt.Errorf("%s: %w", d.what, err)}
+	}
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return permanentError{fmt.Errorf("%s: %w", d.what, err)}
+	}
+	limit := int64(-1)
+	if d.size >= 0 {
+		limit = d.size - off // never write past the expected size
+	}
+	body := io.Reader(resp.Body)
+	if limit >= 0 {
+		body = io.LimitReader(resp.Body, limit)
+	}
+	n, err := io.Copy(f, &countingReader{r: body, p: p, reported: reported})
+	if err != nil {
+		return fmt.Errorf("%s: connection lost after %d bytes: %w", d.what, off+n, err)
+	}
+	if resp.ContentLength >= 0 && n < resp.ContentLength && (limit < 0 || n < limit) {
+		return fmt.Errorf("%s: short body: %d of %d bytes", d.what, n, resp.ContentLength)
+	}
+	if d.size >= 0 && off+n < d.size {
+		return fmt.Errorf("%s: short body: have %d of %d bytes", d.what, off+n, d.size)
+	}
+	return nil
+}
+
+// contentRangeStart parses the first byte of "bytes START-END/TOTAL".
+func contentRangeStart(h string) (int64, bool) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(h), "bytes ")
+	if !ok {
+		return 0, false
+	}
+	i := strings.IndexByte(rest, '-')
+	if i <= 0 {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(rest[:i], 10, 64)
+	return v, err == nil && v >= 0
+}
+
+type countingReader struct {
+	r        io.Reader
+	p        Progress
+	reported *int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	if n > 0 {
+		c.p.Add(int64(n))
+		*c.reported += int64(n)
+	}
+	return n, err
+}
+
+func verifyDigest(path, want, what string) error {
+	if want == "" {
+		return nil
+	}
+	got, err := hashFile(path)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return &ChecksumError{What: what, Got: got, Want: want}
+	}
+	return nil
+}
+
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
