@@ -1,0 +1,825 @@
+package projectgraph
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dominikbraun/graph"
+)
+
+// File is one indexed source file.
+type File struct {
+	Path    string // slash path relative to the root
+	Lang    Lang
+	Size    int64
+	ModTime int64  // UnixNano
+	Hash    string // hex SHA-256 prefix of the content
+	// Package is the declared package or namespace (Go package name, Java
+	// package, C# namespace), "" where the language has none.
+	Package string
+	// Pkg is the id of the package vertex the file belongs to: its
+	// directory, or "ns:"+namespace for C#.
+	Pkg     string
+	Imports []Import
+	Symbols []Symbol
+	// Idents are the distinct identifiers the file uses (its references).
+	Idents []string
+}
+
+// SymbolRef locates a definition.
+type SymbolRef struct {
+	Path string
+	Symbol
+}
+
+// Index is the workspace's files, import graph and symbol index. All
+// methods are safe for concurrent use.
+type Index struct {
+	mu        sync.RWMutex
+	root      string // absolute, symlinks resolved
+	cfg       Config
+	files     map[string]*File
+	pkgs      map[string][]string // package id → member files, sorted
+	configs   []string
+	cfgStamps map[string]string
+	res       *resolver
+	fwd       map[string]map[string]bool // file → import targets (files, "pkg:" ids)
+	rev       map[string]map[string]bool // target → importing files
+	byName    map[string][]SymbolRef
+	g         graph.Graph[string, string]
+	recent    []string // most recently changed first
+	skipped   map[string]int
+}
+
+// Progress reports indexing progress: done of total files.
+type Progress func(done, total int)
+
+// Options for Open.
+type Options struct {
+	Config
+	// Progress, when set, is called as files are processed.
+	Progress Progress
+	// NoCache skips loading and saving the on-disk cache.
+	NoCache bool
+}
+
+// Open indexes the workspace rooted at root: it loads the cached index when
+// one exists, brings it up to date from mtimes and content hashes (only
+// changed files are parsed again), and saves it back.
+func Open(ctx context.Context, root string, opt Options) (*Index, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("projectgraph: root %q: %w", root, err)
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = r
+	}
+	info, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("projectgraph: root: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("projectgraph: root %s is not a directory", abs)
+	}
+	ix := &Index{root: abs, cfg: opt.Config}
+	ix.reset()
+	var cached map[string]*File
+	if !opt.NoCache {
+		if c, err := loadCache(ix.cachePath()); err == nil {
+			cached = c
+		}
+	}
+	if err := ix.refresh(ctx, []string{""}, cached, opt.Progress, false); err != nil {
+		return nil, err
+	}
+	if !opt.NoCache {
+		if err := ix.Save(); err != nil {
+			return ix, err
+		}
+	}
+	return ix, nil
+}
+
+func (ix *Index) reset() {
+	ix.files = map[string]*File{}
+	ix.pkgs = map[string][]string{}
+	ix.fwd = map[string]map[string]bool{}
+	ix.rev = map[string]map[string]bool{}
+	ix.byName = map[string][]SymbolRef{}
+	ix.g = graph.New(graph.StringHash, graph.Directed())
+	ix.skipped = map[string]int{}
+}
+
+// Root returns the absolute workspace root.
+func (ix *Index) Root() string { return ix.root }
+
+// Rel turns an absolute or root-relative path into the index's slash form.
+func (ix *Index) Rel(p string) (string, error) {
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(ix.root, filepath.FromSlash(p))
+	}
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		p = r
+	} else if d, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil {
+		p = filepath.Join(d, filepath.Base(p)) // a file that no longer exists
+	}
+	rel, err := filepath.Rel(ix.root, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("projectgraph: %s is outside the workspace %s", p, ix.root)
+	}
+	return filepath.ToSlash(rel), nil
+}
+
+func hashContent(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:12])
+}
+
+// refresh brings the files under each of rels ("" for the whole root)
+// up to date with the disk, in one batch: one parse pass, one re-link.
+// prior holds known files (the cache, or the index itself) whose parse is
+// reused when size and mtime, or else the content hash, match. With edited
+// set, the changed files count as recently edited (watcher updates); an
+// initial load or a cache refresh edits nothing.
+func (ix *Index) refresh(ctx context.Context, rels []string, prior map[string]*File, progress Progress, edited bool) error {
+	var found []scanned
+	var configs []string
+	skippedScan := map[string]int{}
+	for _, rel := range rels {
+		sr, err := scan(ix.root, &ix.cfg, rel)
+		if err != nil {
+			return err
+		}
+		found = append(found, sr.Files...)
+		configs = append(configs, sr.Configs...)
+		for k, v := range sr.Skipped {
+			skippedScan[k] += v
+		}
+	}
+	files, skipped, err := ix.load(ctx, found, prior, progress)
+	if err != nil {
+		return err
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for k, v := range skippedScan {
+		ix.skipped[k] += v
+	}
+	for k, v := range skipped {
+		ix.skipped[k] += v
+	}
+	seen := map[string]bool{}
+	var changed []*File
+	for _, f := range files {
+		seen[f.Path] = true
+		if old := ix.files[f.Path]; old == nil || old.Hash != f.Hash || old.ModTime != f.ModTime {
+			changed = append(changed, f)
+		}
+	}
+	var removed []string
+	for p := range ix.files {
+		if !seen[p] && underAny(p, rels) {
+			removed = append(removed, p)
+		}
+	}
+	merged := mergeConfigs(ix.configs, configs, rels)
+	stamps := configStamps(ix.root, merged)
+	cfgChanged := !equalStamps(stamps, ix.cfgStamps)
+	ix.configs, ix.cfgStamps = merged, stamps
+	ix.apply(changed, removed, cfgChanged, edited)
+	return nil
+}
+
+// underAny reports whether p is one of rels or lies below one.
+func underAny(p string, rels []string) bool {
+	for _, r := range rels {
+		if r == "" || p == r || strings.HasPrefix(p, r+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeConfigs replaces the configs under rels with found.
+func mergeConfigs(old, found []string, rels []string) []string {
+	set := map[string]bool{}
+	for _, c := range old {
+		if !underAny(c, rels) {
+			set[c] = true
+		}
+	}
+	for _, c := range found {
+		set[c] = true
+	}
+	return sortedKeys(set)
+}
+
+// load reads and parses the scanned files in parallel, reusing prior
+// parses where the file is unchanged.
+func (ix *Index) load(ctx context.Context, list []scanned, prior map[string]*File, progress Progress) ([]*File, map[string]int, error) {
+	workers := ix.cfg.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	out := make([]*File, len(list))
+	skipped := map[string]int{}
+	var mu sync.Mutex
+	var done int
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var x *extractor
+			defer func() {
+				if x != nil {
+					x.close()
+				}
+			}()
+			for i := range jobs {
+				s := list[i]
+				f, why := ix.loadOne(s, prior[s.Rel], &x)
+				mu.Lock()
+				if why != "" {
+					skipped[why]++
+				}
+				out[i] = f
+				done++
+				if progress != nil {
+					progress(done, len(list))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	var err error
+feed:
+	for i := range list {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			err = ctx.Err()
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if err != nil {
+		return nil, nil, fmt.Errorf("projectgraph: indexing interrupted: %w", err)
+	}
+	res := out[:0]
+	for _, f := range out {
+		if f != nil {
+			res = append(res, f)
+		}
+	}
+	return res, skipped, nil
+}
+
+// loadOne returns the parsed file, or nil and why it was skipped.
+func (ix *Index) loadOne(s scanned, old *File, x **extractor) (*File, string) {
+	if old != nil && old.Size == s.Size && old.ModTime == s.ModTime && old.Lang == s.Lang {
+		return old, ""
+	}
+	src, err := os.ReadFile(s.Abs)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, "vanished"
+		}
+		return nil, "unreadable"
+	}
+	if int64(len(src)) > ix.cfg.maxBytes() {
+		return nil, "huge"
+	}
+	h := hashContent(src)
+	if old != nil && old.Hash == h && old.Lang == s.Lang {
+		nf := *old
+		nf.ModTime, nf.Size = s.ModTime, s.Size
+		return &nf, ""
+	}
+	if why := skipContent(src, ix.cfg.IncludeGenerated); why != "" {
+		return nil, why
+	}
+	if *x == nil {
+		*x = newExtractor()
+	}
+	fx, err := (*x).extract(s.Lang, src)
+	if err != nil {
+		return nil, "unparsable"
+	}
+	f := &File{Path: s.Rel, Lang: s.Lang, Size: s.Size, ModTime: s.ModTime, Hash: h,
+		Package: fx.Package, Imports: fx.Imports, Symbols: fx.Symbols, Idents: fx.Idents}
+	return f, ""
+}
+
+func pkgID(f *File) string {
+	if f.Lang == CSharp && f.Package != "" {
+		return "ns:" + f.Package
+	}
+	return path.Dir(f.Path)
+}
+
+// apply installs changed files and drops removed ones, then re-resolves
+// imports: all of them when the file set or a configuration changed (a new
+// file may satisfy imports elsewhere), else only the changed files'.
+// Callers hold ix.mu.
+func (ix *Index) apply(changed []*File, removed []string, cfgChanged, edited bool) {
+	setChanged := len(removed) > 0 || ix.res == nil
+	for _, p := range removed {
+		ix.removeFile(p)
+	}
+	for _, f := range changed {
+		f.Pkg = pkgID(f)
+		old := ix.files[f.Path]
+		if old == nil || old.Pkg != f.Pkg || old.Package != f.Package {
+			setChanged = true
+		}
+		if old != nil {
+			ix.unindexSymbols(old)
+			if old.Pkg != f.Pkg {
+				ix.removeMember(old)
+			}
+		}
+		ix.files[f.Path] = f
+		ix.indexSymbols(f)
+		if old == nil || old.Pkg != f.Pkg {
+			ix.addMember(f)
+		}
+		if edited {
+			ix.touch(f.Path)
+		}
+	}
+	if setChanged || cfgChanged {
+		ix.res = newResolver(ix.root, ix.files, ix.pkgs, ix.configs)
+		for p := range ix.files {
+			ix.link(ix.files[p])
+		}
+		ix.prunePkgs()
+		return
+	}
+	for _, f := range changed {
+		ix.link(f)
+	}
+}
+
+// configStamps fingerprints the configuration files (size and mtime):
+// when one changes, every import is resolved again.
+func configStamps(root string, configs []string) map[string]string {
+	m := map[string]string{}
+	for _, c := range configs {
+		if info, err := os.Stat(filepath.Join(root, filepath.FromSlash(c))); err == nil {
+			m[c] = fmt.Sprint(info.Size(), info.ModTime().UnixNano())
+		}
+	}
+	return m
+}
+
+func equalStamps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// touch records p as recently changed.
+func (ix *Index) touch(p string) {
+	const keep = 32 // recent files the context may draw from; more is noise
+	for i, q := range ix.recent {
+		if q == p {
+			ix.recent = append(ix.recent[:i], ix.recent[i+1:]...)
+			break
+		}
+	}
+	ix.recent = append([]string{p}, ix.recent...)
+	if len(ix.recent) > keep {
+		ix.recent = ix.recent[:keep]
+	}
+}
+
+func (ix *Index) addMember(f *File) {
+	id := f.Pkg
+	m := ix.pkgs[id]
+	i := sort.SearchStrings(m, f.Path)
+	if i < len(m) && m[i] == f.Path {
+		return
+	}
+	m = append(m, "")
+	copy(m[i+1:], m[i:])
+	m[i] = f.Path
+	ix.pkgs[id] = m
+	_ = ix.g.AddVertex(f.Path)
+	_ = ix.g.AddVertex(PkgPrefix + id)
+	_ = ix.g.AddEdge(PkgPrefix+id, f.Path, graph.EdgeAttribute("kind", "contains"))
+}
+
+func (ix *Index) removeMember(f *File) {
+	m := ix.pkgs[f.Pkg]
+	i := sort.SearchStrings(m, f.Path)
+	if i < len(m) && m[i] == f.Path {
+		m = append(m[:i], m[i+1:]...)
+	}
+	if len(m) == 0 {
+		delete(ix.pkgs, f.Pkg)
+	} else {
+		ix.pkgs[f.Pkg] = m
+	}
+	_ = ix.g.RemoveEdge(PkgPrefix+f.Pkg, f.Path)
+}
+
+// prunePkgs drops package vertices with neither members nor importers.
+func (ix *Index) prunePkgs() {
+	adj, err := ix.g.AdjacencyMap()
+	if err != nil {
+		return
+	}
+	for v, out := range adj {
+		if id, ok := strings.CutPrefix(v, PkgPrefix); ok && len(out) == 0 && len(ix.pkgs[id]) == 0 && len(ix.rev[v]) == 0 {
+			_ = ix.g.RemoveVertex(v)
+		}
+	}
+}
+
+func (ix *Index) removeFile(p string) {
+	f := ix.files[p]
+	if f == nil {
+		return
+	}
+	ix.setTargets(p, nil)
+	ix.unindexSymbols(f)
+	ix.removeMember(f)
+	for src := range ix.rev[p] {
+		delete(ix.fwd[src], p)
+		_ = ix.g.RemoveEdge(src, p)
+	}
+	delete(ix.rev, p)
+	delete(ix.files, p)
+	_ = ix.g.RemoveVertex(p)
+	for i, q := range ix.recent {
+		if q == p {
+			ix.recent = append(ix.recent[:i], ix.recent[i+1:]...)
+			break
+		}
+	}
+}
+
+// link resolves f's imports and updates its outgoing edges.
+func (ix *Index) link(f *File) {
+	targets := map[string]bool{}
+	for i := range f.Imports {
+		t := ix.res.resolve(f, f.Imports[i])
+		f.Imports[i].Targets = t
+		for _, x := range t {
+			targets[x] = true
+		}
+	}
+	ix.setTargets(f.Path, targets)
+}
+
+func (ix *Index) setTargets(p string, targets map[string]bool) {
+	old := ix.fwd[p]
+	for t := range old {
+		if !targets[t] {
+			delete(ix.rev[t], p)
+			if len(ix.rev[t]) == 0 {
+				delete(ix.rev, t)
+			}
+			_ = ix.g.RemoveEdge(p, t)
+		}
+	}
+	for t := range targets {
+		if old[t] {
+			continue
+		}
+		if ix.rev[t] == nil {
+			ix.rev[t] = map[string]bool{}
+		}
+		ix.rev[t][p] = true
+		_ = ix.g.AddVertex(p)
+		_ = ix.g.AddVertex(t)
+		_ = ix.g.AddEdge(p, t, graph.EdgeAttribute("kind", "imports"))
+	}
+	if len(targets) == 0 {
+		delete(ix.fwd, p)
+	} else {
+		ix.fwd[p] = targets
+	}
+}
+
+func (ix *Index) indexSymbols(f *File) {
+	for _, s := range f.Symbols {
+		ix.byName[s.Name] = append(ix.byName[s.Name], SymbolRef{Path: f.Path, Symbol: s})
+	}
+}
+
+func (ix *Index) unindexSymbols(f *File) {
+	for _, s := range f.Symbols {
+		refs := ix.byName[s.Name]
+		out := refs[:0]
+		for _, r := range refs {
+			if r.Path != f.Path {
+				out = append(out, r)
+			}
+		}
+		if len(out) == 0 {
+			delete(ix.byName, s.Name)
+		} else {
+			ix.byName[s.Name] = out
+		}
+	}
+}
+
+// maxUpdatePaths is the batch size above which Update re-scans the whole
+// workspace instead of each path: one walk with stat calls is cheaper than
+// thousands of per-path scans, and a burst that large (a branch switch)
+// may have touched anything.
+const maxUpdatePaths = 512
+
+// Update brings the given paths (absolute or root-relative; files or
+// directories, existing or vanished) up to date in one batch. It is what
+// the watcher calls; a path that vanished is dropped, never an error.
+func (ix *Index) Update(ctx context.Context, paths []string) error {
+	set := map[string]bool{}
+	for _, p := range paths {
+		r, err := ix.Rel(p)
+		if err != nil {
+			continue // outside the workspace: not ours
+		}
+		if r == "." {
+			return ix.Rescan(ctx)
+		}
+		set[r] = true
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	if len(set) > maxUpdatePaths {
+		return ix.Rescan(ctx)
+	}
+	// Drop paths below another path of the batch: the subtree covers them.
+	var rels []string
+	for r := range set {
+		covered := false
+		for d := path.Dir(r); d != "."; d = path.Dir(d) {
+			if set[d] {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			rels = append(rels, r)
+		}
+	}
+	sort.Strings(rels)
+	return ix.refresh(ctx, rels, ix.snapshotFiles(), nil, true)
+}
+
+func (ix *Index) snapshotFiles() map[string]*File {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	m := make(map[string]*File, len(ix.files))
+	for k, v := range ix.files {
+		m[k] = v
+	}
+	return m
+}
+
+// Rescan compares the whole workspace with the index (mtimes, then
+// hashes) and updates what differs: the source of truth after a watcher
+// overflow.
+func (ix *Index) Rescan(ctx context.Context) error {
+	return ix.refresh(ctx, []string{""}, ix.snapshotFiles(), nil, true)
+}
+
+// Stats summarises the index.
+type Stats struct {
+	Files   int            // indexed files
+	Edges   int            // resolved file-to-file import edges (EdgeCount)
+	Symbols int            // definitions
+	Skipped map[string]int // files and directories skipped, by reason
+}
+
+// Stats returns counts for the index.
+func (ix *Index) Stats() Stats {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	st := Stats{Files: len(ix.files), Edges: ix.edgeCount(), Skipped: map[string]int{}}
+	for _, f := range ix.files {
+		st.Symbols += len(f.Symbols)
+	}
+	for k, v := range ix.skipped {
+		st.Skipped[k] = v
+	}
+	return st
+}
+
+// edgeCount counts file-to-file import edges: an import of a file counts
+// one, an import of a package counts one per importable member file.
+func (ix *Index) edgeCount() int {
+	n := 0
+	memo := map[string]int{}
+	for p, ts := range ix.fwd {
+		f := ix.files[p]
+		for t := range ts {
+			id, ok := strings.CutPrefix(t, PkgPrefix)
+			if !ok {
+				n++
+				continue
+			}
+			key := f.Lang.family() + "\x00" + id
+			c, ok := memo[key]
+			if !ok {
+				c = len(ix.members(id, f.Lang))
+				memo[key] = c
+			}
+			n += c
+		}
+	}
+	return n
+}
+
+// members returns the files of package id that an importer in lang sees:
+// same language family, and for Go no _test.go files.
+func (ix *Index) members(id string, lang Lang) []string {
+	var out []string
+	for _, p := range ix.pkgs[id] {
+		f := ix.files[p]
+		if f == nil || f.Lang.family() != lang.family() {
+			continue
+		}
+		if f.Lang == Go && strings.HasSuffix(p, "_test.go") {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// File returns the indexed file at rel (slash path), or nil.
+func (ix *Index) File(rel string) *File {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.files[rel]
+}
+
+// Files returns the indexed paths, sorted.
+func (ix *Index) Files() []string {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	out := make([]string, 0, len(ix.files))
+	for p := range ix.files {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Imports returns the files that rel imports, packages expanded to their
+// member files, sorted.
+func (ix *Index) Imports(rel string) []string {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.importsLocked(rel)
+}
+
+func (ix *Index) importsLocked(rel string) []string {
+	f := ix.files[rel]
+	if f == nil {
+		return nil
+	}
+	set := map[string]bool{}
+	for t := range ix.fwd[rel] {
+		if id, ok := strings.CutPrefix(t, PkgPrefix); ok {
+			for _, m := range ix.members(id, f.Lang) {
+				set[m] = true
+			}
+		} else {
+			set[t] = true
+		}
+	}
+	delete(set, rel)
+	return sortedKeys(set)
+}
+
+// Importers returns the files that import rel, directly or through its
+// package, sorted.
+func (ix *Index) Importers(rel string) []string {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.importersLocked(rel)
+}
+
+func (ix *Index) importersLocked(rel string) []string {
+	f := ix.files[rel]
+	if f == nil {
+		return nil
+	}
+	set := map[string]bool{}
+	for p := range ix.rev[rel] {
+		set[p] = true
+	}
+	if !(f.Lang == Go && strings.HasSuffix(rel, "_test.go")) {
+		for p := range ix.rev[PkgPrefix+f.Pkg] {
+			if g := ix.files[p]; g != nil && g.Lang.family() == f.Lang.family() {
+				set[p] = true
+			}
+		}
+	}
+	delete(set, rel)
+	return sortedKeys(set)
+}
+
+// SamePackage returns the other files of rel's package (same language
+// family), sorted.
+func (ix *Index) SamePackage(rel string) []string {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	f := ix.files[rel]
+	if f == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range ix.pkgs[f.Pkg] {
+		if g := ix.files[p]; p != rel && g != nil && g.Lang.family() == f.Lang.family() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Definitions returns every definition named name, sorted by path and line.
+func (ix *Index) Definitions(name string) []SymbolRef {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	out := append([]SymbolRef(nil), ix.byName[name]...)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Line < out[j].Line
+	})
+	return out
+}
+
+// References returns the files that use the identifier name, sorted.
+func (ix *Index) References(name string) []string {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	var out []string
+	for p, f := range ix.files {
+		for _, id := range f.Idents {
+			if id == name {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Recent returns the most recently changed files, newest first.
+func (ix *Index) Recent() []string {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return append([]string(nil), ix.recent...)
+}
+
+// Graph returns a copy of the dependency graph: vertices are file paths
+// and package ids ("pkg:dir"); edges file→file and file→package are
+// imports (attribute kind=imports), package→file are membership
+// (kind=contains).
+func (ix *Index) Graph() (graph.Graph[string, string], error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.g.Clone()
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// timeNow is replaced in tests.
+var timeNow = time.Now

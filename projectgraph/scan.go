@@ -1,0 +1,364 @@
+package projectgraph
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	gitignore "github.com/sabhiram/go-gitignore"
+)
+
+// Config tunes the scan. The zero value is usable: every zero field takes
+// the default named beside it.
+type Config struct {
+	// MaxFileBytes skips larger files. Default 1 MiB: hand-written source
+	// files beyond it are rare, while bundles, generated tables and data
+	// dumps above it are common, and a single one would cost more parse time
+	// than hundreds of ordinary files while adding nothing a prompt can use.
+	MaxFileBytes int64
+	// SkipDirs are directory names never entered, at any depth. Default:
+	// version-control, dependency and cache directories (DefaultSkipDirs).
+	// Directories whose names start with '.' are always skipped below the
+	// root.
+	SkipDirs []string
+	// DenyGlobs are extra file patterns never read (secrets, beyond
+	// the built-in list); path.Match syntax against the base name, or the
+	// slash path when the pattern holds a '/'.
+	DenyGlobs []string
+	// Ignore are extra gitignore-syntax lines applied at the root.
+	Ignore []string
+	// IncludeGenerated indexes files marked as generated ("Code generated
+	// ... DO NOT EDIT.", "@generated") and minified files; default false:
+	// they rarely hold what a person completes against and are often huge.
+	IncludeGenerated bool
+	// Workers parse in parallel; default GOMAXPROCS.
+	Workers int
+	// CacheDir overrides the cache location (default: CacheDir()).
+	CacheDir string
+}
+
+// DefaultSkipDirs are the directory names Config.SkipDirs defaults to.
+var DefaultSkipDirs = []string{
+	"node_modules", "vendor", "bower_components", "jspm_packages",
+	"__pycache__", "venv", "env", "site-packages", "target", "build", "dist", "out",
+	"bazel-bin", "bazel-out", "bazel-testlogs", "CMakeFiles",
+}
+
+func (c *Config) maxBytes() int64 {
+	if c.MaxFileBytes > 0 {
+		return c.MaxFileBytes
+	}
+	return 1 << 20
+}
+
+func (c *Config) skipDirs() map[string]bool {
+	m := map[string]bool{}
+	list := c.SkipDirs
+	if list == nil {
+		list = DefaultSkipDirs
+	}
+	for _, d := range list {
+		m[d] = true
+	}
+	return m
+}
+
+func (c *Config) denyGlobs() []string {
+	return append(append([]string(nil), defaultSecretGlobs...), c.DenyGlobs...)
+}
+
+// scanned is one candidate file found by the walk.
+type scanned struct {
+	Rel     string // slash path relative to the root
+	Abs     string // path to read (a symlink's target for linked files)
+	Size    int64
+	ModTime int64 // UnixNano
+	Lang    Lang
+}
+
+// scanResult is what a walk finds.
+type scanResult struct {
+	Files   []scanned
+	Configs []string // rel paths of go.mod, tsconfig.json, jsconfig.json, Cargo.toml
+	Skipped map[string]int
+}
+
+var configNames = map[string]bool{"go.mod": true, "tsconfig.json": true, "jsconfig.json": true, "Cargo.toml": true}
+
+// ignoreLayer is the ignore rules of one directory, matched against paths
+// relative to it (gitignore semantics: a nested .gitignore speaks about
+// its own subtree).
+type ignoreLayer struct {
+	dir string // rel dir ("" for the root)
+	m   *gitignore.GitIgnore
+}
+
+// scanner walks one root.
+type scanner struct {
+	root    string // absolute, symlinks resolved
+	cfg     *Config
+	skip    map[string]bool
+	deny    []string
+	res     *scanResult
+	visited map[string]bool // real dirs, against loops
+}
+
+// scan walks root (or only the subtree rel, "" for all) honouring ignore
+// files, skip lists, limits and the secret deny list.
+func scan(root string, cfg *Config, rel string) (*scanResult, error) {
+	s := &scanner{root: root, cfg: cfg, skip: cfg.skipDirs(), deny: cfg.denyGlobs(),
+		res: &scanResult{Skipped: map[string]int{}}, visited: map[string]bool{}}
+	layers := []ignoreLayer{}
+	if len(cfg.Ignore) > 0 {
+		layers = append(layers, ignoreLayer{"", gitignore.CompileIgnoreLines(cfg.Ignore...)})
+	}
+	layers = s.loadIgnores(layers, "")
+	if rel == "" {
+		return s.res, s.walk("", layers)
+	}
+	// A subtree: the ignore files and skip rules of the directories above
+	// it apply to it.
+	parts := strings.Split(rel, "/")
+	dir := ""
+	for i, part := range parts {
+		p := join(dir, part)
+		last := i == len(parts)-1
+		info, err := os.Lstat(filepath.Join(root, filepath.FromSlash(p)))
+		if err != nil {
+			return s.res, nil // vanished: nothing there to index
+		}
+		if info.IsDir() {
+			if strings.HasPrefix(part, ".") || s.skip[part] || s.ignored(layers, p, true) {
+				return s.res, nil
+			}
+			if last {
+				return s.res, s.walk(p, layers)
+			}
+			layers = s.loadIgnores(layers, p)
+			dir = p
+			continue
+		}
+		if !last {
+			return s.res, nil
+		}
+		if info.Mode()&fs.ModeSymlink != 0 {
+			s.symlink(p, layers)
+		} else if info.Mode().IsRegular() {
+			s.file(p, filepath.Join(root, filepath.FromSlash(p)), fs.FileInfoToDirEntry(info), layers)
+		}
+	}
+	return s.res, nil
+}
+
+func join(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+func (s *scanner) loadIgnores(layers []ignoreLayer, dir string) []ignoreLayer {
+	for _, name := range []string{".gitignore", ".ghostlineignore"} {
+		p := filepath.Join(s.root, filepath.FromSlash(dir), name)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+		layers = append(layers, ignoreLayer{dir, gitignore.CompileIgnoreLines(lines...)})
+	}
+	return layers
+}
+
+func (s *scanner) ignored(layers []ignoreLayer, rel string, isDir bool) bool {
+	for _, l := range layers {
+		r := rel
+		if l.dir != "" {
+			if !strings.HasPrefix(rel, l.dir+"/") {
+				continue
+			}
+			r = rel[len(l.dir)+1:]
+		}
+		if l.m.MatchesPath(r) || isDir && l.m.MatchesPath(r+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *scanner) walk(dir string, layers []ignoreLayer) error {
+	abs := filepath.Join(s.root, filepath.FromSlash(dir))
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		if s.visited[real] {
+			return nil
+		}
+		s.visited[real] = true
+	}
+	entries, err := os.ReadDir(abs)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // vanished while walking: not an error
+		}
+		if dir == "" {
+			return fmt.Errorf("projectgraph: read root: %w", err)
+		}
+		s.res.Skipped["unreadable"]++
+		return nil
+	}
+	if dir != "" && (len(layers) == 0 || layers[len(layers)-1].dir != dir) {
+		layers = s.loadIgnores(layers, dir)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		rel := join(dir, name)
+		mode := e.Type()
+		if mode&fs.ModeSymlink != 0 {
+			s.symlink(rel, layers)
+			continue
+		}
+		if e.IsDir() {
+			if strings.HasPrefix(name, ".") || s.skip[name] {
+				s.res.Skipped["dir"]++
+				continue
+			}
+			if s.ignored(layers, rel, true) {
+				s.res.Skipped["ignored"]++
+				continue
+			}
+			if err := s.walk(rel, layers); err != nil {
+				return err
+			}
+			continue
+		}
+		if !mode.IsRegular() {
+			continue
+		}
+		s.file(rel, filepath.Join(abs, name), e, layers)
+	}
+	return nil
+}
+
+// symlink includes a linked file only when its target lies inside the
+// root; linked directories are never entered (their targets inside the
+// root are walked anyway, those outside must not be).
+func (s *scanner) symlink(rel string, layers []ignoreLayer) {
+	abs := filepath.Join(s.root, filepath.FromSlash(rel))
+	target, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		s.res.Skipped["symlink"]++
+		return
+	}
+	if !within(s.root, target) {
+		s.res.Skipped["symlink-outside"]++
+		return
+	}
+	info, err := os.Stat(target)
+	if err != nil || !info.Mode().IsRegular() {
+		s.res.Skipped["symlink"]++
+		return
+	}
+	s.file(rel, target, fs.FileInfoToDirEntry(info), layers)
+}
+
+// within reports whether p lies inside root (both absolute and clean).
+func within(root, p string) bool {
+	if p == root {
+		return true
+	}
+	r, err := filepath.Rel(root, p)
+	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) && !filepath.IsAbs(r)
+}
+
+func (s *scanner) file(rel, abs string, e fs.DirEntry, layers []ignoreLayer) {
+	name := path.Base(rel)
+	if isSecretFile(rel, s.deny) {
+		s.res.Skipped["secret"]++
+		return
+	}
+	if s.ignored(layers, rel, false) {
+		s.res.Skipped["ignored"]++
+		return
+	}
+	if configNames[name] {
+		s.res.Configs = append(s.res.Configs, rel)
+	}
+	lang := LangOf(name)
+	if lang == "" {
+		return
+	}
+	if !s.cfg.IncludeGenerated && isMinifiedName(name) {
+		s.res.Skipped["generated"]++
+		return
+	}
+	info, err := e.Info()
+	if err != nil {
+		return // vanished
+	}
+	if info.Size() > s.cfg.maxBytes() {
+		s.res.Skipped["huge"]++
+		return
+	}
+	s.res.Files = append(s.res.Files, scanned{Rel: rel, Abs: abs, Size: info.Size(), ModTime: info.ModTime().UnixNano(), Lang: lang})
+}
+
+func isMinifiedName(name string) bool {
+	return strings.HasSuffix(name, ".min.js") || strings.HasSuffix(name, ".bundle.js") || strings.HasSuffix(name, ".min.mjs")
+}
+
+// skipContent says why a file's content disqualifies it, or "".
+func skipContent(src []byte, includeGenerated bool) string {
+	head := src[:min(len(src), 8000)]
+	if bytes.IndexByte(head, 0) >= 0 || !validHead(head) {
+		return "binary"
+	}
+	if includeGenerated {
+		return ""
+	}
+	if isGenerated(src) {
+		return "generated"
+	}
+	return ""
+}
+
+// validHead reports whether h is UTF-8, allowing a rune cut at its end.
+func validHead(h []byte) bool {
+	if utf8.Valid(h) {
+		return true
+	}
+	for i := 1; i <= 3 && i < len(h); i++ {
+		if utf8.RuneStart(h[len(h)-i]) {
+			return utf8.Valid(h[:len(h)-i])
+		}
+	}
+	return false
+}
+
+// isGenerated recognises the generated-file markers of the common tools in
+// the first lines, and minified code by its line length.
+func isGenerated(src []byte) bool {
+	head := src[:min(len(src), 2048)]
+	lines := bytes.SplitN(head, []byte("\n"), 12)
+	for _, l := range lines[:min(len(lines), 10)] {
+		if bytes.Contains(l, []byte("Code generated")) && bytes.Contains(l, []byte("DO NOT EDIT")) ||
+			bytes.Contains(l, []byte("@generated")) ||
+			bytes.Contains(l, []byte("<auto-generated")) ||
+			bytes.Contains(l, []byte("This file was automatically generated")) ||
+			bytes.Contains(l, []byte("Generated by the protocol buffer compiler")) {
+			return true
+		}
+	}
+	// Minified: a long file whose lines average over 500 bytes.
+	if len(src) > 4096 {
+		n := bytes.Count(src, []byte("\n")) + 1
+		if len(src)/n > 500 {
+			return true
+		}
+	}
+	return false
+}

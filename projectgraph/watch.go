@@ -1,0 +1,228 @@
+package projectgraph
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// Batch is a debounced set of changes. Paths are hints: the index re-reads
+// what is there now. Overflow means events were lost and the whole
+// workspace must be re-scanned.
+type Batch struct {
+	Paths    []string // absolute paths of changed files and directories
+	Overflow bool
+}
+
+// Watcher reports file-system changes under a root as debounced batches.
+// Implementations: fsnotify (NewWatcher); tests may feed batches directly.
+type Watcher interface {
+	// Events delivers batches until Close; it is closed then.
+	Events() <-chan Batch
+	Close() error
+}
+
+// Debounce timing. A batch is sent once no event has arrived for
+// debounceQuiet, or debounceMax after its first event. 150 ms coalesces an
+// editor's save (write, rename and chmod arrive within a few ms) and lets
+// a `git checkout` of thousands of files arrive as a handful of batches,
+// while the completion that follows a save still sees the new text; 1 s
+// bounds the staleness under a continuous stream of writes (a build
+// writing into the tree).
+const (
+	debounceQuiet = 150 * time.Millisecond
+	debounceMax   = time.Second
+)
+
+// maxPending bounds the paths held for one batch; past it the batch is
+// sent as an overflow (a full re-scan is then cheaper and certain).
+const maxPending = 4096
+
+type fsWatcher struct {
+	root   string
+	skip   map[string]bool
+	w      *fsnotify.Watcher
+	out    chan Batch
+	done   chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup
+	quiet  time.Duration
+	maxLag time.Duration
+}
+
+// NewWatcher watches root and every directory below it (new ones are added
+// as they appear), skipping the directories the scan skips.
+func NewWatcher(root string, cfg Config) (Watcher, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = r
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmtErr("watch", err)
+	}
+	fw := &fsWatcher{root: abs, skip: cfg.skipDirs(), w: w, out: make(chan Batch, 4),
+		done: make(chan struct{}), quiet: debounceQuiet, maxLag: debounceMax}
+	if _, err := fw.addTree(abs); err != nil {
+		w.Close()
+		return nil, fmtErr("watch", err)
+	}
+	fw.wg.Add(1)
+	go fw.loop()
+	return fw, nil
+}
+
+func fmtErr(op string, err error) error { return errors.Join(errors.New("projectgraph: "+op), err) }
+
+func (fw *fsWatcher) Events() <-chan Batch { return fw.out }
+
+func (fw *fsWatcher) Close() error {
+	var err error
+	fw.once.Do(func() {
+		close(fw.done)
+		err = fw.w.Close()
+		fw.wg.Wait()
+	})
+	return err
+}
+
+// addTree watches dir and its subdirectories and returns the directories
+// added. A directory that vanishes meanwhile is skipped, not an error; an
+// error on the root itself is returned.
+func (fw *fsWatcher) addTree(dir string) ([]string, error) {
+	var added []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == dir && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			return nil
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if p != fw.root {
+			name := d.Name()
+			if strings.HasPrefix(name, ".") || fw.skip[name] {
+				return filepath.SkipDir
+			}
+		}
+		if err := fw.w.Add(p); err != nil {
+			if p == dir && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			return nil
+		}
+		added = append(added, p)
+		return nil
+	})
+	return added, err
+}
+
+func (fw *fsWatcher) loop() {
+	defer fw.wg.Done()
+	defer close(fw.out)
+	pending := map[string]bool{}
+	overflow := false
+	var first time.Time
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	flush := func() {
+		if len(pending) == 0 && !overflow {
+			return
+		}
+		b := Batch{Overflow: overflow}
+		if !overflow {
+			for p := range pending {
+				b.Paths = append(b.Paths, p)
+			}
+		}
+		pending, overflow = map[string]bool{}, false
+		select {
+		case fw.out <- b:
+		case <-fw.done:
+		}
+	}
+	arm := func() {
+		if first.IsZero() {
+			first = time.Now()
+		}
+		wait := fw.quiet
+		if lag := fw.maxLag - time.Since(first); lag < wait {
+			wait = max(lag, 0)
+		}
+		timer.Reset(wait)
+	}
+	for {
+		select {
+		case <-fw.done:
+			return
+		case ev, ok := <-fw.w.Events:
+			if !ok {
+				return
+			}
+			if ev.Has(fsnotify.Create) {
+				if info, err := os.Lstat(ev.Name); err == nil && info.IsDir() {
+					// Files created before the watch was added sent no
+					// event: the directory's path makes the index scan it.
+					if _, err := fw.addTree(ev.Name); err != nil {
+						overflow = true
+					}
+				}
+			}
+			pending[ev.Name] = true
+			if len(pending) > maxPending {
+				overflow = true
+			}
+			arm()
+		case err, ok := <-fw.w.Errors:
+			if !ok {
+				return
+			}
+			// Lost events (the kernel queue overflowed) or a failed
+			// watch: the re-scan is the source of truth either way.
+			_ = err
+			overflow = true
+			arm()
+		case <-timer.C:
+			first = time.Time{}
+			flush()
+		}
+	}
+}
+
+// Watch applies w's batches to the index until ctx ends or w closes:
+// Update for ordinary batches, Rescan after an overflow. Errors go to
+// onErr (which may be nil); they never stop the loop, since the next
+// batch or re-scan may succeed.
+func (ix *Index) Watch(ctx context.Context, w Watcher, onErr func(error)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case b, ok := <-w.Events():
+			if !ok {
+				return
+			}
+			var err error
+			if b.Overflow {
+				err = ix.Rescan(ctx)
+			} else {
+				err = ix.Update(ctx, b.Paths)
+			}
+			if err != nil && onErr != nil {
+				onErr(err)
+			}
+		}
+	}
+}

@@ -1,0 +1,4 @@
+from app import main
+from app.models import *
+
+main.run("x")

@@ -1,0 +1,3 @@
+mod circle;
+
+pub use circle::Circle;

@@ -1,0 +1,8 @@
+const { format } = require('./helpers');
+const lodash = require('lodash');
+
+function render(x) {
+  return format(x);
+}
+
+module.exports = { render };
