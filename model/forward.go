@@ -1,0 +1,215 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/ghostline-dev/ghostline/model/backend"
+	"github.com/ghostline-dev/ghostline/model/quant"
+)
+
+// Batch is a set of tokens evaluated in one Forward call: a whole prompt
+// (prefill), one token per sequence (decode), or any mix.
+type Batch struct {
+	Tokens []int32
+	// Pos is each token's position in its sequence. Nil: consecutive
+	// positions after what the cache holds for each sequence.
+	Pos []int32
+	// Seq is each token's sequence. Nil: all sequence 0.
+	Seq []SeqID
+	// Logits marks the tokens whose next-token logits are wanted. Nil: only
+	// the last token's. Skipping the others saves the output projection,
+	// the largest matrix of a small model.
+	Logits []bool
+}
+
+// Forward evaluates b, storing its keys and values in c, and returns the
+// logits of the tokens b.Logits selects, Vocab floats each, in batch order.
+func (m *Model) Forward(c *KVCache, b Batch) ([]float32, error) {
+	n := len(b.Tokens)
+	if n == 0 {
+		return nil, fmt.Errorf("forward: empty batch")
+	}
+	if c.layers != m.Layers || c.kvDim != m.KVDim() {
+		return nil, fmt.Errorf("forward: KV cache was made for another model shape")
+	}
+	seq := b.Seq
+	if seq == nil {
+		seq = make([]SeqID, n)
+	}
+	pos := b.Pos
+	if pos == nil {
+		pos = make([]int32, n)
+		next := map[SeqID]int32{}
+		for i, s := range seq {
+			if _, ok := next[s]; !ok {
+				next[s] = c.SeqPosMax(s) + 1
+			}
+			pos[i] = next[s]
+			next[s]++
+		}
+	}
+	want := b.Logits
+	if want == nil {
+		want = make([]bool, n)
+		want[n-1] = true
+	}
+	if len(seq) != n || len(pos) != n || len(want) != n {
+		return nil, fmt.Errorf("forward: batch has %d tokens but %d positions, %d sequence ids, %d logit flags", n, len(pos), len(seq), len(want))
+	}
+	for i, t := range b.Tokens {
+		if t < 0 || int(t) >= m.Vocab {
+			return nil, fmt.Errorf("forward: token %d (index %d) is outside the vocabulary [0,%d)", t, i, m.Vocab)
+		}
+	}
+	cells, err := c.place(pos, seq)
+	if err != nil {
+		return nil, fmt.Errorf("forward: %w", err)
+	}
+	visible := c.visible(pos, seq)
+	x := make([]float32, n*m.Dim)
+	if err := m.embed(x, b.Tokens); err != nil {
+		c.unplace(cells)
+		return nil, err
+	}
+	s := m.newScratch(n)
+	for l := range m.layers {
+		m.block(l, x, s, c, cells, pos, visible)
+	}
+	return m.logits(x, want), nil
+}
+
+// unplace frees cells claimed by a batch that failed.
+func (c *KVCache) unplace(cells []int32) {
+	for _, i := range cells {
+		c.seqs[i] = 0
+		c.next = min(c.next, int(i))
+	}
+	c.used -= len(cells)
+}
+
+// Decode evaluates one token of seq at pos and returns its logits.
+func (m *Model) Decode(c *KVCache, seq SeqID, pos int32, token int32) ([]float32, error) {
+	return m.Forward(c, Batch{Tokens: []int32{token}, Pos: []int32{pos}, Seq: []SeqID{seq}})
+}
+
+// embed copies each token's embedding row (decoded from the file's type)
+// into x.
+func (m *Model) embed(x []float32, tokens []int32) error {
+	data := m.file.TensorData(m.tokEmbd)
+	for i, t := range tokens {
+		row := data[int(t)*m.tokEmbdRow : (int(t)+1)*m.tokEmbdRow]
+		if err := quant.Dequantize(m.tokEmbdType, row, x[i*m.Dim:(i+1)*m.Dim]); err != nil {
+			return fmt.Errorf("forward: token_embd: %w", err)
+		}
+	}
+	return nil
+}
+
+// scratch holds one Forward call's activations.
+type scratch struct {
+	h, q, k, v, att, o []float32 // n×Dim, n×Dim, n×KVDim, n×KVDim, n×Dim, n×Dim
+	ffA, ffB           []float32 // n×FFN
+}
+
+func (m *Model) newScratch(n int) *scratch {
+	return &scratch{
+		h: make([]float32, n*m.Dim), q: make([]float32, n*m.Dim),
+		k: make([]float32, n*m.KVDim()), v: make([]float32, n*m.KVDim()),
+		att: make([]float32, n*m.Dim), o: make([]float32, n*m.Dim),
+		ffA: make([]float32, n*m.FFN), ffB: make([]float32, n*m.FFN),
+	}
+}
+
+func (m *Model) normalize(out, x []float32, nm norm) {
+	if m.Norm == LayerNorm {
+		m.be.LayerNorm(out, x, nm.w, nm.b, m.Dim, m.NormEps)
+	} else {
+		m.be.RMSNorm(out, x, nm.w, m.Dim, m.NormEps)
+	}
+}
+
+// linear is out = W·x (+ bias) for n rows.
+func (m *Model) linear(out []float32, w backend.Weight, bias []float32, x []float32, n int) {
+	m.be.MatMul(out, w, x, n)
+	if bias != nil {
+		m.be.AddBias(out[:n*w.Rows()], bias)
+	}
+}
+
+// block is one transformer layer, pre-norm:
+//
+//	x += Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
+//	x += MLP(norm(x))
+func (m *Model) block(l int, x []float32, s *scratch, c *KVCache, cells, pos []int32, visible [][]int32) {
+	ly := &m.layers[l]
+	n := len(cells)
+	kvDim := m.KVDim()
+
+	// Attention.
+	m.normalize(s.h, x, ly.attnNorm)
+	m.linear(s.q, ly.wq, ly.bq, s.h, n)
+	m.linear(s.k, ly.wk, ly.bk, s.h, n)
+	m.linear(s.v, ly.wv, ly.bv, s.h, n)
+	m.be.ApplyRope(s.q, m.Heads, m.HeadDim, pos, m.Rope)
+	m.be.ApplyRope(s.k, m.KVHeads, m.HeadDim, pos, m.Rope)
+	for i, cell := range cells {
+		copy(c.k[l][int(cell)*kvDim:(int(cell)+1)*kvDim], s.k[i*kvDim:(i+1)*kvDim])
+		copy(c.v[l][int(cell)*kvDim:(int(cell)+1)*kvDim], s.v[i*kvDim:(i+1)*kvDim])
+	}
+	m.be.Attend(s.att, s.q, backend.Attention{
+		Heads: m.Heads, KVHeads: m.KVHeads, HeadDim: m.HeadDim,
+		Scale: float32(1 / math.Sqrt(float64(m.HeadDim))),
+		K:     c.k[l], V: c.v[l], Visible: visible,
+	})
+	m.linear(s.o, ly.wo, ly.bo, s.att, n)
+	m.be.Add(x, s.o)
+
+	// Feed-forward.
+	m.normalize(s.h, x, ly.ffnNorm)
+	ff := n * m.FFN
+	if m.MLP == SwiGLU {
+		m.linear(s.ffA, ly.gate, ly.bGate, s.h, n)
+		m.linear(s.ffB, ly.up, ly.bUp, s.h, n)
+		m.be.SwiGLU(s.ffA[:ff], s.ffB[:ff])
+	} else {
+		m.linear(s.ffA, ly.up, ly.bUp, s.h, n)
+		m.be.GELU(s.ffA[:ff])
+	}
+	m.linear(s.o, ly.down, ly.bDown, s.ffA, n)
+	m.be.Add(x, s.o)
+}
+
+// logits applies the final norm and the output projection to the rows
+// marked in want.
+func (m *Model) logits(x []float32, want []bool) []float32 {
+	var rows []float32
+	k := 0
+	for i, w := range want {
+		if w {
+			rows = append(rows, x[i*m.Dim:(i+1)*m.Dim]...)
+			k++
+		}
+	}
+	if k == 0 {
+		return nil
+	}
+	m.normalize(rows, rows, m.outNorm)
+	out := make([]float32, k*m.Vocab)
+	m.be.MatMul(out, m.output, rows, k)
+	return out
+}
+
+// Argmax returns the index of the largest logit and the margin over the
+// runner-up (as the reference files' "margin").
+func Argmax(logits []float32) (id int, margin float32) {
+	best, second := float32(math.Inf(-1)), float32(math.Inf(-1))
+	for i, v := range logits {
+		if v > best {
+			second, best, id = best, v, i
+		} else if v > second {
+			second = v
+		}
+	}
+	return id, best - second
+}

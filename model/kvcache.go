@@ -1,0 +1,237 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+)
+
+// SeqID names a sequence in a KVCache: a request, a beam, a cached prefix.
+type SeqID int32
+
+// MaxSeqs is the number of distinct sequences one cache tracks; each cell
+// records its sequences in a 64-bit set, which keeps the per-cell
+// visibility test one AND. 64 covers parallel requests times beam width.
+const MaxSeqs = 64
+
+// KVCache holds the keys and values of evaluated tokens, one cell per
+// token. Like llama.cpp's unified cache, a cell belongs to a set of
+// sequences: SeqCp shares cells between sequences without copying, so a
+// common prompt prefix is computed and stored once; SeqRm drops a
+// sequence's claim to a range of positions, and a cell with no sequences
+// left is free for reuse.
+//
+// A token of sequence s at position p attends to every cell of s at a
+// position ≤ p, so a sequence's cells must hold distinct positions (Forward
+// checks that).
+//
+// A KVCache is used by one goroutine at a time.
+type KVCache struct {
+	layers, kvDim int
+	k, v          [][]float32 // per layer: cells × kvDim
+	pos           []int32
+	seqs          []uint64 // bit s set: the cell belongs to sequence s
+	used          int
+	next          int // where the search for a free cell starts
+}
+
+// NewKVCache makes a cache of size cells (tokens) for m. Memory:
+// 2 × layers × size × KVDim float32s.
+func (m *Model) NewKVCache(size int) *KVCache {
+	c := &KVCache{layers: m.Layers, kvDim: m.KVDim(), pos: make([]int32, size), seqs: make([]uint64, size)}
+	for i := 0; i < m.Layers; i++ {
+		c.k = append(c.k, make([]float32, size*c.kvDim))
+		c.v = append(c.v, make([]float32, size*c.kvDim))
+	}
+	return c
+}
+
+// Size is the number of cells; Used the number holding a token.
+func (c *KVCache) Size() int { return len(c.pos) }
+func (c *KVCache) Used() int { return c.used }
+
+// Clear empties the cache.
+func (c *KVCache) Clear() {
+	clear(c.seqs)
+	c.used, c.next = 0, 0
+}
+
+func bit(s SeqID) uint64 { return 1 << uint(s) }
+
+func validSeq(s SeqID) error {
+	if s < 0 || s >= MaxSeqs {
+		return fmt.Errorf("kv cache: sequence id %d out of range [0,%d)", s, MaxSeqs)
+	}
+	return nil
+}
+
+// posRange normalizes [p0, p1): a negative bound means unbounded.
+func posRange(p0, p1 int32) (int32, int32) {
+	if p0 < 0 {
+		p0 = 0
+	}
+	if p1 < 0 {
+		p1 = math.MaxInt32
+	}
+	return p0, p1
+}
+
+// SeqRm removes sequence seq's positions in [p0, p1) (negative bounds:
+// unbounded; seq < 0: every sequence). Cells left without a sequence are
+// freed.
+func (c *KVCache) SeqRm(seq SeqID, p0, p1 int32) {
+	p0, p1 = posRange(p0, p1)
+	mask := ^uint64(0)
+	if seq >= 0 {
+		if validSeq(seq) != nil {
+			return
+		}
+		mask = bit(seq)
+	}
+	for i, s := range c.seqs {
+		if s&mask != 0 && c.pos[i] >= p0 && c.pos[i] < p1 {
+			c.seqs[i] = s &^ mask
+			if c.seqs[i] == 0 {
+				c.used--
+				c.next = min(c.next, i)
+			}
+		}
+	}
+}
+
+// SeqCp makes dst share src's cells at positions [p0, p1): no data is
+// copied. dst's own cells in that range should be removed first.
+func (c *KVCache) SeqCp(src, dst SeqID, p0, p1 int32) error {
+	if err := validSeq(src); err != nil {
+		return err
+	}
+	if err := validSeq(dst); err != nil {
+		return err
+	}
+	p0, p1 = posRange(p0, p1)
+	for i, s := range c.seqs {
+		if s&bit(src) != 0 && c.pos[i] >= p0 && c.pos[i] < p1 {
+			c.seqs[i] |= bit(dst)
+		}
+	}
+	return nil
+}
+
+// SeqKeep removes every sequence but seq.
+func (c *KVCache) SeqKeep(seq SeqID) {
+	if validSeq(seq) != nil {
+		return
+	}
+	for i, s := range c.seqs {
+		if s == 0 {
+			continue
+		}
+		c.seqs[i] = s & bit(seq)
+		if c.seqs[i] == 0 {
+			c.used--
+			c.next = min(c.next, i)
+		}
+	}
+}
+
+// SeqPosMax is the largest position stored for seq, or -1 if none.
+func (c *KVCache) SeqPosMax(seq SeqID) int32 {
+	mx := int32(-1)
+	if validSeq(seq) != nil {
+		return mx
+	}
+	for i, s := range c.seqs {
+		if s&bit(seq) != 0 {
+			mx = max(mx, c.pos[i])
+		}
+	}
+	return mx
+}
+
+// SeqPositions lists seq's positions in cell order (for tests and
+// diagnostics).
+func (c *KVCache) SeqPositions(seq SeqID) []int32 {
+	var ps []int32
+	if validSeq(seq) != nil {
+		return nil
+	}
+	for i, s := range c.seqs {
+		if s&bit(seq) != 0 {
+			ps = append(ps, c.pos[i])
+		}
+	}
+	return ps
+}
+
+// place claims one free cell per token for a batch and returns them, after
+// checking that no token's (sequence, position) is already stored.
+func (c *KVCache) place(pos []int32, seq []SeqID) ([]int32, error) {
+	n := len(pos)
+	if n > len(c.pos)-c.used {
+		return nil, fmt.Errorf("kv cache full: %d tokens do not fit in %d free cells of %d (remove positions with SeqRm or use a larger cache)",
+			n, len(c.pos)-c.used, len(c.pos))
+	}
+	type key struct {
+		s SeqID
+		p int32
+	}
+	inBatch := make(map[key]bool, n)
+	var batchSeqs uint64
+	for i := range pos {
+		if err := validSeq(seq[i]); err != nil {
+			return nil, err
+		}
+		if pos[i] < 0 {
+			return nil, fmt.Errorf("token %d has negative position %d", i, pos[i])
+		}
+		k := key{seq[i], pos[i]}
+		if inBatch[k] {
+			return nil, fmt.Errorf("batch holds position %d of sequence %d twice", pos[i], seq[i])
+		}
+		inBatch[k] = true
+		batchSeqs |= bit(seq[i])
+	}
+	for i, s := range c.seqs {
+		if s&batchSeqs == 0 {
+			continue
+		}
+		for b := s & batchSeqs; b != 0; b &= b - 1 {
+			sq := SeqID(bits.TrailingZeros64(b))
+			if inBatch[key{sq, c.pos[i]}] {
+				return nil, fmt.Errorf("sequence %d already has position %d in the cache (remove it with SeqRm first)", sq, c.pos[i])
+			}
+		}
+	}
+	cells := make([]int32, n)
+	j := c.next
+	for i := range cells {
+		for c.seqs[j] != 0 {
+			j++
+		}
+		cells[i] = int32(j)
+		c.pos[j] = pos[i]
+		c.seqs[j] = bit(seq[i])
+		j++
+	}
+	c.used += n
+	c.next = j
+	return cells, nil
+}
+
+// visible lists, for each token, the cells it attends to: those of its
+// sequence at positions ≤ its own (the batch's own cells included, since
+// they are placed before attention runs).
+func (c *KVCache) visible(pos []int32, seq []SeqID) [][]int32 {
+	out := make([][]int32, len(pos))
+	for t := range pos {
+		b, p := bit(seq[t]), pos[t]
+		var v []int32
+		for i, s := range c.seqs {
+			if s&b != 0 && c.pos[i] <= p {
+				v = append(v, int32(i))
+			}
+		}
+		out[t] = v
+	}
+	return out
+}
