@@ -25,8 +25,12 @@ import (
 // non-ASCII whitespace collapses to a whitespace byte.
 
 // splitter appends to ends the end offsets of the pieces it cuts cps[lo:hi]
-// into, in order; the last one appended is hi.
-type splitter func(cps []rune, lo, hi int, ends []int) []int
+// into, in order; the last one appended is hi. cls holds class(c) of every
+// codepoint, computed once per text.
+type splitter func(cps []rune, cls []uint8, lo, hi int, ends []int) []int
+
+// matcher returns the end (> i) of the regex match starting at cps[i], or -1.
+type matcher func(cps []rune, cls []uint8, i, hi int) int
 
 // preTokenizer is one tokenizer.ggml.pre value's pipeline.
 type preTokenizer struct {
@@ -42,15 +46,15 @@ var (
 	preQwen2         = []splitter{splitQwen2}
 	preDeepseekCoder = []splitter{
 		regexStage(matchCRLF),
-		regexStage(matchSpaceOptRun(isLetter)),
-		regexStage(matchSpaceOptRun(isPunct)),
+		regexStage(matchSpaceOptRun(clsLetter)),
+		regexStage(matchSpaceOptRun(clsPunct)),
 		regexStage(matchCJK),
 		regexStage(matchNumber),
 	}
 	preDefault = []splitter{
-		regexStage(matchRun(isPunctOrDefaultSymbol)),
+		regexStage(matchDefaultPunct),
 		splitGPT2,
-		regexStage(matchRun(isNumber)),
+		regexStage(matchRun(clsNumber)),
 		regexStage(matchASCIIDigits3),
 	}
 )
@@ -108,22 +112,42 @@ func PreTokenizers() []string {
 	return names
 }
 
+// splitBuf holds the buffers of one split, reused across calls.
+type splitBuf struct {
+	cls           []uint8
+	ends, scratch []int
+}
+
 // split runs the pipeline over cps and returns the end offsets of the words.
-func (p *preTokenizer) split(cps []rune, ends, scratch []int) []int {
-	ends = append(ends[:0], len(cps))
+func (p *preTokenizer) split(cps []rune, b *splitBuf) []int {
+	if cap(b.cls) < len(cps) {
+		// Sized once for the whole text: growing by append would copy
+		// these buffers over and over on a large file.
+		b.cls = make([]uint8, 0, len(cps))
+		b.ends, b.scratch = make([]int, 0, len(cps)+1), make([]int, 0, len(cps)+1)
+	}
+	b.cls = b.cls[:0]
+	for _, c := range cps {
+		if c < 128 {
+			b.cls = append(b.cls, asciiClass[c])
+		} else {
+			b.cls = append(b.cls, class(c))
+		}
+	}
+	b.ends = append(b.ends[:0], len(cps))
 	if len(cps) == 0 {
-		return ends[:0]
+		return b.ends[:0]
 	}
 	for _, st := range p.stages {
-		scratch = scratch[:0]
+		b.scratch = b.scratch[:0]
 		lo := 0
-		for _, hi := range ends {
-			scratch = st(cps, lo, hi, scratch)
+		for _, hi := range b.ends {
+			b.scratch = st(cps, b.cls, lo, hi, b.scratch)
 			lo = hi
 		}
-		ends, scratch = scratch, ends
+		b.ends, b.scratch = b.scratch, b.ends
 	}
-	return ends
+	return b.ends
 }
 
 // regexStage turns a matcher into a splitter with std::regex_iterator's
@@ -131,11 +155,11 @@ func (p *preTokenizer) split(cps []rune, ends, scratch []int) []int {
 // before it as a piece, keep the match as a piece, continue after the match.
 // match returns the match end (> i) or -1. None of the regexes used here can
 // match the empty string.
-func regexStage(match func(cps []rune, i, hi int) int) splitter {
-	return func(cps []rune, lo, hi int, ends []int) []int {
+func regexStage(match matcher) splitter {
+	return func(cps []rune, cls []uint8, lo, hi int, ends []int) []int {
 		gap := lo
 		for i := lo; i < hi; {
-			e := match(cps, i, hi)
+			e := match(cps, cls, i, hi)
 			if e <= i {
 				i++
 				continue
@@ -154,47 +178,53 @@ func regexStage(match func(cps []rune, i, hi int) int) splitter {
 }
 
 // matchNumber is \p{N}: one number codepoint.
-func matchNumber(cps []rune, i, hi int) int {
-	if isNumber(cps[i]) {
+func matchNumber(cps []rune, cls []uint8, i, hi int) int {
+	if cls[i]&clsNumber != 0 {
 		return i + 1
 	}
 	return -1
 }
 
 // matchCRLF is [\r\n].
-func matchCRLF(cps []rune, i, hi int) int {
+func matchCRLF(cps []rune, cls []uint8, i, hi int) int {
 	if cps[i] == '\r' || cps[i] == '\n' {
 		return i + 1
 	}
 	return -1
 }
 
+// runOf returns the end of the run of codepoints in class mask from i.
+func runOf(cls []uint8, mask uint8, i, hi int) int {
+	for i < hi && cls[i]&mask != 0 {
+		i++
+	}
+	return i
+}
+
 // matchRun returns a matcher for [class]+.
-func matchRun(in func(rune) bool) func([]rune, int, int) int {
-	return func(cps []rune, i, hi int) int {
-		if !in(cps[i]) {
+func matchRun(mask uint8) matcher {
+	return func(cps []rune, cls []uint8, i, hi int) int {
+		if cls[i]&mask == 0 {
 			return -1
 		}
-		e := i + 1
-		for e < hi && in(cps[e]) {
-			e++
-		}
-		return e
+		return runOf(cls, mask, i+1, hi)
 	}
 }
 
 // matchSpaceOptRun returns a matcher for \s?[class]+ where the class never
 // contains whitespace: one optional whitespace codepoint, then a run.
-func matchSpaceOptRun(in func(rune) bool) func([]rune, int, int) int {
-	run := matchRun(in)
-	return func(cps []rune, i, hi int) int {
-		if isSpace(cps[i]) {
-			if i+1 < hi && in(cps[i+1]) {
-				return run(cps, i+1, hi)
+func matchSpaceOptRun(mask uint8) matcher {
+	return func(cps []rune, cls []uint8, i, hi int) int {
+		if cls[i]&clsSpace != 0 {
+			if i+1 < hi && cls[i+1]&mask != 0 {
+				return runOf(cls, mask, i+2, hi)
 			}
 			return -1
 		}
-		return run(cps, i, hi)
+		if cls[i]&mask == 0 {
+			return -1
+		}
+		return runOf(cls, mask, i+1, hi)
 	}
 }
 
@@ -202,22 +232,44 @@ func matchSpaceOptRun(in func(rune) bool) func([]rune, int, int) int {
 // llama.cpp runs it with std::wregex on the codepoints, after replacing
 // non-ASCII whitespace with U+000B; those codepoints (U+3000 and friends lie
 // inside the second range) therefore never match.
-var matchCJK = matchRun(func(c rune) bool {
-	inRange := (c >= 0x4E00 && c <= 0x9FA5) || (c >= 0x0800 && c <= 0x4E00) || (c >= 0xAC00 && c <= 0xD7FF)
-	return inRange && !isSpace(c)
-})
+func matchCJK(cps []rune, cls []uint8, i, hi int) int {
+	e := i
+	for e < hi && isCJK(cps[e], cls[e]) {
+		e++
+	}
+	if e == i {
+		return -1
+	}
+	return e
+}
 
-// isPunctOrDefaultSymbol is the default pre-tokenizer's [\p{P}\$\+<=>\^~\|].
-func isPunctOrDefaultSymbol(c rune) bool {
+func isCJK(c rune, cl uint8) bool {
+	inRange := (c >= 0x4E00 && c <= 0x9FA5) || (c >= 0x0800 && c <= 0x4E00) || (c >= 0xAC00 && c <= 0xD7FF)
+	return inRange && cl&clsSpace == 0
+}
+
+// matchDefaultPunct is the default pre-tokenizer's [\p{P}\$\+<=>\^~\|]+.
+func matchDefaultPunct(cps []rune, cls []uint8, i, hi int) int {
+	e := i
+	for e < hi && isDefaultPunct(cps[e], cls[e]) {
+		e++
+	}
+	if e == i {
+		return -1
+	}
+	return e
+}
+
+func isDefaultPunct(c rune, cl uint8) bool {
 	switch c {
 	case '$', '+', '<', '=', '>', '^', '~', '|':
 		return true
 	}
-	return isPunct(c)
+	return cl&clsPunct != 0
 }
 
 // matchASCIIDigits3 is [0-9][0-9][0-9].
-func matchASCIIDigits3(cps []rune, i, hi int) int {
+func matchASCIIDigits3(cps []rune, cls []uint8, i, hi int) int {
 	if i+3 <= hi && isASCIIDigit(cps[i]) && isASCIIDigit(cps[i+1]) && isASCIIDigit(cps[i+2]) {
 		return i + 3
 	}
@@ -260,7 +312,7 @@ func contraction(cps []rune, i, hi int, fold bool) int {
 // (llama.cpp's unicode_regex_split_custom_gpt2). A run of whitespace before a
 // non-space keeps its last codepoint for the next word; a lone whitespace
 // codepoint other than ' ' before a word stays a piece of its own.
-func splitGPT2(cps []rune, lo, hi int, ends []int) []int {
+func splitGPT2(cps []rune, cls []uint8, lo, hi int, ends []int) []int {
 	for pos := lo; pos < hi; {
 		c := cps[pos]
 		if n := contraction(cps, pos, hi, false); n > 0 {
@@ -274,27 +326,27 @@ func splitGPT2(cps []rune, lo, hi int, ends []int) []int {
 			q = pos + 1
 		}
 		if q < hi {
-			var in func(rune) bool
-			switch k := cps[q]; {
-			case isLetter(k):
-				in = isLetter
-			case isNumber(k):
-				in = isNumber
-			case isOther(k):
-				in = isOther
-			}
-			if in != nil {
-				e := q + 1
-				for e < hi && in(cps[e]) {
+			k := cls[q]
+			e := -1
+			switch {
+			case k&clsLetter != 0:
+				e = runOf(cls, clsLetter, q+1, hi)
+			case k&clsNumber != 0:
+				e = runOf(cls, clsNumber, q+1, hi)
+			case k&otherMask == 0:
+				e = q + 1
+				for e < hi && cls[e]&otherMask == 0 {
 					e++
 				}
+			}
+			if e >= 0 {
 				pos = e
 				ends = append(ends, pos)
 				continue
 			}
 		}
 		n := 0
-		for pos+n < hi && isSpace(cps[pos+n]) {
+		for pos+n < hi && cls[pos+n]&clsSpace != 0 {
 			n++
 		}
 		switch {
@@ -315,8 +367,8 @@ func splitGPT2(cps []rune, lo, hi int, ends []int) []int {
 //	(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
 //
 // (llama.cpp's unicode_regex_split_custom_llama3).
-func splitLlama3(cps []rune, lo, hi int, ends []int) []int {
-	return splitLlamaStyle(cps, lo, hi, ends, 3)
+func splitLlama3(cps []rune, cls []uint8, lo, hi int, ends []int) []int {
+	return splitLlamaStyle(cps, cls, lo, hi, ends, 3)
 }
 
 // splitQwen2 is Qwen2's regex, Llama 3's with \p{N} (single digits) in place
@@ -324,11 +376,11 @@ func splitLlama3(cps []rune, lo, hi int, ends []int) []int {
 // with the alternatives tried in order it yields the same pieces as the
 // Llama 3 scanner with one-digit numbers (every alternative after the number
 // one is identical and every codepoint is matched by some alternative).
-func splitQwen2(cps []rune, lo, hi int, ends []int) []int {
-	return splitLlamaStyle(cps, lo, hi, ends, 1)
+func splitQwen2(cps []rune, cls []uint8, lo, hi int, ends []int) []int {
+	return splitLlamaStyle(cps, cls, lo, hi, ends, 1)
 }
 
-func splitLlamaStyle(cps []rune, lo, hi int, ends []int, maxDigits int) []int {
+func splitLlamaStyle(cps []rune, cls []uint8, lo, hi int, ends []int, maxDigits int) []int {
 	for pos := lo; pos < hi; {
 		c := cps[pos]
 		if n := contraction(cps, pos, hi, true); n > 0 {
@@ -336,14 +388,11 @@ func splitLlamaStyle(cps []rune, lo, hi int, ends []int, maxDigits int) []int {
 			ends = append(ends, pos)
 			continue
 		}
-		cl := class(c)
+		cl := cls[pos]
 		// [^\r\n\p{L}\p{N}]?\p{L}+
 		if c != '\r' && c != '\n' && cl&clsNumber == 0 {
-			if cl&clsLetter != 0 || (pos+1 < hi && isLetter(cps[pos+1])) {
-				pos++
-				for pos < hi && isLetter(cps[pos]) {
-					pos++
-				}
+			if cl&clsLetter != 0 || (pos+1 < hi && cls[pos+1]&clsLetter != 0) {
+				pos = runOf(cls, clsLetter, pos+1, hi)
 				ends = append(ends, pos)
 				continue
 			}
@@ -351,7 +400,7 @@ func splitLlamaStyle(cps []rune, lo, hi int, ends []int, maxDigits int) []int {
 		// \p{N}{1,maxDigits}
 		if cl&clsNumber != 0 {
 			e := pos + 1
-			for e < hi && e-pos < maxDigits && isNumber(cps[e]) {
+			for e < hi && e-pos < maxDigits && cls[e]&clsNumber != 0 {
 				e++
 			}
 			pos = e
@@ -368,9 +417,9 @@ func splitLlamaStyle(cps []rune, lo, hi int, ends []int, maxDigits int) []int {
 		if c == ' ' {
 			q = pos + 1
 		}
-		if isOther(cps[q]) {
+		if cls[q]&otherMask == 0 {
 			e := q + 1
-			for e < hi && isOther(cps[e]) {
+			for e < hi && cls[e]&otherMask == 0 {
 				e++
 			}
 			for e < hi && (cps[e] == '\r' || cps[e] == '\n') {
@@ -382,7 +431,7 @@ func splitLlamaStyle(cps []rune, lo, hi int, ends []int, maxDigits int) []int {
 		}
 		// \s*[\r\n]+ | \s+(?!\S) | \s+
 		n, lastNL := 0, -1
-		for pos+n < hi && isSpace(cps[pos+n]) {
+		for pos+n < hi && cls[pos+n]&clsSpace != 0 {
 			if k := cps[pos+n]; k == '\r' || k == '\n' {
 				lastNL = pos + n + 1
 			}

@@ -17,7 +17,7 @@ func words(t testing.TB, pre, text string) []string {
 		t.Fatal(err)
 	}
 	cps := decodeRunes(nil, text)
-	ends := p.split(cps, nil, nil)
+	ends := p.split(cps, &splitBuf{})
 	var out []string
 	lo := 0
 	for _, hi := range ends {

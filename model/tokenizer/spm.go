@@ -24,9 +24,31 @@ func spmLess(a, b spmBigram) bool { // a is popped before b
 	return a.score > b.score || (a.score == b.score && a.left < b.left)
 }
 
+// encodeSPMText appends the tokens of text (already space-escaped), cutting
+// it at characters that can never merge (see spmBreak).
+func (t *Tokenizer) encodeSPMText(text string, out []int32) []int32 {
+	var sc spmScratch
+	lo := 0
+	for i := 0; i < len(text); i++ {
+		if c := text[i]; c < 128 && t.spmBreak[c] {
+			out = t.encodeSPM(text[lo:i], out, &sc)
+			out = t.encodeSPM(text[i:i+1], out, &sc)
+			lo = i + 1
+		}
+	}
+	return t.encodeSPM(text[lo:], out, &sc)
+}
+
+// spmScratch holds the merge loop's buffers across the parts of one text.
+type spmScratch struct {
+	syms []spmSym
+	heap []spmBigram
+}
+
 // encodeSPM appends the tokens of text (already space-escaped).
-func (t *Tokenizer) encodeSPM(text string, out []int32) []int32 {
-	var syms []spmSym
+func (t *Tokenizer) encodeSPM(text string, out []int32, sc *spmScratch) []int32 {
+	syms := sc.syms[:0]
+	defer func() { sc.syms = syms[:0] }()
 	for off := 0; off < len(text); {
 		n := min(utf8Len(text[off]), len(text)-off)
 		idx := int32(len(syms))
@@ -38,7 +60,8 @@ func (t *Tokenizer) encodeSPM(text string, out []int32) []int32 {
 	}
 	syms[len(syms)-1].next = -1
 
-	var h []spmBigram
+	h := sc.heap[:0]
+	defer func() { sc.heap = h[:0] }()
 	push := func(l, r int32) {
 		if l < 0 || r < 0 {
 			return

@@ -84,6 +84,13 @@ type Tokenizer struct {
 
 	byteToken [256]int32 // SentencePiece byte-fallback token of each byte, or -1
 
+	// spmBreak marks the ASCII bytes no token longer than one byte contains
+	// (in Llama 2: newline, tab and other controls). SentencePiece never
+	// merges such a character with a neighbour, so the text can be cut there
+	// and each part merged on its own with the same result; that keeps the
+	// merge queue small on long inputs.
+	spmBreak [128]bool
+
 	special  Special
 	specials []int32 // tokens matched before tokenization, longest text first
 
@@ -182,6 +189,22 @@ func New(v *Vocab) (*Tokenizer, error) {
 			t.byteToken[b] = id
 		} else if t.special.UNK >= 0 {
 			t.byteToken[b] = t.special.UNK
+		}
+	}
+
+	if v.Model == "llama" {
+		for b := range t.spmBreak {
+			t.spmBreak[b] = true
+		}
+		for _, tok := range t.tokens {
+			if len(tok) < 2 {
+				continue
+			}
+			for i := 0; i < len(tok); i++ {
+				if tok[i] < 128 {
+					t.spmBreak[tok[i]] = false
+				}
+			}
 		}
 	}
 
@@ -314,7 +337,7 @@ func (t *Tokenizer) Encode(text string, opt EncodeOptions) []int32 {
 			if t.addSpacePrefix && prevSpecial {
 				s = " " + s
 			}
-			out = t.encodeSPM(strings.ReplaceAll(s, " ", spaceMarker), out)
+			out = t.encodeSPMText(strings.ReplaceAll(s, " ", spaceMarker), out)
 		} else {
 			out = t.encodeBPE(s, out, &st)
 		}
@@ -329,10 +352,16 @@ func (t *Tokenizer) Encode(text string, opt EncodeOptions) []int32 {
 // partition cuts the special tokens out of text (llama.cpp's
 // tokenizer_st_partition): each special token, longest first, is searched in
 // every remaining text fragment and splits it.
+//
+// Vocabularies carry hundreds of special tokens (deepseek-coder: 256), so a
+// token is first checked against the set of adjacent byte pairs present in
+// the text: one that needs a pair the text lacks cannot occur and is skipped
+// without a search.
 func (t *Tokenizer) partition(text string, parseSpecial bool) []fragment {
 	if text == "" {
 		return nil
 	}
+	var pairs *[1 << 16 / 64]uint64
 	frags := []fragment{{tok: -1, lo: 0, hi: len(text)}}
 	var next []fragment
 	for _, id := range t.specials {
@@ -340,6 +369,17 @@ func (t *Tokenizer) partition(text string, parseSpecial bool) []fragment {
 			continue
 		}
 		tok := t.tokens[id]
+		if len(tok) > len(text) {
+			continue
+		}
+		if len(tok) >= 2 {
+			if pairs == nil {
+				pairs = bytePairs(text)
+			}
+			if !hasPairs(pairs, tok) {
+				continue
+			}
+		}
 		next = next[:0]
 		changed := false
 		for _, f := range frags {
@@ -371,20 +411,42 @@ func (t *Tokenizer) partition(text string, parseSpecial bool) []fragment {
 	return frags
 }
 
+// bytePairs returns the set of adjacent byte pairs in s as a bitmap.
+func bytePairs(s string) *[1 << 16 / 64]uint64 {
+	var m [1 << 16 / 64]uint64
+	for i := 0; i+1 < len(s); i++ {
+		k := uint16(s[i])<<8 | uint16(s[i+1])
+		m[k>>6] |= 1 << (k & 63)
+	}
+	return &m
+}
+
+func hasPairs(m *[1 << 16 / 64]uint64, tok string) bool {
+	for i := 0; i+1 < len(tok); i++ {
+		k := uint16(tok[i])<<8 | uint16(tok[i+1])
+		if m[k>>6]&(1<<(k&63)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // encodeState holds buffers reused across the words of one Encode call.
 type encodeState struct {
-	cps     []rune
-	ends    []int
-	scratch []int
-	bs      bpeScratch
+	cps  []rune
+	offs []int // byte offset of each codepoint, plus the end
+	sb   splitBuf
+	bs   bpeScratch
 }
 
 func (t *Tokenizer) encodeBPE(s string, out []int32, st *encodeState) []int32 {
-	s = Sanitize(s)
-	st.cps = st.cps[:0]
-	offs := make([]int, 0, len(s)+1) // byte offset of each codepoint
+	s = Sanitize(s) // now every codepoint re-encodes to exactly its bytes
+	if cap(st.cps) < len(s) {
+		st.cps, st.offs = make([]rune, 0, len(s)), make([]int, 0, len(s)+1)
+	}
+	st.cps, st.offs = st.cps[:0], st.offs[:0]
 	for i := 0; i < len(s); {
-		offs = append(offs, i)
+		st.offs = append(st.offs, i)
 		if s[i] < 0x80 {
 			st.cps = append(st.cps, rune(s[i]))
 			i++
@@ -394,11 +456,10 @@ func (t *Tokenizer) encodeBPE(s string, out []int32, st *encodeState) []int32 {
 		st.cps = append(st.cps, c)
 		i += n
 	}
-	offs = append(offs, len(s))
-	st.ends = t.pre.split(st.cps, st.ends, st.scratch)
+	st.offs = append(st.offs, len(s))
 	lo := 0
-	for _, hi := range st.ends {
-		out = t.bpe.encodeWord(s[offs[lo]:offs[hi]], out, &st.bs)
+	for _, hi := range t.pre.split(st.cps, &st.sb) {
+		out = t.bpe.encodeWord(s[st.offs[lo]:st.offs[hi]], out, &st.bs)
 		lo = hi
 	}
 	return out
