@@ -59,10 +59,18 @@ func collectErrors(root *sitter.Node, src []byte, out []rawError) []rawError {
 			s, e := int(n.StartByte()), int(n.EndByte())
 			out = append(out, rawError{kind: KindError, start: s, end: e, text: snippet(src, s, e)})
 		case n.HasError():
+			before := len(out)
 			for i, k := 0, int(n.ChildCount()); i < k; i++ {
 				if ch := n.Child(i); ch != nil {
 					visit(ch)
 				}
+			}
+			if len(out) == before {
+				// The error is in a hidden child, which the node API
+				// does not show (C#'s identifier wraps a hidden
+				// _identifier_token that can be MISSING): report the
+				// visible node as missing.
+				out = append(out, rawError{kind: KindMissing, start: int(n.StartByte()), end: int(n.StartByte()), text: n.Type()})
 			}
 		}
 	}

@@ -328,6 +328,76 @@ func (l *Lexer) AtBlockOpen() bool {
 	return l.st.lastSig == '{'
 }
 
+// Closers returns text that would close everything the automaton has open:
+// the current string, comment or literal, then the open brackets, innermost
+// first. The Checker appends it to an unfinished candidate so that
+// tree-sitter sees a closed file and keeps its errors local, instead of
+// wrapping everything up to the end of an unclosed function in one ERROR.
+// Constructs the automaton does not track (JSX tags, Python blocks) stay
+// open.
+func (l *Lexer) Closers() string {
+	s := &l.st
+	var b []byte
+	switch s.mode {
+	case mString:
+		if s.esc {
+			b = append(b, ' ')
+		}
+		b = append(b, s.q)
+	case mQuote1:
+		b = append(b, s.q)
+	case mTriple:
+		if s.esc {
+			b = append(b, ' ')
+		}
+		for i := s.qrun; i < 3; i++ {
+			b = append(b, s.q)
+		}
+	case mLineComment:
+		b = append(b, '\n')
+	case mBlockComment:
+		for i := 0; i < s.blockDepth; i++ {
+			b = append(b, " */"...)
+		}
+	case mGoRaw:
+		b = append(b, '`')
+	case mTemplate, mTemplateDollar:
+		if s.esc {
+			b = append(b, ' ')
+		}
+		b = append(b, '`')
+	case mRustRaw, mRustRawClose:
+		b = append(b, '"')
+		for i := 0; i < s.hashes; i++ {
+			b = append(b, '#')
+		}
+	case mCppRaw:
+		b = append(b, ')')
+		b = append(b, s.cpp[:s.cppLen]...)
+		b = append(b, '"')
+	case mVerbatim:
+		b = append(b, '"')
+	case mRegex, mRegexClass:
+		if s.mode == mRegexClass {
+			b = append(b, ']')
+		}
+		b = append(b, '/')
+	}
+	for i := len(s.stack) - 1; i >= 0; i-- {
+		switch s.stack[i] {
+		case '(':
+			b = append(b, ')')
+		case '[':
+			b = append(b, ']')
+		case '{':
+			b = append(b, '}')
+		case templateMark:
+			b = append(b, "}`"...)
+		}
+	}
+	return string(b)
+}
+
 // copyFrom makes s a deep copy of o, reusing s's slices.
 func (s *lexState) copyFrom(o *lexState) {
 	stack, indents := s.stack, s.indents

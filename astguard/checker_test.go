@@ -1,0 +1,143 @@
+package astguard
+
+import (
+	"testing"
+)
+
+// holeCase is a hole in a function body and candidates for it.
+type holeCase struct {
+	prefix, suffix string
+	valid          string // a finished candidate that parses
+	broken         string // a finished candidate that adds errors
+	open           string // an unfinished candidate that more text can fix
+	hard           string // an unfinished candidate with an error more text cannot fix
+}
+
+var holeCases = map[Language]holeCase{
+	Go: {
+		prefix: "package a\n\nfunc f(xs []int) int {\n\ttotal := 0\n\t", suffix: "\n\treturn total\n}\n",
+		valid:  "for _, x := range xs {\n\t\ttotal += x\n\t}",
+		broken: "for _, x := range xs {\n\t\ttotal += x\n",
+		open:   "for _, x := range xs {\n\t\ttotal += max(x,\n",
+		hard:   "x := := 1\n\ttotal++\n",
+	},
+	Python: {
+		prefix: "def f(xs):\n    total = 0\n    ", suffix: "\n    return total\n",
+		valid:  "for x in xs:\n        total += x",
+		broken: "for x in xs:\n        total +=",
+		open:   "for x in xs:\n        total += max(x,\n",
+		hard:   "total = = 1\n    total -= 1\n",
+	},
+	JavaScript: {
+		prefix: "function f(xs) {\n  let total = 0;\n  ", suffix: "\n  return total;\n}\n",
+		valid:  "for (const x of xs) {\n    total += x;\n  }",
+		broken: "for (const x of xs) {\n    total += x;\n",
+		open:   "for (const x of xs) {\n    total += Math.max(x,\n",
+		hard:   "const = 5;\n  total++;\n",
+	},
+	TypeScript: {
+		prefix: "function f(xs: number[]): number {\n  let total: number = 0;\n  ", suffix: "\n  return total;\n}\n",
+		valid:  "for (const x of xs) {\n    total += x as number;\n  }",
+		broken: "for (const x of xs) {\n    total += x;\n",
+		open:   "for (const x of xs) {\n    total += Math.max(x,\n",
+		hard:   "const = 5;\n  total++;\n",
+	},
+	TSX: {
+		prefix: "function L({ xs }: { xs: string[] }) {\n  const items = xs.map((x) => <li key={x}>{x}</li>);\n  ",
+		suffix: "\n  return <ul>{items}</ul>;\n}\n",
+		valid:  "if (items.length === 0) {\n    return <p className=\"empty\">none</p>;\n  }",
+		broken: "if (items.length === 0) {\n    return <p className=\"empty\">none</p>;\n",
+		open:   "if (items.length === 0) {\n    return <p>{String(\n",
+		hard:   "const = 5;\n  items.pop();\n",
+	},
+	Java: {
+		prefix: "class A {\n  int f(int[] xs) {\n    int total = 0;\n    ", suffix: "\n    return total;\n  }\n}\n",
+		valid:  "for (int x : xs) {\n      total += x;\n    }",
+		broken: "for (int x : xs) {\n      total += x;\n",
+		open:   "for (int x : xs) {\n      total += Math.max(x,\n",
+		hard:   "int = 5;\n    total++;\n",
+	},
+	C: {
+		prefix: "int f(int *xs, int n) {\n\tint total = 0;\n\t", suffix: "\n\treturn total;\n}\n",
+		valid:  "for (int i = 0; i < n; i++) {\n\t\ttotal += xs[i];\n\t}",
+		broken: "for (int i = 0; i < n; i++) {\n\t\ttotal += xs[i];\n",
+		open:   "for (int i = 0; i < n; i++) {\n\t\ttotal += g(xs[i],\n",
+		hard:   "int = 5;\n\ttotal++;\n",
+	},
+	Cpp: {
+		prefix: "#include <vector>\nint f(const std::vector<int>& xs) {\n  int total = 0;\n  ", suffix: "\n  return total;\n}\n",
+		valid:  "for (int x : xs) {\n    total += x;\n  }",
+		broken: "for (int x : xs) {\n    total += x;\n",
+		open:   "for (int x : xs) {\n    total += std::max(x,\n",
+		hard:   "int = 5;\n  total++;\n",
+	},
+	Rust: {
+		prefix: "fn f(xs: &[i32]) -> i32 {\n    let mut total = 0;\n    ", suffix: "\n    total\n}\n",
+		valid:  "for x in xs {\n        total += x;\n    }",
+		broken: "for x in xs {\n        total += x;\n",
+		open:   "for x in xs {\n        total += std::cmp::max(*x,\n",
+		hard:   "let = 5;\n    total += 1;\n",
+	},
+	CSharp: {
+		prefix: "class A {\n  int F(int[] xs) {\n    int total = 0;\n    ", suffix: "\n    return total;\n  }\n}\n",
+		valid:  "foreach (var x in xs) {\n      total += x;\n    }",
+		broken: "foreach (var x in xs) {\n      total += x;\n",
+		open:   "foreach (var x in xs) {\n      total += Math.Max(x,\n",
+		hard:   "int = 5;\n    total++;\n",
+	},
+}
+
+func TestCheckerPerLanguage(t *testing.T) {
+	for _, lang := range Languages() {
+		hc, ok := holeCases[lang]
+		if !ok {
+			t.Errorf("%s: no hole case", lang)
+			continue
+		}
+		t.Run(string(lang), func(t *testing.T) {
+			c, err := NewChecker(lang, hc.prefix, hc.suffix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			// Judge in an order that moves the trees back and forth, as
+			// beams do, and judge the first again at the end.
+			final := func(cand string, wantNew bool) {
+				t.Helper()
+				j, err := c.Final(cand)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if (j.NewErrors > 0) != wantNew || (j.Verdict == Penalize) != wantNew || wantNew && j.Penalty >= 0 {
+					t.Errorf("Final(%q) = %+v, want new errors: %v", cand, j, wantNew)
+				}
+			}
+			partial := func(cand string, wantHard bool) {
+				t.Helper()
+				j, err := c.Partial(cand)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if (j.Hard > 0) != wantHard || (j.Verdict == Prune) != wantHard || j.Completable == wantHard {
+					t.Errorf("Partial(%q) = %+v, want hard: %v", cand, j, wantHard)
+				}
+			}
+			final(hc.valid, false)
+			final(hc.broken, true)
+			partial(hc.open, false)
+			partial(hc.hard, true)
+			// Every prefix of the valid candidate is a fine partial one.
+			for i := 1; i <= len(hc.valid); i++ {
+				if hc.valid[i-1] == '\n' || i == len(hc.valid) {
+					partial(hc.valid[:i], false)
+				}
+			}
+			final(hc.valid, false)
+			c.SetPolicy(DefaultPolicy) // drop memoised answers: recompute from the trees
+			final(hc.broken, true)
+			final(hc.valid, false)
+			partial(hc.hard, true)
+			partial(hc.open, false)
+		})
+	}
+}
