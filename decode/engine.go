@@ -1,0 +1,848 @@
+package decode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// Order of FIM prompts (PSM by default).
+	Order Order
+	// Budget splits the prompt; zero fields take DefaultBudget's.
+	Budget Budget
+	// CacheBytes bounds the keys and values the prefix cache keeps between
+	// requests (0: as much as the KV cache holds).
+	CacheBytes int64
+	// DisableCache evaluates every prompt from scratch (for comparisons).
+	DisableCache bool
+	// MaxActive is how many requests decode at once; others wait. Default
+	// 8: with beam width 4 that is 32 sequences, half the KV cache's 64
+	// sequence ids, leaving the rest to cached prefixes.
+	MaxActive int
+	// PrefillChunk caps the prompt tokens evaluated in one engine step
+	// across requests. A step is the engine's unit of latency: a new
+	// request's long prompt is cut into chunks so that requests already
+	// decoding keep getting tokens and a cancellation takes effect within
+	// one chunk. Default 256: long enough that a chunk reads the weights
+	// once for many tokens (prefill runs near its best throughput from
+	// ~64 tokens), short enough that a step of a 0.5B model on two cores
+	// stays around a second.
+	PrefillChunk int
+	// MaxBeamWidth caps Beams.Width (default 8).
+	MaxBeamWidth int
+}
+
+func (o *Options) defaults() {
+	if o.MaxActive <= 0 {
+		o.MaxActive = 8
+	}
+	if o.PrefillChunk <= 0 {
+		o.PrefillChunk = 256
+	}
+	if o.MaxBeamWidth <= 0 {
+		o.MaxBeamWidth = 8
+	}
+	if o.Budget.Total <= 0 {
+		o.Budget.Total = DefaultBudget.Total
+	}
+	if o.Budget.SuffixShare <= 0 {
+		o.Budget.SuffixShare = DefaultBudget.SuffixShare
+	}
+	if o.Budget.ContextShare <= 0 {
+		o.Budget.ContextShare = DefaultBudget.ContextShare
+	}
+}
+
+// ErrClosed is returned by Complete after Close.
+var ErrClosed = errors.New("decode: engine closed")
+
+// Engine serves completion requests on one model. Complete may be called
+// from many goroutines; one goroutine owns the model and runs every
+// active request's next step in one Forward call.
+type Engine struct {
+	lm    LM
+	tok   Tokenizer
+	sp    *Special
+	tmpl  Template
+	opts  Options
+	cache *PrefixCache
+
+	submit    chan *job
+	quit      chan struct{}
+	loopDone  chan struct{}
+	closeOnce sync.Once
+
+	// Loop-owned state.
+	free    []SeqID
+	active  []*job
+	waiting []*job
+	batch   Batch
+	stopTxt []string
+
+	mu    sync.Mutex
+	stats EngineStats
+}
+
+// EngineStats count the engine's work since it started.
+type EngineStats struct {
+	Requests       int
+	Steps          int   // Forward calls
+	BatchTokens    int64 // tokens evaluated
+	PromptComputed int64 // prompt tokens evaluated
+	PromptTokens   int64 // prompt tokens requested
+	MaxBatchSeqs   int   // the most sequences one step served
+	Cache          CacheStats
+}
+
+// NewEngine starts an engine on lm with tok's tokenization and sp's special
+// tokens. Close stops it.
+func NewEngine(lm LM, tok Tokenizer, sp *Special, opts Options) (*Engine, error) {
+	if lm == nil || tok == nil || sp == nil {
+		return nil, fmt.Errorf("decode: NewEngine needs a model, a tokenizer and special tokens")
+	}
+	opts.defaults()
+	e := &Engine{
+		lm: lm, tok: tok, sp: sp, opts: opts,
+		tmpl:     Template{Special: sp, Order: opts.Order, Budget: opts.Budget},
+		submit:   make(chan *job),
+		quit:     make(chan struct{}),
+		loopDone: make(chan struct{}),
+	}
+	for s := lm.MaxSeqs() - 1; s >= 0; s-- {
+		e.free = append(e.free, SeqID(s))
+	}
+	e.cache = NewPrefixCache(lm, opts.CacheBytes, func(s SeqID) { e.free = append(e.free, s) })
+	for id, t := range sp.Text {
+		if sp.IsStop(id) && len(t) >= 5 {
+			e.stopTxt = append(e.stopTxt, t)
+		}
+	}
+	slices.Sort(e.stopTxt)
+	go e.loop()
+	return e, nil
+}
+
+// Special is the engine's vocabulary's special tokens.
+func (e *Engine) Special() *Special { return e.sp }
+
+// Template is the engine's prompt layout.
+func (e *Engine) Template() *Template { return &e.tmpl }
+
+// Close stops the engine; requests in flight fail with ErrClosed.
+func (e *Engine) Close() {
+	e.closeOnce.Do(func() { close(e.quit) })
+	<-e.loopDone
+}
+
+// Stats returns a snapshot of the engine's counters.
+func (e *Engine) Stats() EngineStats {
+	e.mu.Lock()
+	s := e.stats
+	e.mu.Unlock()
+	s.Cache = e.cache.Stats()
+	return s
+}
+
+// job is one request inside the engine.
+type job struct {
+	ctx    context.Context
+	req    Request
+	prompt []int32
+	pr     *Prompt
+	doc    *docInfo
+	width  int
+	nbest  int
+	maxTok int
+	rng    *rand.Rand
+	out    chan jobResult
+
+	seq      SeqID // the prompt's sequence (beam 0's once decoding)
+	poisoned bool  // a Forward failed: its cells are unknown, cache nothing
+	ended    bool  // its result has been sent
+	computed int   // prompt tokens in seq's cells
+	cached   int   // of those, reused from the prefix cache
+	admitted bool
+
+	beams    []*beam
+	finished []hyp
+	steps    int
+
+	start, first time.Time
+	logitIdx     []int // this step: indexes of its logits rows, per beam (or one for prefill)
+}
+
+type jobResult struct {
+	res *Result
+	err error
+}
+
+type beam struct {
+	seq       SeqID
+	toks      []int32 // generated, the last one possibly not yet evaluated
+	evaluated int     // toks[:evaluated] are in seq's cells after the prompt
+	text      string
+	lp        float64
+	penalty   float64
+}
+
+func (b *beam) score() float64 { return b.lp - b.penalty }
+
+type hyp struct {
+	toks    []int32
+	text    string
+	lp      float64
+	penalty float64
+	reason  string
+}
+
+func (h *hyp) score() float64 { return h.lp - h.penalty }
+
+// Complete runs req and returns its completions, best first. It returns
+// ctx's error, within one engine step, when ctx is cancelled; a request's
+// Limits.Deadline instead ends it with the best result so far.
+func (e *Engine) Complete(ctx context.Context, req Request) (*Result, error) {
+	start := time.Now()
+	j, err := e.newJob(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	j.start = start
+	select {
+	case e.submit <- j:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-e.quit:
+		return nil, ErrClosed
+	}
+	r := <-j.out
+	return r.res, r.err
+}
+
+func (e *Engine) newJob(ctx context.Context, req Request) (*job, error) {
+	w := max(1, req.Beams.Width)
+	if w > e.opts.MaxBeamWidth {
+		return nil, fmt.Errorf("decode: beam width %d exceeds the maximum of %d", w, e.opts.MaxBeamWidth)
+	}
+	n := max(1, req.Beams.N)
+	if n > w {
+		return nil, fmt.Errorf("decode: %d results asked of a beam width of %d", n, w)
+	}
+	if req.Limits.MaxTokens < 0 || req.Limits.MaxLines < 0 {
+		return nil, fmt.Errorf("decode: negative limits")
+	}
+	s := req.Sampling
+	if s.TopP < 0 || s.MinP < 0 || s.MinP >= 1 || s.TopK < 0 || math.IsNaN(s.Temperature) {
+		return nil, fmt.Errorf("decode: sampling parameters out of range (top-p %v, min-p %v, top-k %d)", s.TopP, s.MinP, s.TopK)
+	}
+	tmpl := e.tmpl
+	if req.Limits.MaxPromptTokens > 0 {
+		tmpl.Budget.Total = req.Limits.MaxPromptTokens
+	}
+	pr, err := tmpl.Build(e.tok, PromptInput{
+		Prefix: req.Prefix, Suffix: req.Suffix, Path: req.Path, Language: req.Language,
+		Repo: req.Repo, Context: req.Context,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	if len(pr.Tokens) == 0 {
+		return nil, fmt.Errorf("decode: empty prompt (no prefix, suffix or BOS)")
+	}
+	maxTok := req.Limits.MaxTokens
+	if maxTok == 0 {
+		maxTok = DefaultMaxTokens
+	}
+	if ctxLen := e.lm.ContextLen(); ctxLen > 0 && len(pr.Tokens) >= ctxLen {
+		return nil, fmt.Errorf("decode: prompt of %d tokens fills the model's context of %d", len(pr.Tokens), ctxLen)
+	}
+	if need := len(pr.Tokens) + w; need > e.lm.CacheCells() {
+		return nil, fmt.Errorf("decode: prompt of %d tokens does not fit the KV cache of %d cells", len(pr.Tokens), e.lm.CacheCells())
+	}
+	return &job{
+		ctx: ctx, req: req, prompt: pr.Tokens, pr: pr,
+		doc:   newDocInfo(req.Prefix, req.Suffix, req.Stop.Multiline),
+		width: w, nbest: n, maxTok: maxTok,
+		rng: rand.New(rand.NewPCG(s.Seed, s.Seed^0x6a09e667f3bcc909)),
+		out: make(chan jobResult, 1),
+		seq: -1,
+	}, nil
+}
+
+// loop is the engine's goroutine: it owns the model, the KV cache and the
+// prefix cache.
+func (e *Engine) loop() {
+	defer close(e.loopDone)
+	for {
+		if len(e.active) == 0 && len(e.waiting) == 0 {
+			select {
+			case j := <-e.submit:
+				e.waiting = append(e.waiting, j)
+			case <-e.quit:
+				e.shutdown()
+				return
+			}
+		}
+	drain:
+		for {
+			select {
+			case j := <-e.submit:
+				e.waiting = append(e.waiting, j)
+			case <-e.quit:
+				e.shutdown()
+				return
+			default:
+				break drain
+			}
+		}
+		e.safeStep()
+	}
+}
+
+func (e *Engine) shutdown() {
+	for _, j := range append(e.active, e.waiting...) {
+		e.abort(j, ErrClosed)
+	}
+	e.active, e.waiting = nil, nil
+}
+
+// safeStep runs one step; a panic inside it (a backend failure) fails the
+// requests in flight instead of the process: the language server above
+// keeps serving.
+func (e *Engine) safeStep() {
+	defer func() {
+		if r := recover(); r != nil {
+			err := fmt.Errorf("decode: internal error: %v\n%s", r, debug.Stack())
+			for _, j := range e.active {
+				j.poisoned = true
+				e.abort(j, err)
+			}
+			e.active = nil
+		}
+	}()
+	e.step()
+}
+
+func (e *Engine) step() {
+	now := time.Now()
+	// Waiting requests: drop cancelled ones, admit others while there is
+	// room.
+	keep := e.waiting[:0]
+	for _, j := range e.waiting {
+		if err := j.ctx.Err(); err != nil {
+			e.send(j, jobResult{err: err})
+			continue
+		}
+		if len(e.active) < e.opts.MaxActive && e.admit(j) {
+			e.active = append(e.active, j)
+			continue
+		}
+		keep = append(keep, j)
+	}
+	e.waiting = keep
+
+	// Active requests: cancellation and deadlines.
+	live := e.active[:0]
+	for _, j := range e.active {
+		if err := j.ctx.Err(); err != nil {
+			e.abort(j, err)
+			continue
+		}
+		if d := j.req.Limits.Deadline; !d.IsZero() && !now.Before(d) {
+			e.finish(j, FinishDeadline)
+			continue
+		}
+		live = append(live, j)
+	}
+	e.active = live
+	if len(e.active) == 0 {
+		return
+	}
+
+	// One batch for everyone: prompt chunks of requests still prefilling,
+	// the pending token of every beam of requests decoding.
+	b := &e.batch
+	b.reset()
+	chunk := e.opts.PrefillChunk
+	nlog := 0
+	seqs := 0
+	for _, j := range e.active {
+		j.logitIdx = j.logitIdx[:0]
+		if j.beams == nil {
+			if chunk == 0 {
+				continue
+			}
+			k := min(chunk, len(j.prompt)-j.computed)
+			chunk -= k
+			for i := j.computed; i < j.computed+k; i++ {
+				last := i == len(j.prompt)-1
+				b.add(j.prompt[i], int32(i), j.seq, last)
+				if last {
+					j.logitIdx = append(j.logitIdx, nlog)
+					nlog++
+				}
+			}
+			j.computed += k
+			seqs++
+			continue
+		}
+		for _, bm := range j.beams {
+			b.add(bm.toks[len(bm.toks)-1], int32(len(j.prompt)+bm.evaluated), bm.seq, true)
+			bm.evaluated++
+			j.logitIdx = append(j.logitIdx, nlog)
+			nlog++
+			seqs++
+		}
+	}
+	if len(b.Tokens) == 0 {
+		return
+	}
+	if !e.cache.Reserve(len(b.Tokens)) {
+		err := fmt.Errorf("decode: KV cache full (%d cells): too many concurrent requests for its size", e.lm.CacheCells())
+		for _, j := range e.active {
+			e.abort(j, err)
+		}
+		e.active = nil
+		return
+	}
+	logits, err := e.lm.Forward(*b)
+	e.mu.Lock()
+	e.stats.Steps++
+	e.stats.BatchTokens += int64(len(b.Tokens))
+	e.stats.MaxBatchSeqs = max(e.stats.MaxBatchSeqs, seqs)
+	e.mu.Unlock()
+	if err != nil {
+		err = fmt.Errorf("decode: forward: %w", err)
+		for _, j := range e.active {
+			j.poisoned = true
+			e.abort(j, err)
+		}
+		e.active = nil
+		return
+	}
+	V := e.lm.Vocab()
+	if len(logits) != nlog*V {
+		panic(fmt.Sprintf("forward returned %d logits, want %d×%d", len(logits), nlog, V))
+	}
+	live = e.active[:0]
+	for _, j := range e.active {
+		if len(j.logitIdx) == 0 {
+			live = append(live, j) // prefill continues next step
+			continue
+		}
+		if j.beams == nil {
+			// The prompt is done: beam 0 starts on its sequence.
+			j.beams = []*beam{{seq: j.seq}}
+		}
+		rows := make([][]float32, len(j.logitIdx))
+		for i, k := range j.logitIdx {
+			rows[i] = logits[k*V : (k+1)*V]
+		}
+		if e.expand(j, rows) {
+			live = append(live, j)
+		}
+	}
+	e.active = live
+}
+
+// admit gives j a sequence holding its longest cached prefix. It returns
+// false (j keeps waiting) when no sequence id is free.
+func (e *Engine) admit(j *job) bool {
+	seq, ok := e.allocSeq()
+	if !ok {
+		return false
+	}
+	j.seq = seq
+	j.admitted = true
+	if !e.opts.DisableCache {
+		src, n := e.cache.Match(j.prompt)
+		// The last prompt token is evaluated even when cached: its logits
+		// start the completion, and the cache keeps keys, not logits.
+		n = min(n, len(j.prompt)-1)
+		if n > 0 {
+			if err := e.lm.SeqCp(src, seq, 0, int32(n)); err != nil {
+				n = 0
+			}
+		}
+		j.computed, j.cached = n, n
+		e.cache.update(func(s *CacheStats) { s.ReusedTokens += int64(n) })
+	}
+	e.mu.Lock()
+	e.stats.Requests++
+	e.stats.PromptTokens += int64(len(j.prompt))
+	e.stats.PromptComputed += int64(len(j.prompt) - j.computed)
+	e.mu.Unlock()
+	return true
+}
+
+// allocSeq takes a free sequence id, evicting cached prefixes if none is.
+func (e *Engine) allocSeq() (SeqID, bool) {
+	for len(e.free) == 0 {
+		if !e.cache.EvictLRU() {
+			return -1, false
+		}
+	}
+	s := e.free[len(e.free)-1]
+	e.free = e.free[:len(e.free)-1]
+	return s, true
+}
+
+func (e *Engine) releaseSeq(s SeqID) {
+	e.lm.SeqRm(s, -1, -1)
+	e.free = append(e.free, s)
+}
+
+// expand turns each live beam's next-token logits into the next set of
+// beams, recording finished hypotheses. It returns false when the job has
+// ended (and delivers its result).
+func (e *Engine) expand(j *job, rows [][]float32) bool {
+	if j.first.IsZero() {
+		j.first = time.Now()
+	}
+	j.steps++
+	type cand struct {
+		parent int
+		tok    int32
+		lp     float64 // the beam's log-probability with tok
+	}
+	var cands []cand
+	perBeam := 2 * j.width
+	if j.width == 1 && j.req.Constraint != nil {
+		perBeam = 8 // fallbacks when the constraint rejects the first choice
+	}
+	for bi, bm := range j.beams {
+		row := rows[bi]
+		lse := logSumExp(row)
+		var order []int32
+		if j.width == 1 {
+			order = sampleOrder(row, j.req.Sampling, j.rng, max(1, perBeam))
+		} else {
+			order = topK(row, perBeam)
+		}
+		for _, t := range order {
+			cands = append(cands, cand{bi, t, bm.lp + float64(row[t]) - lse})
+		}
+	}
+	if j.width > 1 {
+		slices.SortStableFunc(cands, func(a, b cand) int {
+			switch {
+			case a.lp > b.lp:
+				return -1
+			case a.lp < b.lp:
+				return 1
+			}
+			return 0
+		})
+	}
+	con := j.req.Constraint
+	masker, _ := con.(TokenMasker)
+	type child struct {
+		parent int
+		tok    int32
+		text   string
+		lp     float64
+		pen    float64
+	}
+	var next []child
+	byScore := func(a, b child) int {
+		sa, sb := a.lp-a.pen, b.lp-b.pen
+		switch {
+		case sa > sb:
+			return -1
+		case sa < sb:
+			return 1
+		}
+		return 0
+	}
+	for rank, c := range cands {
+		if len(next) >= j.width {
+			// Penalties only lower scores, so once width survivors score at
+			// least this candidate's raw log-probability, no later
+			// candidate can displace them: the constraint is asked about
+			// as few candidates as possible.
+			slices.SortStableFunc(next, byScore)
+			if w := next[j.width-1]; w.lp-w.pen >= c.lp {
+				break
+			}
+		}
+		p := j.beams[c.parent]
+		if e.sp.IsStop(c.tok) {
+			if j.width > 1 && rank >= j.width {
+				continue // an ending ranked below the beam width is not a finished hypothesis
+			}
+			e.addFinished(j, hyp{toks: slices.Clone(p.toks), text: p.text, lp: c.lp, reason: FinishStop})
+			if j.width == 1 {
+				break
+			}
+			continue
+		}
+		piece := e.tok.Piece(c.tok)
+		if masker != nil && !masker.Allow(p.text, piece) {
+			continue
+		}
+		text := p.text + piece
+		toks := append(slices.Clone(p.toks), c.tok)
+		if keep, reason, stop := e.stopCheck(j, text); stop {
+			e.addFinished(j, hyp{toks: toks, text: keep, lp: c.lp, reason: reason})
+			if j.width == 1 {
+				break
+			}
+			continue
+		}
+		var pen float64
+		if con != nil {
+			var prune bool
+			pen, prune = con.Judge(text, false)
+			if prune {
+				continue
+			}
+			pen = max(0, pen)
+		}
+		next = append(next, child{c.parent, c.tok, text, c.lp, pen})
+		if j.width == 1 {
+			break
+		}
+	}
+	if j.width == 1 && len(next) == 0 && len(j.finished) == 0 {
+		// Every candidate was rejected: end with what the beam had.
+		p := j.beams[0]
+		e.addFinished(j, hyp{toks: slices.Clone(p.toks), text: p.text, lp: p.lp, reason: FinishPruned})
+	}
+	if len(next) > 1 {
+		// The constraint's penalties reorder the survivors.
+		slices.SortStableFunc(next, byScore)
+		next = next[:min(len(next), j.width)]
+	}
+
+	// Should the search stop? Scores only fall as beams grow, so once the
+	// n-th best finished hypothesis beats every live beam, no live beam can
+	// overtake it.
+	done := len(next) == 0
+	if !done && len(j.finished) >= j.nbest {
+		best := math.Inf(-1)
+		for _, c := range next {
+			best = max(best, c.lp-c.pen)
+		}
+		if j.finished[j.nbest-1].score() >= best {
+			done = true
+		}
+	}
+	if j.width == 1 && len(j.finished) > 0 {
+		done = true
+	}
+	if done {
+		e.finish(j, "")
+		return false
+	}
+
+	// New beams: a child takes its parent's sequence when it is the
+	// parent's first child; later children share the parent's cells
+	// through SeqCp (copy-on-write: only the tokens they add are theirs).
+	// Parents without children give their sequences back.
+	taken := make([]bool, len(j.beams))
+	nb := make([]*beam, 0, len(next))
+	var copies []*beam
+	var copyFrom []SeqID
+	for _, c := range next {
+		p := j.beams[c.parent]
+		b := &beam{toks: append(slices.Clone(p.toks), c.tok), evaluated: p.evaluated, text: c.text, lp: c.lp, penalty: c.pen}
+		if !taken[c.parent] {
+			taken[c.parent] = true
+			b.seq = p.seq
+		} else {
+			copies = append(copies, b)
+			copyFrom = append(copyFrom, p.seq)
+		}
+		nb = append(nb, b)
+	}
+	for i, p := range j.beams {
+		if !taken[i] {
+			e.releaseSeq(p.seq)
+		}
+	}
+	for i, b := range copies {
+		s, ok := e.allocSeq()
+		if !ok {
+			// No sequence id left: this step goes on with fewer beams.
+			nb = slices.DeleteFunc(nb, func(x *beam) bool { return x == b })
+			continue
+		}
+		if err := e.lm.SeqCp(copyFrom[i], s, -1, -1); err != nil {
+			e.releaseSeq(s)
+			nb = slices.DeleteFunc(nb, func(x *beam) bool { return x == b })
+			continue
+		}
+		b.seq = s
+	}
+	j.beams = nb
+
+	// Limits on the next step.
+	if j.steps >= j.maxTok {
+		e.finish(j, FinishLength)
+		return false
+	}
+	if ctxLen := e.lm.ContextLen(); ctxLen > 0 && len(j.prompt)+j.steps+1 >= ctxLen {
+		e.finish(j, FinishContext)
+		return false
+	}
+	return true
+}
+
+func (e *Engine) stopCheck(j *job, text string) (string, string, bool) {
+	for _, s := range e.stopTxt {
+		if i := strings.Index(text, s); i >= 0 {
+			return text[:i], FinishStop, true
+		}
+	}
+	return j.doc.stopCheck(text, &j.req)
+}
+
+// addFinished records a hypothesis, judged as final by the constraint,
+// keeping j.finished sorted best first.
+func (e *Engine) addFinished(j *job, h hyp) {
+	if con := j.req.Constraint; con != nil {
+		pen, prune := con.Judge(h.text, true)
+		if prune {
+			if j.width > 1 {
+				return
+			}
+			h.penalty = math.Inf(1)
+		} else {
+			h.penalty = max(0, pen)
+		}
+	}
+	i, _ := slices.BinarySearchFunc(j.finished, h.score(), func(x hyp, s float64) int {
+		if x.score() >= s {
+			return -1
+		}
+		return 1
+	})
+	j.finished = slices.Insert(j.finished, i, h)
+}
+
+// finish ends j: live beams become hypotheses with reason liveReason (when
+// not empty), the best ones are filtered into the result, the prompt's
+// cells go to the prefix cache and every other sequence is released.
+func (e *Engine) finish(j *job, liveReason string) {
+	if liveReason != "" {
+		for _, b := range j.beams {
+			n := len(b.toks)
+			e.addFinished(j, hyp{toks: b.toks[:n:n], text: b.text, lp: b.lp, reason: liveReason})
+		}
+	}
+	res := &Result{}
+	seen := map[string]bool{}
+	for i := range j.finished {
+		if len(res.Completions) == j.nbest {
+			break
+		}
+		h := &j.finished[i]
+		text := h.text
+		if !j.req.Stop.NoFilters {
+			text = applyFilters(text, j.doc)
+		}
+		if text == "" || seen[text] {
+			continue
+		}
+		seen[text] = true
+		res.Completions = append(res.Completions, Completion{
+			Text: text, Tokens: h.toks, LogProb: h.lp, FinishReason: h.reason, Penalty: finite(h.penalty),
+		})
+	}
+	if len(res.Completions) == 0 {
+		c := Completion{FinishReason: FinishFiltered}
+		if len(j.finished) > 0 {
+			h := j.finished[0]
+			c.Tokens, c.LogProb, c.Penalty = h.toks, h.lp, finite(h.penalty)
+			if h.text == "" {
+				c.FinishReason = h.reason // nothing to filter: say why it is empty
+			}
+		} else if liveReason != "" {
+			c.FinishReason = liveReason
+		}
+		res.Completions = []Completion{c}
+	}
+	end := time.Now()
+	st := &res.Stats
+	st.PromptTokens = len(j.prompt)
+	st.CachedTokens = j.cached
+	st.ComputedTokens = j.computed - j.cached
+	st.Generated = j.steps
+	st.PromptTrimmed = j.pr.Trimmed
+	st.Total = end.Sub(j.start)
+	if !j.first.IsZero() {
+		st.TTFT = j.first.Sub(j.start)
+		st.DecodeTime = end.Sub(j.first)
+	}
+	e.retire(j)
+	e.send(j, jobResult{res: res})
+}
+
+func finite(x float64) float64 {
+	if math.IsInf(x, 0) || math.IsNaN(x) {
+		return math.MaxFloat64
+	}
+	return x
+}
+
+// abort ends j with err, releasing its sequences (its computed prompt
+// still goes to the prefix cache: the next keystroke will want it).
+func (e *Engine) abort(j *job, err error) {
+	e.retire(j)
+	e.send(j, jobResult{err: err})
+}
+
+// send delivers j's result once.
+func (e *Engine) send(j *job, r jobResult) {
+	if !j.ended {
+		j.ended = true
+		j.out <- r
+	}
+}
+
+// retire stores the longest sequence j computed in the prefix cache and
+// releases the others.
+func (e *Engine) retire(j *job) {
+	if !j.admitted {
+		return
+	}
+	j.admitted = false
+	var keep SeqID = -1
+	var tokens []int32
+	if j.beams == nil {
+		keep, tokens = j.seq, j.prompt[:j.computed]
+	} else {
+		best := -1
+		for i, b := range j.beams {
+			if best < 0 || b.evaluated > j.beams[best].evaluated {
+				best = i
+			}
+		}
+		for i, b := range j.beams {
+			if i == best {
+				keep = b.seq
+				tokens = append(slices.Clone(j.prompt), b.toks[:b.evaluated]...)
+			} else {
+				e.releaseSeq(b.seq)
+			}
+		}
+	}
+	j.beams = nil
+	if keep < 0 {
+		return
+	}
+	if e.opts.DisableCache || j.poisoned {
+		e.releaseSeq(keep)
+		return
+	}
+	e.cache.Insert(keep, tokens)
+	e.cache.Trim()
+}

@@ -1,0 +1,487 @@
+package decode_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/bits"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ghostline-dev/ghostline/decode"
+	"github.com/ghostline-dev/ghostline/decode/decodetest"
+)
+
+// Ids of StarCoder's specials in the fake tokenizer.
+const (
+	eos       = 0
+	fimPrefix = 1
+	fimMiddle = 2
+	fimSuffix = 3
+	fileSep   = 6
+)
+
+func newEngine(t *testing.T, logits decodetest.LogitsFunc, opts decode.Options) (*decode.Engine, *decodetest.LM, *decodetest.Tokenizer) {
+	t.Helper()
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	lm := decodetest.NewLM(tok.Vocab(), 8192, logits)
+	e, err := decode.NewEngine(lm, tok, tok.Special(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e, lm, tok
+}
+
+// checkIdle verifies, with no request in flight, that only the prefix
+// cache holds sequences and that its tree matches the KV cache.
+func checkIdle(t *testing.T, e *decode.Engine, lm *decodetest.LM) {
+	t.Helper()
+	if err := decode.CheckCache(e, lm.SeqLen); err != nil {
+		t.Fatal(err)
+	}
+	st := e.Stats().Cache
+	if got := bits.OnesCount64(lm.Seqs()); got != st.Entries {
+		t.Fatalf("%d sequences hold cells but the prefix cache has %d entries: a request leaked its sequence", got, st.Entries)
+	}
+	if free := decode.FreeSeqs(e); free+st.Entries != lm.MaxSeqs() {
+		t.Fatalf("%d free sequence ids + %d entries != %d", free, st.Entries, lm.MaxSeqs())
+	}
+}
+
+func TestScriptedCompletion(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	logits := decodetest.Script(tok, decodetest.HashLogits(4), eos,
+		decodetest.ScriptRule{After: []int32{fimMiddle}, Write: "a + b"})
+	e, lm, _ := newEngine(t, logits, decode.Options{})
+	res, err := e.Complete(context.Background(), decode.Request{
+		Prefix: "def add(a, b):\n    return ", Suffix: "\n\nprint(add(1, 2))\n", Language: "python",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Completions[0]
+	if c.Text != "a + b" || c.FinishReason != decode.FinishStop {
+		t.Fatalf("completion %q (%s), want %q (stop)", c.Text, c.FinishReason, "a + b")
+	}
+	if len(c.Tokens) != 5 {
+		t.Errorf("tokens %v: the end token must not be among them", c.Tokens)
+	}
+	if c.LogProb > 0 || math.IsInf(c.LogProb, 0) || math.IsNaN(c.LogProb) {
+		t.Errorf("log-probability %v", c.LogProb)
+	}
+	st := res.Stats
+	if st.PromptTokens == 0 || st.CachedTokens != 0 || st.ComputedTokens != st.PromptTokens || st.Generated != 6 {
+		t.Errorf("stats %+v", st)
+	}
+	if st.TTFT <= 0 || st.Total < st.TTFT {
+		t.Errorf("timings %+v", st)
+	}
+	checkIdle(t, e, lm)
+}
+
+func TestSpecialTokensNeverReachOutput(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	for _, end := range []int32{eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep} {
+		logits := decodetest.Script(tok, decodetest.HashLogits(4), end,
+			decodetest.ScriptRule{After: []int32{fimMiddle}, Write: "x := 1"})
+		e, _, _ := newEngine(t, logits, decode.Options{})
+		res, err := e.Complete(context.Background(), decode.Request{Prefix: "func f() {\n\t", Suffix: "\n}\n"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := res.Completions[0]
+		if c.Text != "x := 1" || c.FinishReason != decode.FinishStop {
+			t.Errorf("end token %d: completion %q (%s)", end, c.Text, c.FinishReason)
+		}
+	}
+	// The special texts spelled out by ordinary tokens stop too.
+	logits := decodetest.Script(tok, decodetest.HashLogits(4), eos,
+		decodetest.ScriptRule{After: []int32{fimMiddle}, Write: "x := 1<file_sep>main.go"})
+	e, _, _ := newEngine(t, logits, decode.Options{})
+	res, err := e.Complete(context.Background(), decode.Request{Prefix: "func f() {\n\t", Suffix: "\n}\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := res.Completions[0]; c.Text != "x := 1" {
+		t.Errorf("spelled-out separator: completion %q", c.Text)
+	}
+}
+
+// keystrokes simulates typing text after a fixed header: one request per
+// character, as an editor with debounce off would send.
+func keystrokes(header, text, suffix string) []decode.Request {
+	var reqs []decode.Request
+	for i := 1; i <= len(text); i++ {
+		reqs = append(reqs, decode.Request{Prefix: header + text[:i], Suffix: suffix, Language: "go",
+			Limits: decode.Limits{MaxTokens: 12}})
+	}
+	return reqs
+}
+
+const goHeader = `package main
+
+import "fmt"
+
+// Point is a point.
+type Point struct{ X, Y int }
+
+func main() {
+`
+
+func TestPrefixCacheGivesIdenticalResults(t *testing.T) {
+	noEnd := decodetest.NoStop(decodetest.HashLogits(6), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
+	for _, tc := range []struct {
+		name  string
+		order decode.Order
+		beams decode.Beams
+		samp  decode.Sampling
+	}{
+		{"psm-greedy", decode.PSM, decode.Beams{}, decode.Sampling{}},
+		{"spm-greedy", decode.SPM, decode.Beams{}, decode.Sampling{}},
+		{"spm-sampling", decode.SPM, decode.Beams{}, decode.Sampling{Temperature: 0.8, TopK: 40, TopP: 0.95, Seed: 7}},
+		{"psm-beam3", decode.PSM, decode.Beams{Width: 3, N: 2}, decode.Sampling{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := func(disable bool) ([]*decode.Result, *decodetest.LM, *decode.Engine) {
+				e, lm, _ := newEngine(t, noEnd, decode.Options{Order: tc.order, DisableCache: disable})
+				var out []*decode.Result
+				for _, r := range keystrokes(goHeader, "\tp := Point{X: 1}\n\tfmt.Println(p", "\n}\n") {
+					r.Beams, r.Sampling = tc.beams, tc.samp
+					r.Stop.Multiline = decode.MultilineAlways
+					r.Stop.NoFilters = true
+					res, err := e.Complete(context.Background(), r)
+					if err != nil {
+						t.Fatal(err)
+					}
+					out = append(out, res)
+				}
+				return out, lm, e
+			}
+			cached, lmC, eC := run(false)
+			plain, lmP, _ := run(true)
+			var reused int
+			for i := range cached {
+				a, b := cached[i].Completions, plain[i].Completions
+				if len(a) != len(b) {
+					t.Fatalf("keystroke %d: %d completions with the cache, %d without", i, len(a), len(b))
+				}
+				for k := range a {
+					if a[k].Text != b[k].Text || a[k].LogProb != b[k].LogProb || fmt.Sprint(a[k].Tokens) != fmt.Sprint(b[k].Tokens) {
+						t.Fatalf("keystroke %d completion %d: %q (%v) with the cache, %q (%v) without", i, k, a[k].Text, a[k].LogProb, b[k].Text, b[k].LogProb)
+					}
+				}
+				reused += cached[i].Stats.CachedTokens
+				if plain[i].Stats.CachedTokens != 0 {
+					t.Fatalf("cache disabled but %d tokens reused", plain[i].Stats.CachedTokens)
+				}
+			}
+			if reused == 0 {
+				t.Fatal("the cache reused nothing")
+			}
+			// Typing at the end of the prefix: with SPM only the new tokens
+			// are computed, with PSM also the suffix after them.
+			if lmC.Evaluated()*3 > lmP.Evaluated() {
+				t.Errorf("evaluated %d tokens with the cache, %d without: expected at least 3× fewer", lmC.Evaluated(), lmP.Evaluated())
+			}
+			checkIdle(t, eC, lmC)
+		})
+	}
+}
+
+// logProbOf recomputes a completion's log-probability from the fake's
+// logits function directly, outside the engine.
+func logProbOf(f decodetest.LogitsFunc, v int, prompt, toks []int32, end int32) float64 {
+	h := append([]int32(nil), prompt...)
+	l := make([]float32, v)
+	var lp float64
+	step := func(t int32) {
+		f(h, l)
+		mx := float32(math.Inf(-1))
+		for _, x := range l {
+			mx = max(mx, x)
+		}
+		var s float64
+		for _, x := range l {
+			s += math.Exp(float64(x - mx))
+		}
+		lp += float64(l[t]-mx) - math.Log(s)
+		h = append(h, t)
+	}
+	for _, t := range toks {
+		step(t)
+	}
+	if end >= 0 {
+		step(end)
+	}
+	return lp
+}
+
+func TestBeamSearch(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	f := decodetest.HashLogits(3)
+	e, lm, _ := newEngine(t, f, decode.Options{})
+	req := decode.Request{Prefix: "x = ", Suffix: "\n", Beams: decode.Beams{Width: 4, N: 3},
+		Limits: decode.Limits{MaxTokens: 6}, Stop: decode.StopRules{NoFilters: true, Multiline: decode.MultilineAlways}}
+	res, err := e.Complete(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lm.MaxBatch() < 4 {
+		t.Errorf("largest batch %d: the 4 beams should decode in one Forward", lm.MaxBatch())
+	}
+	if len(res.Completions) < 2 {
+		t.Fatalf("%d completions, want up to 3", len(res.Completions))
+	}
+	pr, err := e.Template().Build(tok, decode.PromptInput{Prefix: req.Prefix, Suffix: req.Suffix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Greedy, for comparison: beam search keeps the greedy path among its
+	// candidates, so its best cannot be worse than greedy's at equal length
+	// with no end token (this model never ends early with 6 tokens: checked).
+	for i, c := range res.Completions {
+		end := int32(-1)
+		if c.FinishReason == decode.FinishStop {
+			end = c.Tokens[len(c.Tokens)-1] // not stored: recompute below
+			end = -1
+		}
+		want := logProbOf(f, lm.Vocab(), pr.Tokens, c.Tokens, end)
+		if c.FinishReason != decode.FinishStop && math.Abs(want-c.LogProb) > 1e-6 {
+			t.Errorf("completion %d: log-probability %v, recomputed %v", i, c.LogProb, want)
+		}
+		if i > 0 && c.LogProb > res.Completions[i-1].LogProb+1e-9 {
+			t.Errorf("completions not sorted by log-probability: %v after %v", c.LogProb, res.Completions[i-1].LogProb)
+		}
+	}
+	g, err := e.Complete(context.Background(), decode.Request{Prefix: req.Prefix, Suffix: req.Suffix,
+		Limits: req.Limits, Stop: req.Stop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Completions[0].Tokens) == 6 && len(res.Completions[0].Tokens) == 6 && res.Completions[0].LogProb < g.Completions[0].LogProb-1e-9 {
+		t.Errorf("beam best %v below greedy %v", res.Completions[0].LogProb, g.Completions[0].LogProb)
+	}
+	checkIdle(t, e, lm)
+}
+
+// rejectX prunes any text containing an "x" and masks the digit "7".
+type rejectX struct{ calls int }
+
+func (r *rejectX) Judge(text string, final bool) (float64, bool) {
+	r.calls++
+	return 0, strings.Contains(text, "x")
+}
+func (r *rejectX) Allow(text, next string) bool { return !strings.Contains(next, "7") }
+
+func TestConstraintHook(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	// A model that would write "x7" first: the constraint must steer away.
+	logits := decodetest.Script(tok, decodetest.HashLogits(2), eos,
+		decodetest.ScriptRule{After: []int32{fimMiddle}, Write: "x7x7x7"})
+	for _, w := range []int{1, 3} {
+		e, lm, _ := newEngine(t, logits, decode.Options{})
+		con := &rejectX{}
+		res, err := e.Complete(context.Background(), decode.Request{Prefix: "a = ", Suffix: "\n", Constraint: con,
+			Beams: decode.Beams{Width: w, N: 1}, Limits: decode.Limits{MaxTokens: 8}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range res.Completions {
+			if strings.ContainsAny(c.Text, "x7") {
+				t.Errorf("width %d: completion %q breaks the constraint", w, c.Text)
+			}
+		}
+		if con.calls == 0 {
+			t.Errorf("width %d: the constraint was never asked", w)
+		}
+		checkIdle(t, e, lm)
+	}
+}
+
+// penaliseFirst penalises texts starting with a given byte.
+type penaliseFirst struct{ b byte }
+
+func (p penaliseFirst) Judge(text string, final bool) (float64, bool) {
+	if text != "" && text[0] == p.b {
+		return 1000, false
+	}
+	return 0, false
+}
+
+func TestConstraintPenaltyReranks(t *testing.T) {
+	e, _, _ := newEngine(t, decodetest.HashLogits(3), decode.Options{})
+	req := decode.Request{Prefix: "v = ", Suffix: "\n", Beams: decode.Beams{Width: 4, N: 1},
+		Limits: decode.Limits{MaxTokens: 6}, Stop: decode.StopRules{NoFilters: true, Multiline: decode.MultilineAlways}}
+	free, err := e.Complete(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := free.Completions[0].Text
+	if first == "" {
+		t.Skip("unconstrained best is empty")
+	}
+	req.Constraint = penaliseFirst{first[0]}
+	res, err := e.Complete(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Completions[0]
+	if c.Text != "" && c.Text[0] == first[0] {
+		t.Errorf("penalised completion %q won (unconstrained best %q)", c.Text, first)
+	}
+}
+
+func TestCancellationStopsWithinAStep(t *testing.T) {
+	noEnd := decodetest.NoStop(decodetest.HashLogits(4), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
+	e, lm, _ := newEngine(t, noEnd, decode.Options{})
+	lm.Delay = 20 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	var cancelledAt time.Time
+	go func() {
+		time.Sleep(150 * time.Millisecond)
+		cancelledAt = time.Now()
+		cancel()
+	}()
+	_, err := e.Complete(ctx, decode.Request{Prefix: "a = ", Suffix: "\n", Beams: decode.Beams{Width: 2},
+		Limits: decode.Limits{MaxTokens: 10000}, Stop: decode.StopRules{Multiline: decode.MultilineAlways, NoBlockEnd: true}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	if late := time.Since(cancelledAt); late > 2*lm.Delay+50*time.Millisecond {
+		t.Errorf("returned %v after cancellation: more than one step (%v)", late, lm.Delay)
+	}
+	checkIdle(t, e, lm)
+	// The engine goes on serving.
+	if _, err := e.Complete(context.Background(), decode.Request{Prefix: "b = ", Limits: decode.Limits{MaxTokens: 3}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDeadlineReturnsBestSoFar(t *testing.T) {
+	noEnd := decodetest.NoStop(decodetest.HashLogits(4), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
+	e, lm, _ := newEngine(t, noEnd, decode.Options{})
+	lm.Delay = 5 * time.Millisecond
+	start := time.Now()
+	res, err := e.Complete(context.Background(), decode.Request{Prefix: "s = '", Suffix: "'\n",
+		Limits: decode.Limits{MaxTokens: 100000, Deadline: start.Add(120 * time.Millisecond)},
+		Stop:   decode.StopRules{Multiline: decode.MultilineAlways, NoBlockEnd: true, NoFilters: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Completions[0]
+	if c.FinishReason != decode.FinishDeadline || len(c.Tokens) == 0 {
+		t.Fatalf("completion %q (%s, %d tokens), want a partial result with reason deadline", c.Text, c.FinishReason, len(c.Tokens))
+	}
+	if el := time.Since(start); el > 120*time.Millisecond+3*lm.Delay+50*time.Millisecond {
+		t.Errorf("took %v for a 120ms deadline", el)
+	}
+	checkIdle(t, e, lm)
+}
+
+func TestConcurrentRequestsBatchAndMatchSequential(t *testing.T) {
+	noEnd := decodetest.NoStop(decodetest.HashLogits(5), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
+	var reqs []decode.Request
+	for i := 0; i < 12; i++ {
+		r := decode.Request{Prefix: goHeader + fmt.Sprintf("\tv%d := ", i), Suffix: "\n}\n",
+			Limits: decode.Limits{MaxTokens: 5 + i%4}, Stop: decode.StopRules{NoFilters: true, Multiline: decode.MultilineAlways}}
+		if i%3 == 0 {
+			r.Beams = decode.Beams{Width: 2, N: 2}
+		}
+		if i%3 == 1 {
+			r.Sampling = decode.Sampling{Temperature: 0.7, Seed: uint64(i)}
+		}
+		reqs = append(reqs, r)
+	}
+	seqEngine, _, _ := newEngine(t, noEnd, decode.Options{DisableCache: true})
+	want := make([]*decode.Result, len(reqs))
+	for i, r := range reqs {
+		res, err := seqEngine.Complete(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = res
+	}
+	e, lm, _ := newEngine(t, noEnd, decode.Options{MaxActive: 6})
+	lm.Delay = time.Millisecond // lets requests overlap
+	got := make([]*decode.Result, len(reqs))
+	var wg sync.WaitGroup
+	for i, r := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := e.Complete(context.Background(), r)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got[i] = res
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for i := range reqs {
+		a, b := got[i].Completions, want[i].Completions
+		if len(a) != len(b) {
+			t.Fatalf("request %d: %d completions batched, %d alone", i, len(a), len(b))
+		}
+		for k := range a {
+			if a[k].Text != b[k].Text || a[k].LogProb != b[k].LogProb {
+				t.Errorf("request %d completion %d: %q batched, %q alone", i, k, a[k].Text, b[k].Text)
+			}
+		}
+	}
+	if s := e.Stats(); s.MaxBatchSeqs < 2 {
+		t.Errorf("at most %d sequences per step: requests were not batched", s.MaxBatchSeqs)
+	}
+	checkIdle(t, e, lm)
+}
+
+func TestCacheBudgetEvicts(t *testing.T) {
+	noEnd := decodetest.NoStop(decodetest.HashLogits(5), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
+	// 1 KB per cell, 600 KB budget: about two prompts of ~250 tokens.
+	e, lm, _ := newEngine(t, noEnd, decode.Options{CacheBytes: 600 * 1024})
+	for i := 0; i < 8; i++ {
+		_, err := e.Complete(context.Background(), decode.Request{Prefix: strings.Repeat(fmt.Sprintf("line %d\n", i), 30), Suffix: "\n",
+			Limits: decode.Limits{MaxTokens: 4}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if used := lm.CacheUsed(); used > 600 {
+			t.Fatalf("after request %d: %d cells used, budget 600", i, used)
+		}
+	}
+	st := e.Stats().Cache
+	if st.Evictions == 0 {
+		t.Errorf("no evictions under a budget smaller than the requests: %+v", st)
+	}
+	checkIdle(t, e, lm)
+}
+
+func TestBadRequests(t *testing.T) {
+	e, _, _ := newEngine(t, decodetest.HashLogits(1), decode.Options{})
+	for _, r := range []decode.Request{
+		{Prefix: "a", Beams: decode.Beams{Width: 99}},
+		{Prefix: "a", Beams: decode.Beams{Width: 2, N: 3}},
+		{Prefix: "a", Sampling: decode.Sampling{Temperature: 1, MinP: 2}},
+		{Prefix: "a", Limits: decode.Limits{MaxTokens: -1}},
+		{Prefix: "a", Limits: decode.Limits{MaxPromptTokens: 5}},
+	} {
+		if _, err := e.Complete(context.Background(), r); err == nil {
+			t.Errorf("request %+v: no error", r)
+		}
+	}
+}
+
+func TestClosedEngine(t *testing.T) {
+	e, _, _ := newEngine(t, decodetest.HashLogits(1), decode.Options{})
+	e.Close()
+	if _, err := e.Complete(context.Background(), decode.Request{Prefix: "a"}); !errors.Is(err, decode.ErrClosed) {
+		t.Fatalf("error %v, want ErrClosed", err)
+	}
+}

@@ -1,0 +1,232 @@
+package decode
+
+import (
+	"strings"
+)
+
+// A post-filter rewrites a finished completion before an editor sees it.
+// Each one is small, named and table-tested; they run in order, and an
+// empty result means the suggestion is dropped (the finish reason then
+// says "filtered"). They only ever remove text from the end of a
+// completion or re-indent it: a filter that cut the middle of a
+// suggestion would show code the model did not write.
+type postFilter struct {
+	name string
+	fn   func(text string, d *docInfo) string
+}
+
+var postFilters = []postFilter{
+	{"repetition", filterRepetition},
+	{"next-lines", filterNextLines},
+	{"closers", filterClosers},
+	{"indentation", filterIndentation},
+	{"trailing-space", filterTrailingSpace},
+	{"whitespace-only", filterWhitespaceOnly},
+}
+
+// applyFilters runs every post-filter on text.
+func applyFilters(text string, d *docInfo) string {
+	for _, f := range postFilters {
+		text = f.fn(text, d)
+	}
+	return text
+}
+
+// filterRepetition cuts a completion that has fallen into a loop: the same
+// block of 1–4 lines three times in a row keeps only its first
+// occurrence, and a line ending in one short unit repeated 8 or more times
+// keeps one. Small models at low temperature loop this way.
+func filterRepetition(text string, _ *docInfo) string {
+	lines := strings.Split(text, "\n")
+	for i := 0; i < len(lines); i++ {
+		for p := 1; p <= 4 && i+3*p <= len(lines); p++ {
+			if blankBlock(lines[i : i+p]) {
+				continue
+			}
+			if eqLines(lines[i:i+p], lines[i+p:i+2*p]) && eqLines(lines[i:i+p], lines[i+2*p:i+3*p]) {
+				return strings.Join(lines[:i+p], "\n")
+			}
+		}
+	}
+	// Within the last line: a unit of 1–16 bytes repeated at its end.
+	last := lines[len(lines)-1]
+	for u := 1; u <= 16 && u*8 <= len(last); u++ {
+		unit := last[len(last)-u:]
+		n := 1
+		for k := len(last) - 2*u; k >= 0 && last[k:k+u] == unit; k -= u {
+			n++
+		}
+		if n >= 8 && strings.TrimSpace(unit) != "" {
+			lines[len(lines)-1] = last[:len(last)-(n-1)*u]
+			return strings.Join(lines, "\n")
+		}
+	}
+	return text
+}
+
+func blankBlock(ls []string) bool {
+	for _, l := range ls {
+		if strings.TrimSpace(l) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func eqLines(a, b []string) bool {
+	for i := range a {
+		if strings.TrimRight(a[i], " \t\r") != strings.TrimRight(b[i], " \t\r") {
+			return false
+		}
+	}
+	return true
+}
+
+// filterNextLines removes trailing lines of the completion that duplicate
+// the lines right after the cursor's: the model wrote code that is already
+// there. A one-line completion that equals the next line is dropped whole.
+// Blank lines are ignored in the comparison.
+func filterNextLines(text string, d *docInfo) string {
+	if len(d.nextLines) == 0 {
+		return text
+	}
+	lines := strings.Split(text, "\n")
+	// Start from the largest overlap: the completion's last k non-blank
+	// lines equal the suffix's first k.
+	var idx []int // indexes of non-blank lines of the completion, after the first
+	for i, l := range lines {
+		if i == 0 && strings.TrimSpace(d.lineBefore) != "" {
+			continue // the first line continues the cursor's line
+		}
+		if strings.TrimSpace(l) != "" {
+			idx = append(idx, i)
+		}
+	}
+	for k := min(len(idx), len(d.nextLines)); k >= 1; k-- {
+		ok := true
+		for j := 0; j < k; j++ {
+			if strings.TrimSpace(lines[idx[len(idx)-k+j]]) != d.nextLines[j] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			cut := idx[len(idx)-k]
+			if cut == 0 {
+				return ""
+			}
+			return strings.Join(lines[:cut], "\n")
+		}
+	}
+	return text
+}
+
+// filterClosers trims closing characters at the end of the completion
+// that the rest of the cursor's line already holds: with ")" after the
+// cursor, "foo(x))" becomes "foo(x)". Only closers and separators are
+// trimmed, never words, so a completion that merely ends like the suffix
+// keeps its text.
+func filterClosers(text string, d *docInfo) string {
+	rest := strings.TrimLeft(d.restOfLine, " \t")
+	if rest == "" || strings.Contains(text, "\n") {
+		return text
+	}
+	body := strings.TrimRight(text, " \t")
+	// The longest k such that the completion ends with rest[:k] and
+	// rest[:k] is made only of closers.
+	for k := min(len(rest), len(body)); k >= 1; k-- {
+		head := rest[:k]
+		if !onlyClosers(head) || strings.ContainsAny(head, " \t") {
+			continue
+		}
+		if strings.HasSuffix(body, head) && balancedAfterTrim(d.lineBefore+body[:len(body)-k], head) {
+			return body[:len(body)-k]
+		}
+	}
+	return text
+}
+
+// balancedAfterTrim checks that removing closers leaves them needed: the
+// text before the cursor plus the trimmed completion has at least as many
+// unclosed openers as the suffix's closers close. It keeps "f()" + ")" from
+// losing the ")" that closes the completion's own "(".
+func balancedAfterTrim(line, closers string) bool {
+	open := map[byte]int{}
+	pair := map[byte]byte{')': '(', ']': '[', '}': '{'}
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; c {
+		case '(', '[', '{':
+			open[c]++
+		case ')', ']', '}':
+			open[pair[c]]--
+		}
+	}
+	need := map[byte]int{}
+	for i := 0; i < len(closers); i++ {
+		if o, ok := pair[closers[i]]; ok {
+			need[o]++
+		}
+	}
+	for o, n := range need {
+		if open[o] < n {
+			return false
+		}
+	}
+	return true
+}
+
+// filterIndentation rewrites the leading whitespace of the completion's
+// lines (after the first, which continues the cursor's line) in the
+// document's style: tabs for a tab-indented document, indentUnit spaces
+// per level otherwise.
+func filterIndentation(text string, d *docInfo) string {
+	if !strings.Contains(text, "\n") {
+		return text
+	}
+	lines := strings.Split(text, "\n")
+	for i := 1; i < len(lines); i++ {
+		l := lines[i]
+		ws := len(l) - len(strings.TrimLeft(l, " \t"))
+		lead := l[:ws]
+		if d.useTabs && strings.Contains(lead, " ") {
+			// Spaces in a tab document: count levels of the model's unit.
+			levels := indentWidth(lead) / max(1, d.indentUnitFor(lead))
+			lines[i] = strings.Repeat("\t", levels) + l[ws:]
+		} else if !d.useTabs && strings.Contains(lead, "\t") {
+			w := 0
+			for _, c := range []byte(lead) {
+				if c == '\t' {
+					w += d.indentUnit
+				} else {
+					w++
+				}
+			}
+			lines[i] = strings.Repeat(" ", w) + l[ws:]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// indentUnitFor is the width of one level in a space indentation the model
+// wrote inside a tab document: 4 unless the lead is a multiple of 2 only.
+func (d *docInfo) indentUnitFor(lead string) int {
+	w := indentWidth(lead)
+	if w%4 == 0 {
+		return 4
+	}
+	return 2
+}
+
+// filterTrailingSpace drops trailing whitespace: blank lines and spaces at
+// the end would leave stray whitespace in the document.
+func filterTrailingSpace(text string, _ *docInfo) string {
+	return strings.TrimRight(text, " \t\r\n")
+}
+
+// filterWhitespaceOnly drops a completion with nothing visible in it.
+func filterWhitespaceOnly(text string, _ *docInfo) string {
+	if strings.TrimSpace(text) == "" {
+		return ""
+	}
+	return text
+}

@@ -1,0 +1,220 @@
+package decode
+
+import (
+	"strings"
+)
+
+// docInfo is what the stop rules and the filters know of the document
+// around the cursor, computed once per request.
+type docInfo struct {
+	prefix, suffix string
+	// lineBefore is the cursor's line up to the cursor; restOfLine the
+	// rest of it after the cursor.
+	lineBefore, restOfLine string
+	// indent is the cursor line's indentation width (tabs count tabWidth).
+	indent int
+	// opensBlock: the cursor line ends with a block opener (":", "{", "(",
+	// "["), so the completion may fill the block below it.
+	opensBlock bool
+	// nextLines are the suffix's lines after the cursor's, non-blank ones
+	// only, trimmed of surrounding whitespace.
+	nextLines []string
+	// useTabs and indentUnit are the document's indentation style.
+	useTabs    bool
+	indentUnit int
+	multiline  bool
+}
+
+// tabWidth is how wide a tab counts when comparing indentation; only the
+// order of widths matters, and 4 orders tabs against the common 2- and
+// 4-space indents the way editors show them.
+const tabWidth = 4
+
+func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
+	d := &docInfo{prefix: prefix, suffix: suffix}
+	if i := strings.LastIndexByte(prefix, '\n'); i >= 0 {
+		d.lineBefore = prefix[i+1:]
+	} else {
+		d.lineBefore = prefix
+	}
+	rest, after, _ := strings.Cut(suffix, "\n")
+	d.restOfLine = strings.TrimSuffix(rest, "\r")
+	d.indent = indentWidth(d.lineBefore)
+	tb := strings.TrimRight(d.lineBefore, " \t")
+	if tb != "" {
+		switch tb[len(tb)-1] {
+		case ':', '{', '(', '[':
+			d.opensBlock = true
+		}
+	}
+	for _, l := range strings.Split(after, "\n") {
+		if t := strings.TrimSpace(l); t != "" {
+			d.nextLines = append(d.nextLines, t)
+			if len(d.nextLines) == 8 {
+				break
+			}
+		}
+	}
+	d.useTabs, d.indentUnit = indentStyle(prefix + suffix)
+	switch ml {
+	case MultilineAlways:
+		d.multiline = true
+	case MultilineNever:
+		d.multiline = false
+	default:
+		d.multiline = onlyClosers(d.restOfLine)
+	}
+	return d
+}
+
+// onlyClosers reports whether s holds nothing but closing brackets,
+// quotes, separators and spaces: text a completion may end before.
+func onlyClosers(s string) bool {
+	for _, r := range s {
+		if !strings.ContainsRune(closerChars+" \t\r", r) {
+			return false
+		}
+	}
+	return true
+}
+
+const closerChars = ")]}>;,'\"`"
+
+// indentWidth is the width of s's leading whitespace.
+func indentWidth(s string) int {
+	w := 0
+	for _, c := range []byte(s) {
+		switch c {
+		case ' ':
+			w++
+		case '\t':
+			w += tabWidth
+		default:
+			return w
+		}
+	}
+	return w
+}
+
+// indentStyle guesses a document's indentation: tabs when more indented
+// lines start with a tab than with a space; otherwise the unit is the
+// most common positive difference between consecutive indentations
+// (2 or 4 in practice; 4 when unknown).
+func indentStyle(text string) (tabs bool, unit int) {
+	var nTab, nSpace int
+	diffs := map[int]int{}
+	prev := 0
+	for _, l := range strings.Split(text, "\n") {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		switch l[0] {
+		case '\t':
+			nTab++
+		case ' ':
+			nSpace++
+			w := len(l) - len(strings.TrimLeft(l, " "))
+			if w > prev {
+				diffs[w-prev]++
+			}
+			prev = w
+			continue
+		}
+		prev = 0
+	}
+	unit, best := 4, 0
+	for d, n := range diffs {
+		if d <= 8 && (n > best || n == best && d < unit) {
+			unit, best = d, n
+		}
+	}
+	return nTab > nSpace, unit
+}
+
+// stopCheck decides whether text (a beam's completion so far) must end.
+// It returns the text to keep and a finish reason, or ok=false to go on.
+// Only the newest line can trigger a rule, so each step costs the length
+// of one line.
+func (d *docInfo) stopCheck(text string, req *Request) (keep string, reason string, stop bool) {
+	for _, s := range req.Stop.Strings {
+		if s == "" {
+			continue
+		}
+		if i := strings.Index(text, s); i >= 0 {
+			return text[:i], FinishString, true
+		}
+	}
+	nl := strings.LastIndexByte(text, '\n')
+	if nl < 0 {
+		return "", "", false
+	}
+	if !d.multiline {
+		i := strings.IndexByte(text, '\n')
+		return text[:i], FinishLines, true
+	}
+	if max := req.Limits.MaxLines; max > 0 && strings.Count(text, "\n") >= max {
+		i := nthIndex(text, '\n', max)
+		return text[:i], FinishLines, true
+	}
+	// The newest line, possibly still being written: its indentation is
+	// known from its first visible character, so a block end is caught
+	// without generating the whole next line.
+	if last := text[nl+1:]; !req.Stop.NoBlockEnd {
+		if t := strings.TrimSpace(last); t != "" {
+			w := indentWidth(last)
+			cut := strings.TrimRight(text[:nl], " \t\r\n")
+			if w < d.indent {
+				return cut, FinishBlock, true
+			}
+			if w == d.indent && d.opensBlock && d.wentDeeper(text[:nl]) && !strings.ContainsRune(")]}", rune(t[0])) {
+				return cut, FinishBlock, true
+			}
+		}
+	}
+	// Rules on the newest complete line: it ends at nl and starts after
+	// the newline before it (or at the start of the completion, whose
+	// first line continues the cursor's line).
+	start := strings.LastIndexByte(text[:nl], '\n') + 1
+	line := strings.TrimSuffix(text[start:nl], "\r")
+	if start == 0 {
+		return "", "", false
+	}
+	t := strings.TrimSpace(line)
+	if t == "" {
+		return "", "", false
+	}
+	if !req.Stop.NoSuffixStop && len(d.nextLines) > 0 && t == d.nextLines[0] {
+		// The completion has reached code that is already there.
+		return strings.TrimRight(text[:start], " \t\r\n"), FinishSuffix, true
+	}
+	if !req.Stop.NoBlockEnd && d.opensBlock && indentWidth(line) == d.indent && strings.ContainsRune(")]}", rune(t[0])) && d.wentDeeper(text[:start]) {
+		// The line closes the block the cursor opened: keep it, end there.
+		return text[:nl], FinishBlock, true
+	}
+	return "", "", false
+}
+
+// wentDeeper reports whether some line of text after its first is
+// indented deeper than the cursor's line: the completion is inside the
+// block the cursor opened.
+func (d *docInfo) wentDeeper(text string) bool {
+	lines := strings.Split(text, "\n")
+	for _, l := range lines[1:] {
+		if strings.TrimSpace(l) != "" && indentWidth(l) > d.indent {
+			return true
+		}
+	}
+	return false
+}
+
+func nthIndex(s string, c byte, n int) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			n--
+			if n == 0 {
+				return i
+			}
+		}
+	}
+	return len(s)
+}
