@@ -133,11 +133,11 @@ type StopRules struct {
 
 // Finish reasons, as the CLI and the language server report them.
 const (
-	FinishStop     = "stop"     // the model ended the completion (an end token)
-	FinishLength   = "length"   // MaxTokens reached
-	FinishLines    = "lines"    // MaxLines or the single-line rule reached
-	FinishBlock    = "block"    // the indented block ended
-	FinishSuffix   = "suffix"   // the completion began repeating the suffix
+	FinishStop     = "stop"   // the model ended the completion (an end token)
+	FinishLength   = "length" // MaxTokens reached
+	FinishLines    = "lines"  // MaxLines or the single-line rule reached
+	FinishBlock    = "block"  // the indented block ended
+	FinishSuffix   = "suffix" // the completion began repeating the suffix
 	FinishString   = "stop_string"
 	FinishDeadline = "deadline" // Limits.Deadline reached: best result so far
 	FinishFiltered = "filtered" // post-filters removed everything
