@@ -1,6 +1,7 @@
 package astguard
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -140,4 +141,93 @@ func TestCheckerPerLanguage(t *testing.T) {
 			partial(hc.open, false)
 		})
 	}
+}
+
+// bigHole cuts a 5,000-line Go file in the middle of a function body.
+func bigHole() (prefix, suffix string) {
+	src := string(bigGo(5000))
+	at := len(src) / 2
+	at += strings.Index(src[at:], "\ttotal := 0\n") + len("\ttotal := 0\n")
+	return src[:at] + "\t", src[at:]
+}
+
+// beamTexts simulates a beam of 4 over a completion: each step every beam
+// appends one token-sized piece; beams differ in their last line.
+func beamTexts() [][4]string {
+	body := "for _, y := range xs {\n\t\tif y > 3 {\n\t\t\ttotal += y * 2\n\t\t}\n\t}\n\t"
+	var steps [][4]string
+	for i, p := range chunks(body, 4, 7) {
+		_ = p
+		n := len(strings.Join(chunks(body, 4, 7)[:i+1], ""))
+		var s [4]string
+		for b := range s {
+			s[b] = body[:n] + strings.Repeat(" ", b) // beams differ at the end
+		}
+		steps = append(steps, s)
+	}
+	return steps
+}
+
+// BenchmarkCheckerPartialStep is the cost of one decode step of a beam of 4
+// on a 5,000-line Go file: four Partial judgements of candidates that grew
+// by one token. ns/judgement is one candidate's cost; compare with
+// BenchmarkFullParse.
+func BenchmarkCheckerPartialStep(b *testing.B) {
+	prefix, suffix := bigHole()
+	c, err := NewChecker(Go, prefix, suffix)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	steps := beamTexts()
+	m := startCPU(b)
+	for i := 0; i < b.N; i++ {
+		c.SetPolicy(DefaultPolicy) // no memo hits: measure the parsing
+		for _, beams := range steps {
+			for _, cand := range beams {
+				if _, err := c.Partial(cand); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(steps)), "ns/step")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(steps)*4), "ns/judgement")
+	m.report(b.N*len(steps)*4, "judgement")
+}
+
+// BenchmarkCheckerFinal judges finished candidates in place (prefix,
+// candidate and suffix), alternating between two candidates.
+func BenchmarkCheckerFinal(b *testing.B) {
+	prefix, suffix := bigHole()
+	c, err := NewChecker(Go, prefix, suffix)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	cands := []string{"for _, y := range xs {\n\t\ttotal += y\n\t}\n", "for _, y := range xs {\n\t\ttotal -= y\n\t}\n"}
+	m := startCPU(b)
+	for i := 0; i < b.N; i++ {
+		c.SetPolicy(DefaultPolicy)
+		j, err := c.Final(cands[i%2])
+		if err != nil || j.NewErrors != 0 {
+			b.Fatal(err, j)
+		}
+	}
+	m.report(b.N, "op")
+}
+
+// BenchmarkNewChecker is the per-request setup: parsing the file with each
+// neutral fill.
+func BenchmarkNewChecker(b *testing.B) {
+	prefix, suffix := bigHole()
+	m := startCPU(b)
+	for i := 0; i < b.N; i++ {
+		c, err := NewChecker(Go, prefix, suffix)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	}
+	m.report(b.N, "op")
 }

@@ -199,7 +199,7 @@ func BenchmarkDocumentEdit(b *testing.B) {
 	}
 	defer d.Close()
 	pos := bytes.Index(src, []byte("total -= 156\n")) + len("total -= 15") // middle of the file
-	b.ResetTimer()
+	m := startCPU(b)
 	for i := 0; i < b.N; i++ {
 		if err := d.Replace(pos, pos, []byte("7")); err != nil {
 			b.Fatal(err)
@@ -209,6 +209,7 @@ func BenchmarkDocumentEdit(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N), "ns/edit")
+	m.report(2*b.N, "edit")
 }
 
 // BenchmarkFullParse is the cost the incremental path avoids: a full parse
@@ -216,6 +217,7 @@ func BenchmarkDocumentEdit(b *testing.B) {
 func BenchmarkFullParse(b *testing.B) {
 	src := bigGo(5000)
 	b.SetBytes(int64(len(src)))
+	m := startCPU(b)
 	for i := 0; i < b.N; i++ {
 		d, err := NewDocument(Go, src)
 		if err != nil {
@@ -223,4 +225,5 @@ func BenchmarkFullParse(b *testing.B) {
 		}
 		d.Close()
 	}
+	m.report(b.N, "op")
 }

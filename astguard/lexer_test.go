@@ -311,10 +311,11 @@ func BenchmarkLexerMask(b *testing.B) {
 			l.Prime(src[:len(src)*2/3])
 			allowed := make([]bool, len(vocab))
 			v := NewVocab(vocab)
-			b.ResetTimer()
+			m := startCPU(b)
 			for i := 0; i < b.N; i++ {
 				l.Mask(v, allowed)
 			}
+			m.report(b.N*len(vocab), "token")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(vocab)), "ns/token")
 			masked := 0
 			for _, a := range allowed {
@@ -368,7 +369,8 @@ func BenchmarkLexerFeed(b *testing.B) {
 	src := string(readSample(b, Go))
 	pieces := chunks(src, 5, 1)
 	l, _ := NewLexer(Go)
-	b.ResetTimer()
+	m := startCPU(b)
+	defer func() { m.report(b.N, "op") }()
 	for i := 0; i < b.N; i++ {
 		p := pieces[i%len(pieces)]
 		if i%len(pieces) == 0 {
