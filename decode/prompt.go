@@ -382,19 +382,24 @@ func cutPrefix(tok Tokenizer, prefix string, n int) (string, []int32) {
 		return "", nil
 	}
 	lines := strings.SplitAfter(prefix, "\n")
+	// The step is at most prefixLineStep lines and at most about a quarter
+	// of the allowance, so a small budget is not wasted; it depends only on
+	// n and the document's average line, so it does not move per keystroke.
+	perLine := max(1, len(tok.Encode(prefix))/len(lines))
+	step := max(1, min(prefixLineStep, n/(4*perLine)))
 	// Find the smallest multiple of the step to drop. Token counts of a
 	// suffix of lines shrink as more lines go, so search the step count.
-	steps := (len(lines) + prefixLineStep - 1) / prefixLineStep
+	steps := (len(lines) + step - 1) / step
 	lo, hi := 1, steps // dropping hi*step lines leaves at most the last partial line group
 	for lo < hi {
 		mid := (lo + hi) / 2
-		if len(tok.Encode(strings.Join(lines[min(len(lines)-1, mid*prefixLineStep):], ""))) <= n {
+		if len(tok.Encode(strings.Join(lines[min(len(lines)-1, mid*step):], ""))) <= n {
 			hi = mid
 		} else {
 			lo = mid + 1
 		}
 	}
-	text := strings.Join(lines[min(len(lines)-1, lo*prefixLineStep):], "")
+	text := strings.Join(lines[min(len(lines)-1, lo*step):], "")
 	ids := tok.Encode(text)
 	if len(ids) <= n {
 		return text, ids

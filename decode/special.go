@@ -206,3 +206,14 @@ func NewSpecial(tokens []string, types []int32, meta map[string]int32, addBOS bo
 	}
 	return s
 }
+
+// AddStop adds id (spelled text) to the stop set.
+func (s *Special) AddStop(id int32, text string) {
+	if id < 0 {
+		return
+	}
+	s.stop[id] = true
+	if _, ok := s.Text[id]; !ok {
+		s.Text[id] = text
+	}
+}

@@ -1,0 +1,137 @@
+package decode
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/ghostline-dev/ghostline/model"
+	"github.com/ghostline-dev/ghostline/model/backend"
+	_ "github.com/ghostline-dev/ghostline/model/backend/cpu" // registers "cpu"
+	"github.com/ghostline-dev/ghostline/model/tokenizer"
+)
+
+// ModelLM adapts a model.Model and one model.KVCache to LM.
+type ModelLM struct {
+	M *model.Model
+	C *model.KVCache
+}
+
+// NewModelLM makes a KV cache of cells tokens for m.
+func NewModelLM(m *model.Model, cells int) *ModelLM {
+	return &ModelLM{M: m, C: m.NewKVCache(cells)}
+}
+
+func (a *ModelLM) Vocab() int { return a.M.Vocab }
+
+func (a *ModelLM) Forward(b Batch) ([]float32, error) {
+	seq := make([]model.SeqID, len(b.Seq))
+	for i, s := range b.Seq {
+		seq[i] = model.SeqID(s)
+	}
+	return a.M.Forward(a.C, model.Batch{Tokens: b.Tokens, Pos: b.Pos, Seq: seq, Logits: b.Logits})
+}
+
+func (a *ModelLM) SeqRm(seq SeqID, p0, p1 int32) { a.C.SeqRm(model.SeqID(seq), p0, p1) }
+func (a *ModelLM) SeqCp(src, dst SeqID, p0, p1 int32) error {
+	return a.C.SeqCp(model.SeqID(src), model.SeqID(dst), p0, p1)
+}
+func (a *ModelLM) CacheCells() int { return a.C.Size() }
+func (a *ModelLM) CacheUsed() int  { return a.C.Used() }
+
+// CellBytes: keys and values, float32, in every layer.
+func (a *ModelLM) CellBytes() int  { return 2 * a.M.Layers * a.M.KVDim() * 4 }
+func (a *ModelLM) MaxSeqs() int    { return model.MaxSeqs }
+func (a *ModelLM) ContextLen() int { return a.M.ContextLen }
+
+// TokenizerLM adapts a model/tokenizer.Tokenizer to Tokenizer: no BOS (the
+// template adds it), special-token text left as text, pieces rendered as
+// in a completion (control tokens as nothing).
+type TokenizerLM struct{ T *tokenizer.Tokenizer }
+
+func (t TokenizerLM) Encode(text string) []int32 {
+	return t.T.Encode(text, tokenizer.EncodeOptions{})
+}
+
+func (t TokenizerLM) Piece(id int32) string {
+	return string(t.T.Piece(id, tokenizer.DecodeOptions{}))
+}
+
+// LoadOptions configure Load.
+type LoadOptions struct {
+	Backend string // backend name (default "cpu")
+	Threads int    // 0: one per core
+	// KVCells is the KV cache's size in tokens (0: DefaultKVCells, capped
+	// at 64 × the model's context).
+	KVCells int
+	Engine  Options
+}
+
+// DefaultKVCells sizes the KV cache: 8,192 tokens hold five 1,536-token
+// prompts (the default budget) plus their completions, enough for the
+// prefix cache to keep the documents a user switches between. For a 0.5B
+// model with 2 KV heads of 64 (24 layers) that is 200 MB of float32 keys
+// and values.
+const DefaultKVCells = 8192
+
+// Loaded is an engine with the model it owns.
+type Loaded struct {
+	*Engine
+	Model     *model.Model
+	Tokenizer *tokenizer.Tokenizer
+	LM        *ModelLM
+}
+
+// Close stops the engine and unmaps the model.
+func (l *Loaded) Close() error {
+	l.Engine.Close()
+	return l.Model.Close()
+}
+
+// Load opens the GGUF model at path and starts an engine on it.
+func Load(path string, opt LoadOptions) (*Loaded, error) {
+	name := opt.Backend
+	if name == "" {
+		name = "cpu"
+	}
+	threads := opt.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	be, err := backend.New(name, threads)
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.Open(path, be)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Loaded, error) {
+		m.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	tok, err := tokenizer.FromGGUF(m.File())
+	if err != nil {
+		return fail(err)
+	}
+	sp, err := SpecialFromGGUF(m.File())
+	if err != nil {
+		return fail(err)
+	}
+	// The tokenizer's end-of-generation list (llama.cpp's) joins ours.
+	for _, id := range tok.Special().EOG {
+		sp.AddStop(id, tok.Token(id))
+	}
+	cells := opt.KVCells
+	if cells <= 0 {
+		cells = DefaultKVCells
+		if m.ContextLen > 0 {
+			cells = min(cells, 64*m.ContextLen)
+		}
+	}
+	lm := NewModelLM(m, cells)
+	e, err := NewEngine(lm, TokenizerLM{tok}, sp, opt.Engine)
+	if err != nil {
+		return fail(err)
+	}
+	return &Loaded{Engine: e, Model: m, Tokenizer: tok, LM: lm}, nil
+}
