@@ -93,9 +93,19 @@ func ollamaModel(dir, manifestPath string, parts []string) Model {
 		m.Problem = err.Error()
 		return m
 	}
-	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxManifest))
+	f.Close()
+	if err != nil {
+		m.Problem = err.Error()
+		return m
+	}
+	return modelFromManifest(m, dir, manifestPath, data)
+}
+
+// modelFromManifest finds the model layer of a manifest and its blob.
+func modelFromManifest(m Model, dir, manifestPath string, data []byte) Model {
 	var man ollamaManifest
-	if err := json.NewDecoder(io.LimitReader(f, maxManifest)).Decode(&man); err != nil {
+	if err := json.Unmarshal(data, &man); err != nil {
 		m.Problem = fmt.Sprintf("manifest %s: %v", manifestPath, err)
 		return m
 	}

@@ -1,0 +1,60 @@
+// Package kernels holds the fast matrix-product kernels of the CPU backend:
+// out = W·x for a weight matrix W stored in one of model/quant's formats and
+// a batch of activation rows x (one per token).
+//
+// # How
+//
+// Decode of a small model reads every weight once per token, so it is bound
+// by memory bandwidth; prefill is bound by arithmetic. Both are served the
+// way llama.cpp serves them:
+//
+//   - The activation row is quantized once per matrix product to 8-bit
+//     blocks (QuantizeActivations): 32-element blocks with a float32 scale
+//     and the integer sum of the block for Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0
+//     weights (ggml's Q8_1 with float32 fields), 256-element Q8_K blocks
+//     (float32 scale, 256 int8, 16 int16 sums of 16) for Q4_K, Q5_K and
+//     Q6_K. F32, F16 and BF16 weights keep float32 activations.
+//   - The dot products are then integer products of unsigned weight bytes
+//     with signed activation bytes (vpmaddubsw+vpmaddwd on AVX2, vpdpbusd on
+//     AVX-512 VNNI); the weights' offsets (−8, −16, −32) and minima are
+//     applied once per block through the stored activation sums.
+//   - MatMul computes a tile of several rows × several tokens at a time, so
+//     in prefill each weight block is unpacked once per tile and read from
+//     memory once per row block, not once per token.
+//
+// # Why C through cgo
+//
+// Go does not vectorise loops, and the measured gap is large (see the
+// benchmarks in kernels_bench_test.go: the same dot product in plain Go is
+// many times slower than the C kernel). The kernels are C compiled by cgo,
+// with per-file target pragmas, so one binary runs on every x86-64 CPU and
+// picks the best path at run time from CPUID (golang.org/x/sys/cpu). One cgo
+// call (~25 ns) is made per MatMul call, never per row: the caller gives a
+// whole row range.
+//
+// # Paths
+//
+//   - "avx512vnni": AVX-512 F/BW/VL + VNNI (and AVX2, FMA, F16C). Uses
+//     256-bit vectors with the 32 vector registers and vpdpbusd, and mask
+//     moves to expand the fifth bits of Q5 blocks.
+//   - "avx2": AVX2 + FMA + F16C.
+//   - "generic": plain Go over the same activation formats (other CPUs,
+//     GOARCH≠amd64, CGO_ENABLED=0).
+//
+// The environment variable GHOSTLINE_KERNELS (generic, avx2, avx512) caps
+// the path, for tests and benchmarks; a path the CPU lacks is never chosen.
+//
+// AMX is not used: the Sapphire Rapids-class machines this project runs on
+// report AMX in CPUID but fault (SIGILL) on tileloadd. Using it would need a
+// probe that first executes an AMX instruction in a child process; the
+// VNNI path is within reach of the bandwidth bound without it.
+//
+// # Accuracy
+//
+// Quantizing activations to 8 bits adds an error of at most half a
+// quantization step per element: for a block with scale d = max|x|/127,
+// |x − d·q| ≤ d/2. The dot product then differs from the float32 reference
+// (quant.DotFunc) by at most Σ|w_i|·d_block(i)/2, plus float rounding; the
+// tests check that bound, and check that the kernel equals the reference
+// applied to the dequantized activations up to float rounding.
+package kernels

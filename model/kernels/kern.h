@@ -1,0 +1,14 @@
+// Declarations of the C matrix-product kernels (see native_amd64.go).
+#ifndef GHOSTLINE_KERN_H
+#define GHOSTLINE_KERN_H
+#include <stdint.h>
+
+// gl_matmul_<isa> computes out[t*os + r] = dot(row r of w, activation row t)
+// for r in [row_start,row_end), t in [0,ntok). type is the ggml type number;
+// rb the bytes of one weight row, xb of one activation row. Returns 0 when
+// the type has no kernel here (the caller then uses the Go path).
+int gl_matmul_avx2(int type, const uint8_t *w, int64_t rb, int64_t cols, int64_t row_start, int64_t row_end,
+                   const uint8_t *x, int64_t xb, int64_t ntok, float *out, int64_t os);
+int gl_matmul_avx512(int type, const uint8_t *w, int64_t rb, int64_t cols, int64_t row_start, int64_t row_end,
+                     const uint8_t *x, int64_t xb, int64_t ntok, float *out, int64_t os);
+#endif

@@ -1,0 +1,15 @@
+//go:build cgo
+
+// AVX-512 F/BW/VL + VNNI kernels (Ice Lake, Sapphire Rapids, Zen 4 and
+// later). Still 256-bit vectors, but 32 of them (AVX-512VL), vpdpbusd for
+// the simple types and mask moves for the fifth bits of Q5: 4×4 tiles for
+// the simple and float types, 2×4 for the k-quants. No AMX (see doc.go).
+#pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")
+#define SFX _avx512
+#define HAS_VNNI 1
+#define TR_S 4
+#define TT_S 4
+#define TR_K 2
+#define TT_K 4
+#define TR_D 4
+#include "kern_body.h"

@@ -1,0 +1,407 @@
+// Matrix-product kernels, compiled once per instruction set: the including
+// file sets the target pragma and these macros, then includes this body.
+//
+//   SFX        suffix of the exported function (_avx2, _avx512)
+//   HAS_VNNI   1: AVX-512 BW/VL + VNNI available (vpdpbusd, mask moves)
+//   TR_S TT_S  tile of simple (Q4_0…Q8_0) and float types: rows × tokens
+//   TR_K TT_K  tile of the k-quants (which also keep integer accumulators)
+//   TR_D       rows per tile when fewer tokens than a tile (decode)
+//
+// Tiles are written once as always-inline functions with the tile size as
+// arguments; every call passes constants, so GCC unrolls the row and token
+// loops and keeps the accumulators in vector registers. AVX2 has 16 vector
+// registers and AVX-512VL 32, hence the different tile sizes.
+//
+// Layouts (see model/quant and act.go):
+//   weights   ggml blocks, rows rb bytes apart
+//   Q8 act    32-element blocks of 40 bytes: f32 d, i32 sum(q), int8 q[32]
+//   Q8K act   256-element blocks of 292 bytes: f32 d, int8 q[256],
+//             int16 sums of each 16 q
+//   F32 act   plain float32
+//
+// Integer products take unsigned weight bytes × signed activation bytes
+// (vpmaddubsw's and vpdpbusd's operand types): weights are unpacked to their
+// unsigned codes (0..15, 0..31, 0..63) and the offsets (−8, −16, −32) and
+// minima are applied once per block through the activation sums. Q8_0
+// weights are signed: the sign moves onto the activation (vpsignb).
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#define AI static inline __attribute__((always_inline))
+#define CAT2(a, b) a##b
+#define CAT(a, b) CAT2(a, b)
+#define UNROLL _Pragma("GCC unroll 16")
+
+enum {
+	T_F32 = 0, T_F16 = 1, T_Q4_0 = 2, T_Q4_1 = 3, T_Q5_0 = 6, T_Q5_1 = 7, T_Q8_0 = 8,
+	T_Q4_K = 12, T_Q5_K = 13, T_Q6_K = 14, T_BF16 = 30,
+};
+
+#define Q8B 40
+#define Q8KB 292
+
+AI float ldf(const uint8_t *p) { float f; memcpy(&f, p, 4); return f; }
+AI int32_t ldi(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+AI uint32_t ldu(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+AI float h2f(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return _cvtsh_ss(h); }
+AI __m256i ld256(const uint8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+AI __m128i ld128(const uint8_t *p) { return _mm_loadu_si128((const __m128i *)p); }
+
+AI float hsum8(__m256 v) {
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+// acc + Σ of each 4 consecutive u[i]·s[i] (u unsigned, s signed bytes).
+AI __m256i dot_us(__m256i acc, __m256i u, __m256i s) {
+#if HAS_VNNI
+	return _mm256_dpbusd_epi32(acc, u, s);
+#else
+	__m256i p = _mm256_maddubs_epi16(u, s); // pairs, ≤ 2·128·127: no saturation
+	return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+#endif
+}
+
+// 32 nibbles of 16 bytes: low nibbles (elements 0..15) in the low half,
+// high nibbles (16..31) in the high half.
+AI __m256i nibbles(const uint8_t *qs) {
+	__m128i q = ld128(qs);
+	__m256i v = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+	return _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
+}
+
+// Byte i = 0x10 if bit i of bits is set, else 0: the fifth bits of Q5.
+AI __m256i bits_0x10(uint32_t bits) {
+#if HAS_VNNI
+	return _mm256_maskz_mov_epi8((__mmask32)bits, _mm256_set1_epi8(0x10));
+#else
+	__m256i v = _mm256_set1_epi32((int)bits);
+	const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+	                                      2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+	const __m256i bm = _mm256_set1_epi64x(0x8040201008040201LL);
+	v = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(v, shuf), bm), bm);
+	return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+#endif
+}
+
+// ---- simple types: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 ------------------------
+
+AI int bbytes(const int T) {
+	switch (T) {
+	case T_Q4_0: return 18;
+	case T_Q4_1: return 20;
+	case T_Q5_0: return 22;
+	case T_Q5_1: return 24;
+	case T_Q8_0: return 34;
+	case T_Q4_K: return 144;
+	case T_Q5_K: return 176;
+	case T_Q6_K: return 210;
+	}
+	return 0;
+}
+
+// Unpacks one block: the 32 codes (unsigned, or signed for Q8_0), the
+// scale d and, for the _1 types, the minimum m.
+AI __m256i unpack_s(const int T, const uint8_t *b, float *d, float *m) {
+	*d = h2f(b);
+	switch (T) {
+	case T_Q4_0: return nibbles(b + 2);
+	case T_Q4_1: *m = h2f(b + 2); return nibbles(b + 4);
+	case T_Q5_0: return _mm256_or_si256(nibbles(b + 6), bits_0x10(ldu(b + 2)));
+	case T_Q5_1: *m = h2f(b + 2); return _mm256_or_si256(nibbles(b + 8), bits_0x10(ldu(b + 4)));
+	default: return ld256(b + 2); // Q8_0
+	}
+}
+
+// Offset subtracted from the unsigned codes (value = d·(code − off)).
+AI int offset_s(const int T) { return T == T_Q4_0 ? 8 : T == T_Q5_0 ? 16 : 0; }
+
+AI void tile_s(const int T, const int NR, const int NT, const uint8_t *w, int64_t rb,
+               const uint8_t *x, int64_t xb, int64_t nb, float *out, int64_t os) {
+	const int BB = bbytes(T), OFF = offset_s(T);
+	const int HASMIN = T == T_Q4_1 || T == T_Q5_1;
+	__m256 acc[TR_S > TR_D ? TR_S : TR_D][TT_S];
+	UNROLL for (int r = 0; r < NR; r++) UNROLL for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps();
+	for (int64_t b = 0; b < nb; b++) {
+		__m256i wu[TR_S > TR_D ? TR_S : TR_D], wa[TR_S > TR_D ? TR_S : TR_D];
+		float dw[TR_S > TR_D ? TR_S : TR_D], mw[TR_S > TR_D ? TR_S : TR_D];
+		UNROLL for (int r = 0; r < NR; r++) {
+			wu[r] = unpack_s(T, w + r * rb + b * BB, &dw[r], &mw[r]);
+			if (T == T_Q8_0) wa[r] = _mm256_abs_epi8(wu[r]);
+		}
+		UNROLL for (int t = 0; t < NT; t++) {
+			const uint8_t *xa = x + t * xb + b * Q8B;
+			const float dx = ldf(xa);
+			const __m256i xv = ld256(xa + 8);
+			__m256i init = _mm256_setzero_si256();
+			if (OFF) init = _mm256_zextsi128_si256(_mm_cvtsi32_si128(-OFF * ldi(xa + 4)));
+			__m256 sx = _mm256_setzero_ps();
+			if (HASMIN) sx = _mm256_zextps128_ps256(_mm_set_ss(dx * (float)ldi(xa + 4)));
+			const __m256 dxv = _mm256_set1_ps(dx);
+			UNROLL for (int r = 0; r < NR; r++) {
+				__m256i p;
+				if (T == T_Q8_0) p = dot_us(init, wa[r], _mm256_sign_epi8(xv, wu[r]));
+				else p = dot_us(init, wu[r], xv);
+				acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(_mm256_set1_ps(dw[r]), dxv), acc[r][t]);
+				if (HASMIN) acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(mw[r]), sx, acc[r][t]);
+			}
+		}
+	}
+	UNROLL for (int r = 0; r < NR; r++) UNROLL for (int t = 0; t < NT; t++) out[t * os + r] = hsum8(acc[r][t]);
+}
+
+// ---- k-quants: Q4_K, Q5_K (6-bit scales and mins), Q6_K ------------------
+
+// i16 vector with element k of each 128-bit lane broadcast across it.
+AI __m256i bcast16(__m256i v, const int k) {
+	return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)((2 * k) | ((2 * k + 1) << 8))));
+}
+
+#define KMAXR (TR_K > TR_D ? TR_K : TR_D)
+
+AI void tile_k45(const int T, const int NR, const int NT, const uint8_t *w, int64_t rb,
+                 const uint8_t *x, int64_t xb, int64_t nb, float *out, int64_t os) {
+	const int BB = bbytes(T);
+	const int QS = T == T_Q4_K ? 16 : 48; // offset of the nibbles
+	__m256 acc[KMAXR][TT_K];
+	UNROLL for (int r = 0; r < NR; r++) UNROLL for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps();
+	for (int64_t b = 0; b < nb; b++) {
+		__m256i scv[KMAXR], mnv[KMAXR];
+		float d[KMAXR], dm[KMAXR];
+		UNROLL for (int r = 0; r < NR; r++) {
+			const uint8_t *blk = w + r * rb + b * BB;
+			d[r] = h2f(blk);
+			dm[r] = h2f(blk + 2);
+			// Six-bit scales and mins, four at a time (see quant.scaleMinK4).
+			uint32_t u0 = ldu(blk + 4), u1 = ldu(blk + 8), u2 = ldu(blk + 12);
+			uint32_t s03 = u0 & 0x3f3f3f3f, m03 = u1 & 0x3f3f3f3f;
+			uint32_t s47 = (u2 & 0x0f0f0f0f) | ((u0 >> 6) & 0x03030303) << 4;
+			uint32_t m47 = ((u2 >> 4) & 0x0f0f0f0f) | ((u1 >> 6) & 0x03030303) << 4;
+			__m256i sm = _mm256_cvtepu8_epi16(_mm_set_epi32((int)m47, (int)m03, (int)s47, (int)s03));
+			scv[r] = _mm256_permute2x128_si256(sm, sm, 0x00); // sc0..7 in both halves
+			__m128i mm = _mm256_extracti128_si256(sm, 1);
+			mnv[r] = _mm256_set_m128i(_mm_unpackhi_epi16(mm, mm), _mm_unpacklo_epi16(mm, mm)); // m per 16
+		}
+		__m256i ia[KMAXR][TT_K];
+		UNROLL for (int r = 0; r < NR; r++) UNROLL for (int t = 0; t < NT; t++) ia[r][t] = _mm256_setzero_si256();
+		UNROLL for (int j = 0; j < 8; j++) {
+			UNROLL for (int r = 0; r < NR; r++) {
+				const uint8_t *blk = w + r * rb + b * BB;
+				__m256i q = ld256(blk + QS + 32 * (j / 2));
+				if (j & 1) q = _mm256_srli_epi16(q, 4);
+				q = _mm256_and_si256(q, _mm256_set1_epi8(0x0f));
+				if (T == T_Q5_K) {
+					__m256i h = ld256(blk + 16);
+					if (j < 4) h = _mm256_slli_epi16(h, 4 - j);
+					else if (j > 4) h = _mm256_srli_epi16(h, j - 4);
+					q = _mm256_or_si256(q, _mm256_and_si256(h, _mm256_set1_epi8(0x10)));
+				}
+				const __m256i s16 = bcast16(scv[r], j);
+				UNROLL for (int t = 0; t < NT; t++) {
+					__m256i p = _mm256_maddubs_epi16(q, ld256(x + t * xb + b * Q8KB + 4 + 32 * j));
+					ia[r][t] = _mm256_add_epi32(ia[r][t], _mm256_madd_epi16(p, s16));
+				}
+			}
+		}
+		UNROLL for (int t = 0; t < NT; t++) {
+			const uint8_t *xa = x + t * xb + b * Q8KB;
+			const __m256 dxv = _mm256_set1_ps(ldf(xa));
+			const __m256i bs = ld256(xa + 260);
+			UNROLL for (int r = 0; r < NR; r++) {
+				acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[r][t]), _mm256_mul_ps(_mm256_set1_ps(d[r]), dxv), acc[r][t]);
+				acc[r][t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(mnv[r], bs)),
+				                             _mm256_mul_ps(_mm256_set1_ps(dm[r]), dxv), acc[r][t]);
+			}
+		}
+	}
+	UNROLL for (int r = 0; r < NR; r++) UNROLL for (int t = 0; t < NT; t++) out[t * os + r] = hsum8(acc[r][t]);
+}
+
+AI void tile_q6k(const int NR, const int NT, const uint8_t *w, int64_t rb,
+                 const uint8_t *x, int64_t xb, int64_t nb, float *out, int64_t os) {
+	__m256 acc[KMAXR][TT_K];
+	UNROLL for (int r = 0; r < NR; r++) UNROLL for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps();
+	const __m128i deint = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+	for (int64_t b = 0; b < nb; b++) {
+		__m256i sce[KMAXR], ia[KMAXR][TT_K];
+		float d[KMAXR];
+		UNROLL for (int r = 0; r < NR; r++) {
+			const uint8_t *blk = w + r * rb + b * 210;
+			d[r] = h2f(blk + 208);
+			const __m128i s8 = ld128(blk + 192);
+			// Even scales in the low half, odd in the high half: chunk k of
+			// 32 elements uses scales 2k (first 16) and 2k+1 (last 16).
+			sce[r] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(s8, deint));
+			// The −32 offset: start from −32·Σ scale·(sum of 16 q).
+			const __m256i sc32 = _mm256_slli_epi16(_mm256_cvtepi8_epi16(s8), 5);
+			UNROLL for (int t = 0; t < NT; t++)
+				ia[r][t] = _mm256_sub_epi32(_mm256_setzero_si256(),
+				                            _mm256_madd_epi16(sc32, ld256(x + t * xb + b * Q8KB + 260)));
+		}
+		UNROLL for (int k = 0; k < 8; k++) {
+			const int n = k / 4, c = k % 4;
+			UNROLL for (int r = 0; r < NR; r++) {
+				const uint8_t *blk = w + r * rb + b * 210;
+				__m256i lo = ld256(blk + 64 * n + 32 * (c & 1));
+				if (c >= 2) lo = _mm256_srli_epi16(lo, 4);
+				lo = _mm256_and_si256(lo, _mm256_set1_epi8(0x0f));
+				__m256i hi = ld256(blk + 128 + 32 * n);
+				if (c == 0) hi = _mm256_slli_epi16(hi, 3);
+				else if (c == 1) hi = _mm256_slli_epi16(hi, 2);
+				else if (c == 3) hi = _mm256_srli_epi16(hi, 2);
+				const __m256i q = _mm256_or_si256(lo, _mm256_and_si256(hi, _mm256_set1_epi8(0x30)));
+				const __m256i s16 = bcast16(sce[r], k);
+				UNROLL for (int t = 0; t < NT; t++) {
+					__m256i p = _mm256_maddubs_epi16(q, ld256(x + t * xb + b * Q8KB + 4 + 32 * k));
+					ia[r][t] = _mm256_add_epi32(ia[r][t], _mm256_madd_epi16(p, s16));
+				}
+			}
+		}
+		UNROLL for (int t = 0; t < NT; t++) {
+			const __m256 dxv = _mm256_set1_ps(ldf(x + t * xb + b * Q8KB));
+			UNROLL for (int r = 0; r < NR; r++)
+				acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[r][t]), _mm256_mul_ps(_mm256_set1_ps(d[r]), dxv), acc[r][t]);
+		}
+	}
+	UNROLL for (int r = 0; r < NR; r++) UNROLL for (int t = 0; t < NT; t++) out[t * os + r] = hsum8(acc[r][t]);
+}
+
+// ---- float weights: F32, F16, BF16 ---------------------------------------
+
+AI __m256 ldw8(const int T, const uint8_t *p) {
+	switch (T) {
+	case T_F32: return _mm256_loadu_ps((const float *)p);
+	case T_F16: return _mm256_cvtph_ps(ld128(p));
+	default: return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(ld128(p)), 16));
+	}
+}
+
+AI float ldw1(const int T, const uint8_t *p) {
+	switch (T) {
+	case T_F32: return ldf(p);
+	case T_F16: return h2f(p);
+	default: {
+		uint16_t h;
+		memcpy(&h, p, 2);
+		uint32_t u = (uint32_t)h << 16;
+		float f;
+		memcpy(&f, &u, 4);
+		return f;
+	}
+	}
+}
+
+AI void tile_f(const int T, const int NR, const int NT, const uint8_t *w, int64_t rb,
+               const uint8_t *x, int64_t xb, int64_t cols, float *out, int64_t os) {
+	const int ES = T == T_F32 ? 4 : 2;
+	__m256 acc[TR_S > TR_D ? TR_S : TR_D][TT_S];
+	UNROLL for (int r = 0; r < NR; r++) UNROLL for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps();
+	int64_t i = 0;
+	for (; i + 8 <= cols; i += 8) {
+		__m256 wv[TR_S > TR_D ? TR_S : TR_D];
+		UNROLL for (int r = 0; r < NR; r++) wv[r] = ldw8(T, w + r * rb + i * ES);
+		UNROLL for (int t = 0; t < NT; t++) {
+			const __m256 xv = _mm256_loadu_ps((const float *)(x + t * xb) + i);
+			UNROLL for (int r = 0; r < NR; r++) acc[r][t] = _mm256_fmadd_ps(wv[r], xv, acc[r][t]);
+		}
+	}
+	UNROLL for (int r = 0; r < NR; r++) UNROLL for (int t = 0; t < NT; t++) {
+		float s = hsum8(acc[r][t]);
+		for (int64_t j = i; j < cols; j++) s += ldw1(T, w + r * rb + j * ES) * ldf(x + t * xb + 4 * j);
+		out[t * os + r] = s;
+	}
+}
+
+// ---- driver ----------------------------------------------------------------
+
+// Walks the row range in tiles. With at least a tile of tokens, rows are the
+// outer loop so a block of rows stays in L1 while every token passes over
+// it; with fewer tokens (decode), TR_D rows are interleaved per tile.
+#define DRIVE(TILE, TRM, TTM)                                                                  \
+	do {                                                                                       \
+		int64_t r = rs;                                                                        \
+		if (ntok < (TTM)) {                                                                    \
+			for (; r + TR_D <= re; r += TR_D)                                                  \
+				for (int64_t t = 0; t < ntok; t++) TILE(TR_D, 1, r, t);                        \
+			for (; r < re; r++)                                                                \
+				for (int64_t t = 0; t < ntok; t++) TILE(1, 1, r, t);                           \
+		} else {                                                                               \
+			for (; r + (TRM) <= re; r += (TRM)) {                                              \
+				int64_t t = 0;                                                                 \
+				for (; t + (TTM) <= ntok; t += (TTM)) TILE(TRM, TTM, r, t);                    \
+				for (; t < ntok; t++) TILE(TRM, 1, r, t);                                      \
+			}                                                                                  \
+			for (; r < re; r++) {                                                              \
+				int64_t t = 0;                                                                 \
+				for (; t + (TTM) <= ntok; t += (TTM)) TILE(1, TTM, r, t);                      \
+				for (; t < ntok; t++) TILE(1, 1, r, t);                                        \
+			}                                                                                  \
+		}                                                                                      \
+	} while (0)
+
+#define ARGS(r, t) w + (r) * rb, rb, x + (t) * xb, xb
+#define OUT(r, t) out + (t) * os + (r), os
+
+#define TS(TY) static void CAT(mm_s##TY, SFX)(const uint8_t *w, int64_t rb, int64_t cols, int64_t rs, int64_t re, \
+	const uint8_t *x, int64_t xb, int64_t ntok, float *out, int64_t os) { \
+	const int64_t nb = cols / 32; \
+	DRIVE(TILE_S_##TY, TR_S, TT_S); \
+}
+
+#define TILE_S_Q4_0(NR, NT, r, t) tile_s(T_Q4_0, NR, NT, ARGS(r, t), nb, OUT(r, t))
+#define TILE_S_Q4_1(NR, NT, r, t) tile_s(T_Q4_1, NR, NT, ARGS(r, t), nb, OUT(r, t))
+#define TILE_S_Q5_0(NR, NT, r, t) tile_s(T_Q5_0, NR, NT, ARGS(r, t), nb, OUT(r, t))
+#define TILE_S_Q5_1(NR, NT, r, t) tile_s(T_Q5_1, NR, NT, ARGS(r, t), nb, OUT(r, t))
+#define TILE_S_Q8_0(NR, NT, r, t) tile_s(T_Q8_0, NR, NT, ARGS(r, t), nb, OUT(r, t))
+TS(Q4_0)
+TS(Q4_1)
+TS(Q5_0)
+TS(Q5_1)
+TS(Q8_0)
+
+#define TK(TY, TILE) static void CAT(mm_k##TY, SFX)(const uint8_t *w, int64_t rb, int64_t cols, int64_t rs, int64_t re, \
+	const uint8_t *x, int64_t xb, int64_t ntok, float *out, int64_t os) { \
+	const int64_t nb = cols / 256; \
+	DRIVE(TILE, TR_K, TT_K); \
+}
+#define TILE_Q4_K(NR, NT, r, t) tile_k45(T_Q4_K, NR, NT, ARGS(r, t), nb, OUT(r, t))
+#define TILE_Q5_K(NR, NT, r, t) tile_k45(T_Q5_K, NR, NT, ARGS(r, t), nb, OUT(r, t))
+#define TILE_Q6_K(NR, NT, r, t) tile_q6k(NR, NT, ARGS(r, t), nb, OUT(r, t))
+TK(Q4_K, TILE_Q4_K)
+TK(Q5_K, TILE_Q5_K)
+TK(Q6_K, TILE_Q6_K)
+
+#define TF(TY) static void CAT(mm_f##TY, SFX)(const uint8_t *w, int64_t rb, int64_t cols, int64_t rs, int64_t re, \
+	const uint8_t *x, int64_t xb, int64_t ntok, float *out, int64_t os) { \
+	DRIVE(TILE_F_##TY, TR_S, TT_S); \
+}
+#define TILE_F_F32(NR, NT, r, t) tile_f(T_F32, NR, NT, ARGS(r, t), cols, OUT(r, t))
+#define TILE_F_F16(NR, NT, r, t) tile_f(T_F16, NR, NT, ARGS(r, t), cols, OUT(r, t))
+#define TILE_F_BF16(NR, NT, r, t) tile_f(T_BF16, NR, NT, ARGS(r, t), cols, OUT(r, t))
+TF(F32)
+TF(F16)
+TF(BF16)
+
+int CAT(gl_matmul, SFX)(int type, const uint8_t *w, int64_t rb, int64_t cols, int64_t rs, int64_t re,
+                        const uint8_t *x, int64_t xb, int64_t ntok, float *out, int64_t os) {
+#define CASE(T, F) case T: CAT(F, SFX)(w, rb, cols, rs, re, x, xb, ntok, out, os); return 1;
+	switch (type) {
+	CASE(T_F32, mm_fF32)
+	CASE(T_F16, mm_fF16)
+	CASE(T_BF16, mm_fBF16)
+	CASE(T_Q4_0, mm_sQ4_0)
+	CASE(T_Q4_1, mm_sQ4_1)
+	CASE(T_Q5_0, mm_sQ5_0)
+	CASE(T_Q5_1, mm_sQ5_1)
+	CASE(T_Q8_0, mm_sQ8_0)
+	CASE(T_Q4_K, mm_kQ4_K)
+	CASE(T_Q5_K, mm_kQ5_K)
+	CASE(T_Q6_K, mm_kQ6_K)
+	}
+	return 0;
+#undef CASE
+}

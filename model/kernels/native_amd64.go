@@ -1,0 +1,50 @@
+//go:build amd64 && cgo
+
+package kernels
+
+// The C kernels: kern_avx2_amd64.c and kern_avx512_amd64.c compile the same
+// body (kern_body.h) for two instruction sets; -O3 because the tiles rely on
+// full unrolling of their small row × token loops to stay in registers.
+
+/*
+#cgo CFLAGS: -O3 -fno-strict-aliasing
+#include "kern.h"
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/ghostline-dev/ghostline/model/quant"
+	"golang.org/x/sys/cpu"
+)
+
+func detect() path {
+	x := cpu.X86
+	if !(x.HasAVX && x.HasAVX2 && x.HasFMA && x.HasF16C) {
+		return pathGeneric
+	}
+	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL && x.HasAVX512VNNI {
+		return pathAVX512
+	}
+	return pathAVX2
+}
+
+// nativeMatMul runs the C kernel of path p; false when p has none for t.
+// The slices are passed as plain pointers (no Go pointers inside the
+// memory they point to, as cgo requires); C keeps none of them.
+func nativeMatMul(p path, t quant.Type, w []byte, rb, cols, rowStart, rowEnd int, xq []byte, xb, nTok int, out []float32, outStride int) bool {
+	wp := (*C.uint8_t)(unsafe.Pointer(&w[0]))
+	xp := (*C.uint8_t)(unsafe.Pointer(&xq[0]))
+	op := (*C.float)(unsafe.Pointer(&out[0]))
+	var ok C.int
+	switch p {
+	case pathAVX512:
+		ok = C.gl_matmul_avx512(C.int(t), wp, C.int64_t(rb), C.int64_t(cols), C.int64_t(rowStart), C.int64_t(rowEnd),
+			xp, C.int64_t(xb), C.int64_t(nTok), op, C.int64_t(outStride))
+	case pathAVX2:
+		ok = C.gl_matmul_avx2(C.int(t), wp, C.int64_t(rb), C.int64_t(cols), C.int64_t(rowStart), C.int64_t(rowEnd),
+			xp, C.int64_t(xb), C.int64_t(nTok), op, C.int64_t(outStride))
+	}
+	return ok != 0
+}

@@ -1,0 +1,12 @@
+//go:build !amd64 || !cgo
+
+package kernels
+
+import "github.com/ghostline-dev/ghostline/model/quant"
+
+// Without cgo, or off amd64, only the generic path exists.
+func detect() path { return pathGeneric }
+
+func nativeMatMul(p path, t quant.Type, w []byte, rb, cols, rowStart, rowEnd int, xq []byte, xb, nTok int, out []float32, outStride int) bool {
+	return false
+}

@@ -1,0 +1,198 @@
+package model
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// refCache is the pure-Go reference for the cache's bookkeeping: which
+// positions each sequence holds. (The real cache shares cells between
+// sequences; the reference just keeps sets.)
+type refCache map[SeqID]map[int32]bool
+
+func (r refCache) positions(s SeqID) []int32 {
+	var ps []int32
+	for p := range r[s] {
+		ps = append(ps, p)
+	}
+	slices.Sort(ps)
+	return ps
+}
+
+// TestKVCacheBookkeeping runs random placements, removals, copies and keeps
+// against the reference and compares every sequence's positions, the max
+// position, and the number of used cells (which must count shared cells
+// once).
+func TestKVCacheBookkeeping(t *testing.T) {
+	m := &Model{Config: Config{Layers: 1, HeadDim: 4, KVHeads: 1}}
+	r := rand.New(rand.NewPCG(1, 2))
+	for trial := 0; trial < 50; trial++ {
+		c := m.NewKVCache(64)
+		ref := refCache{}
+		// cellOf tracks which reference "cell" each (seq,pos) shares, to
+		// count used cells the way the cache must.
+		type sp struct {
+			s SeqID
+			p int32
+		}
+		cellOf := map[sp]int{}
+		nextCell := 0
+		for op := 0; op < 60; op++ {
+			s := SeqID(r.IntN(4))
+			switch r.IntN(5) {
+			case 0, 1: // place a few new positions after the sequence's max
+				n := 1 + r.IntN(4)
+				start := c.SeqPosMax(s) + 1
+				var pos []int32
+				var seq []SeqID
+				for i := 0; i < n; i++ {
+					pos = append(pos, start+int32(i))
+					seq = append(seq, s)
+				}
+				_, err := c.place(pos, seq)
+				if len(pos) > c.Size()-len(distinct(cellOf)) {
+					if err == nil {
+						t.Fatal("overfull placement succeeded")
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ref[s] == nil {
+					ref[s] = map[int32]bool{}
+				}
+				for _, p := range pos {
+					ref[s][p] = true
+					cellOf[sp{s, p}] = nextCell
+					nextCell++
+				}
+			case 2: // remove a range
+				p0, p1 := int32(r.IntN(10))-1, int32(r.IntN(12))-1
+				c.SeqRm(s, p0, p1)
+				lo, hi := posRange(p0, p1)
+				for p := range ref[s] {
+					if p >= lo && p < hi {
+						delete(ref[s], p)
+						delete(cellOf, sp{s, p})
+					}
+				}
+			case 3: // copy a range to another sequence (after clearing it there)
+				d := SeqID(r.IntN(4))
+				if d == s {
+					continue
+				}
+				p0, p1 := int32(r.IntN(6)), int32(-1)
+				c.SeqRm(d, p0, p1)
+				for p := range ref[d] {
+					if p >= p0 {
+						delete(ref[d], p)
+						delete(cellOf, sp{d, p})
+					}
+				}
+				if err := c.SeqCp(s, d, p0, p1); err != nil {
+					t.Fatal(err)
+				}
+				for p := range ref[s] {
+					if p >= p0 {
+						if ref[d] == nil {
+							ref[d] = map[int32]bool{}
+						}
+						ref[d][p] = true
+						cellOf[sp{d, p}] = cellOf[sp{s, p}]
+					}
+				}
+			case 4:
+				if r.IntN(4) == 0 {
+					c.SeqKeep(s)
+					for q := range ref {
+						if q != s {
+							for p := range ref[q] {
+								delete(cellOf, sp{q, p})
+							}
+							delete(ref, q)
+						}
+					}
+				}
+			}
+			for q := SeqID(0); q < 4; q++ {
+				got := c.SeqPositions(q)
+				slices.Sort(got)
+				if want := ref.positions(q); !slices.Equal(got, want) {
+					t.Fatalf("trial %d op %d: seq %d holds %v, want %v", trial, op, q, got, want)
+				}
+				want := int32(-1)
+				if ps := ref.positions(q); len(ps) > 0 {
+					want = ps[len(ps)-1]
+				}
+				if got := c.SeqPosMax(q); got != want {
+					t.Fatalf("seq %d: SeqPosMax %d, want %d", q, got, want)
+				}
+			}
+			if got, want := c.Used(), len(distinct(cellOf)); got != want {
+				t.Fatalf("trial %d op %d: %d cells used, want %d", trial, op, got, want)
+			}
+		}
+	}
+}
+
+func distinct[K comparable](m map[K]int) map[int]bool {
+	d := map[int]bool{}
+	for _, v := range m {
+		d[v] = true
+	}
+	return d
+}
+
+// TestKVCacheSharedPrefix is the prefix-cache use: a prompt evaluated once
+// in sequence 0, shared with sequences 1 and 2 by SeqCp, then continued
+// differently in each (in one batch), after sequence 2 has dropped and
+// replaced the tail of the prefix. Every result must equal a fresh forward
+// pass over that sequence's full token list.
+func TestKVCacheSharedPrefix(t *testing.T) {
+	for _, arch := range Architectures() {
+		t.Run(arch, func(t *testing.T) {
+			m := synthTiny(t, arch, "q8_0", false)
+			prompt := testTokens(12, m.Vocab)
+			c := m.NewKVCache(64)
+			if _, err := m.Forward(c, Batch{Tokens: prompt}); err != nil {
+				t.Fatal(err)
+			}
+			used := c.Used()
+			c.SeqCp(0, 1, -1, -1)
+			c.SeqCp(0, 2, -1, -1)
+			if c.Used() != used {
+				t.Fatalf("SeqCp copied cells: %d used, was %d", c.Used(), used)
+			}
+			// Sequence 2 drops positions 8.. and takes other tokens there.
+			c.SeqRm(2, 8, -1)
+			tail2 := []int32{5, 6, 7, 8}
+			got2, err := m.Forward(c, Batch{Tokens: tail2, Seq: []SeqID{2, 2, 2, 2}, Pos: []int32{8, 9, 10, 11}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Sequences 0 and 1 each decode a different next token, in one batch.
+			both, err := m.Forward(c, Batch{Tokens: []int32{40, 41}, Seq: []SeqID{0, 1}, Pos: []int32{12, 12}, Logits: []bool{true, true}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			check := func(name string, got []float32, tokens []int32) {
+				t.Helper()
+				all := forwardAll(t, m, tokens)
+				want := all[(len(tokens)-1)*m.Vocab:]
+				if e := relErr(got, want); e > 1e-4 {
+					t.Errorf("%s: differs from a fresh forward pass by %.2g of range", name, e)
+				}
+			}
+			check("seq 0", both[:m.Vocab], append(slices.Clone(prompt), 40))
+			check("seq 1", both[m.Vocab:], append(slices.Clone(prompt), 41))
+			check("seq 2", got2, append(slices.Clone(prompt[:8]), tail2...))
+			// Removing sequence 0 keeps the cells sequence 1 still shares.
+			c.SeqRm(0, -1, -1)
+			if got := c.SeqPositions(1); len(got) != 13 {
+				t.Errorf("seq 1 lost positions when seq 0 was removed: %v", got)
+			}
+		})
+	}
+}
