@@ -105,6 +105,12 @@ func (s *Stream) Read(ctx context.Context) (jsonrpc2.Message, int64, error) {
 		}
 		msg, code, why, id := decodeBody(body)
 		if msg == nil {
+			if code == jsonrpc2.ParseError {
+				// A length too large by less than a header line eats
+				// the start of the next header ("Content-Le"): give it
+				// back so the next message is still read.
+				s.pos -= headerTail(body)
+			}
 			s.reject(id, code, why)
 			continue
 		}
@@ -204,7 +210,7 @@ func (e *frameError) Error() string { return e.msg }
 // readFrame returns the next body, a *frameError for a bad frame (already
 // resynchronised), or the transport's error.
 func (s *Stream) readFrame() ([]byte, error) {
-	length := -1  // declared Content-Length, -1 if none seen
+	length := -1    // declared Content-Length, -1 if none seen
 	lengthErr := "" // why the declared length is unusable
 	sawText := false
 	for {
@@ -347,6 +353,30 @@ func embeddedHeader(b []byte) int {
 		}
 		off = start + 1
 	}
+}
+
+// headerTail returns how many bytes at the end of body are the beginning
+// of a header line cut off by the body's end: a non-empty prefix of
+// "Content-Length:", or "Content-Length:" followed only by blanks, digits
+// and a '\r'. Such bytes cannot end valid JSON.
+func headerTail(body []byte) int {
+	for k := min(len(body), len(contentLength)-1); k > 0; k-- {
+		if lowerEq(body[len(body)-k:], contentLength[:k]) {
+			return k
+		}
+	}
+	from := max(0, len(body)-64)
+	i := lastIndexFold(body[from:], contentLength)
+	if i < 0 {
+		return 0
+	}
+	start := from + i
+	for _, c := range body[start+len(contentLength):] {
+		if c != ' ' && c != '\t' && c != '\r' && (c < '0' || c > '9') {
+			return 0
+		}
+	}
+	return len(body) - start
 }
 
 // fill appends more transport input to the buffer.

@@ -1,0 +1,115 @@
+package lsp
+
+import (
+	"context"
+	"errors"
+)
+
+// Completer is what the server needs from the decoding engine: given the
+// text around the cursor, up to N distinct continuations. It is the only
+// required hook; everything else is optional.
+//
+// Contract:
+//   - Complete must return promptly once ctx is done (within one decode
+//     step), with ctx's error or with what it has. The server cancels ctx on
+//     $/cancelRequest, when a newer request for the same document arrives,
+//     when the document closes, and at shutdown.
+//   - The server calls Complete at most once at a time per document (a new
+//     call for a document starts only after the previous one returned), but
+//     calls for different documents may overlap: an engine that owns one
+//     model serialises them itself.
+//   - Candidates are the text to insert at the cursor (after Prefix, before
+//     Suffix): no FIM tokens, no repetition of Suffix. The server drops
+//     empty and duplicate candidates, keeps the first N, and cuts each to
+//     MaxLines lines.
+//   - A panic in Complete is recovered and logged; the request fails with
+//     an error and the server keeps serving.
+//   - "No suggestion" is an empty result, not an error. Errors are for
+//     failures (model not loaded, out of memory) and are shown in the
+//     client's log.
+type Completer interface {
+	Complete(ctx context.Context, req CompletionRequest) (CompletionResult, error)
+}
+
+// CompletionRequest is one completion as the engine sees it. Prefix and
+// Suffix are the whole document around the cursor (substrings of the
+// server's copy, so passing them costs nothing); the engine trims them to
+// its ContextBudget.
+type CompletionRequest struct {
+	URI        string // the document's URI as the client sent it
+	Path       string // the file path for file:// URIs, else ""
+	LanguageID string // the client's language identifier ("go", "python", ...)
+	Version    int32  // the document version the text belongs to
+
+	// Prefix is the text before the cursor and Suffix the text after it.
+	// When the client has a completion popup item selected
+	// (SelectedCompletionInfo), Prefix already ends with that item's text
+	// and Suffix starts after the range it replaces: the engine completes
+	// the document as it will be once the item is accepted.
+	Prefix, Suffix string
+	// Line and Column locate the cursor: 0-based line (LSP line breaks:
+	// \n, \r\n, \r) and byte column within that line, in Prefix.
+	Line, Column int
+
+	Trigger InlineCompletionTriggerKind // Invoked or Automatic
+	N       int                         // distinct candidates wanted: 1 (Automatic) or up to 3 (Invoked)
+
+	MaxLines      int  // the longest suggestion wanted, in lines (setting ghostline.maxLines)
+	ContextBudget int  // prompt budget in tokens (setting ghostline.contextBudget)
+	AstGuard      bool // whether to prune candidates with syntax checks (setting ghostline.astguard)
+}
+
+// CompletionResult holds the candidates, best first.
+type CompletionResult struct {
+	Candidates []Candidate
+}
+
+// Candidate is one continuation.
+type Candidate struct {
+	Text string
+}
+
+// ProgressFunc reports progress of a long task: percent in 0..100 (or -1
+// when unknown) and a short message.
+type ProgressFunc func(percent int, message string)
+
+// Loader is implemented by a Completer that has a slow start (loading model
+// weights). The server calls Load once after `initialized`, and again when
+// the ghostline.model setting changes, showing $/progress meanwhile.
+// Complete may be called before Load returns; it should then fail fast or
+// wait, its choice. A Load error wrapping ErrModelMissing makes the server
+// tell the user how to get the model (`ghostline pull`).
+type Loader interface {
+	Load(ctx context.Context, model string, report ProgressFunc) error
+}
+
+// ErrModelMissing is wrapped by Loader errors meaning "no model file": the
+// user sees a message with the command that fixes it.
+var ErrModelMissing = errors.New("model not found")
+
+// Configurable is implemented by hooks that want the settings; Configure
+// is called at initialize and after each didChangeConfiguration, from the
+// server's message loop (so it must not block).
+type Configurable interface {
+	Configure(Config)
+}
+
+// DocumentObserver follows open documents, for state that must track
+// edits incrementally (astguard's syntax trees). Calls come in protocol
+// order from the server's message loop and must not block. Text is the
+// complete text after the change.
+type DocumentObserver interface {
+	DidOpen(uri, languageID string, version int32, text string)
+	DidChange(uri string, version int32, edits []Edit, text string)
+	DidClose(uri string)
+}
+
+// WorkspaceObserver follows the workspace, for the project graph. Calls
+// come from the message loop and must not block, except Index, which runs
+// on its own goroutine with $/progress shown, after `initialized` and after
+// workspace folders change.
+type WorkspaceObserver interface {
+	FoldersChanged(added, removed []WorkspaceFolder)
+	FilesChanged(events []FileEvent)
+	Index(ctx context.Context, folders []WorkspaceFolder, report ProgressFunc) error
+}

@@ -1,0 +1,449 @@
+package lsp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"go.lsp.dev/jsonrpc2"
+	"go.lsp.dev/protocol"
+)
+
+// Scheduling, in brief:
+//   - Each document has at most one completion in flight: a new request
+//     for the document cancels the previous one (errSuperseded) and its
+//     Completer call starts only after the previous call has returned.
+//   - Automatic requests wait Config.Debounce first; Invoked ones do not.
+//   - A request whose context ends ($/cancelRequest, superseded, document
+//     closed, shutdown) is answered at once with RequestCancelled
+//     (-32800), even if the Completer has not returned yet; the document
+//     stays reserved until it does.
+//   - If the user typed along the last suggestion for the document, the
+//     remainder is returned without calling the Completer.
+
+// slot is the latest completion request of a document.
+type slot struct {
+	cancel context.CancelCauseFunc
+	// done is closed when this request's Completer call, and every
+	// earlier one for the document, has returned (or will never start).
+	done chan struct{}
+}
+
+// shown remembers the last suggestions for a document, for typing along.
+type shown struct {
+	prefix, suffix string   // the text around the cursor they were made for
+	texts          []string // the suggestions, without any selected-item lead
+	asked          int      // how many the Completer was asked for
+}
+
+// job is one completion request, ready to run.
+type job struct {
+	id       jsonrpc2.ID
+	uri      string
+	req      CompletionRequest
+	debounce time.Duration
+	// build turns the final suggestions into the reply.
+	build func(texts []string) any
+	// cache: whether the suggestions may serve typing along later.
+	cache bool
+}
+
+// where is the cursor context prepare computed.
+type where struct {
+	pos     protocol.Position
+	rng     protocol.Range // the range each item replaces
+	lead    string         // text every item starts with (SelectedCompletionInfo.Text)
+	wordRng protocol.Range // the identifier before the cursor, for the fallback
+	word    string
+	text    *Text
+	cacheOK bool
+}
+
+// errEmpty: answer with no suggestions, without running the Completer.
+var errEmpty = errors.New("no completion for this document")
+
+// prepare validates a completion request and builds its job. It runs on
+// the message loop, so it sees the document exactly as the messages before
+// it left it.
+func (s *Server) prepare(id jsonrpc2.ID, uri string, p protocol.Position, sel *SelectedCompletionInfo, trigger InlineCompletionTriggerKind) (*job, *where, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	doc := s.docs[uri]
+	if doc == nil {
+		return nil, nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "document %s is not open", uri)
+	}
+	if doc.skip != nil || !s.cfg.Enabled(doc.lang) {
+		return nil, nil, errEmpty
+	}
+	t := doc.text
+	off, err := t.Offset(p, s.enc)
+	if err != nil {
+		return nil, nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "position: %v", err)
+	}
+	w := &where{pos: p, rng: protocol.Range{Start: p, End: p}, text: t, cacheOK: true}
+	prefix, suffix := t.String()[:off], t.String()[off:]
+	line := int(p.Line)
+	if sel != nil {
+		start, err := t.Offset(sel.Range.Start, s.enc)
+		if err != nil {
+			return nil, nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "selectedCompletionInfo.range: %v", err)
+		}
+		end, err := t.Offset(sel.Range.End, s.enc)
+		if err != nil {
+			return nil, nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "selectedCompletionInfo.range: %v", err)
+		}
+		if end < start || sel.Range.Start.Line != sel.Range.End.Line {
+			return nil, nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "selectedCompletionInfo.range must be a forward range on one line")
+		}
+		// Complete the document as it will be once the selected item is
+		// accepted; every item then starts with its text, over its range.
+		prefix = t.String()[:start] + sel.Text
+		suffix = t.String()[end:]
+		w.rng, w.lead = sel.Range, sel.Text
+		line = int(sel.Range.Start.Line) + NewText(sel.Text).LineCount() - 1
+	}
+	// The identifier before the cursor, for the completion-list fallback.
+	ws := off
+	for ws > 0 {
+		r, size := utf8.DecodeLastRuneInString(t.String()[:ws])
+		if r != '_' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			break
+		}
+		ws -= size
+	}
+	w.word = t.String()[ws:off]
+	w.wordRng = protocol.Range{Start: t.Position(ws, s.enc), End: p}
+
+	n := 1
+	if trigger == InlineInvoked {
+		n = maxInvokedItems
+	}
+	debounce := s.cfg.Debounce
+	if trigger == InlineInvoked {
+		debounce = 0 // the user asked and is waiting
+	}
+	j := &job{
+		id:       id,
+		uri:      uri,
+		debounce: debounce,
+		cache:    true,
+		req: CompletionRequest{
+			URI: uri, Path: filePath(uri), LanguageID: doc.lang, Version: doc.version,
+			Prefix: prefix, Suffix: suffix,
+			Line: line, Column: len(prefix) - lineStart(prefix),
+			Trigger: trigger, N: n,
+			MaxLines: s.cfg.MaxLines, ContextBudget: s.cfg.ContextBudget, AstGuard: s.cfg.AstGuard,
+		},
+	}
+	return j, w, nil
+}
+
+// maxInvokedItems: Invoked requests get up to three distinct items to
+// cycle through; more would cost decode time few users spend cycling.
+const maxInvokedItems = 3
+
+// lineStart returns the offset after the last LSP line break in s.
+func lineStart(s string) int {
+	return strings.LastIndexAny(s, "\r\n") + 1
+}
+
+func (s *Server) inlineCompletion(call *jsonrpc2.Call, reply replier) {
+	var p InlineCompletionParams
+	if !decodeParams(s.ctx, call.Params(), &p, reply) {
+		return
+	}
+	kind := p.Context.TriggerKind
+	if kind != InlineInvoked && kind != InlineAutomatic {
+		reply(s.ctx, nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "unknown inline completion triggerKind %d", kind))
+		return
+	}
+	j, w, err := s.prepare(call.ID(), string(p.TextDocument.URI), p.Position, p.Context.SelectedCompletionInfo, kind)
+	if errors.Is(err, errEmpty) {
+		reply(s.ctx, InlineCompletionList{Items: []InlineCompletionItem{}}, nil)
+		return
+	}
+	if err != nil {
+		reply(s.ctx, nil, err)
+		return
+	}
+	lang := j.req.LanguageID
+	j.build = func(texts []string) any {
+		items := make([]InlineCompletionItem, 0, len(texts))
+		for _, t := range texts {
+			id := s.items.add(itemInfo{URI: j.uri, LanguageID: lang, Text: w.lead + t})
+			rng := w.rng
+			items = append(items, InlineCompletionItem{
+				InsertText: InsertText{Text: w.lead + t},
+				Range:      &rng,
+				Command:    &protocol.Command{Title: "Ghostline: accepted", Command: commandAccept, Arguments: []any{id}},
+			})
+		}
+		return InlineCompletionList{Items: items}
+	}
+	s.schedule(j, reply)
+}
+
+// completion is the textDocument/completion fallback: the ghost text as
+// one completion item. The item's edit covers the identifier before the
+// cursor so that clients, which filter items by that word, keep it.
+func (s *Server) completion(call *jsonrpc2.Call, reply replier) {
+	var p completionParams
+	if !decodeParams(s.ctx, call.Params(), &p, reply) {
+		return
+	}
+	trigger := InlineAutomatic
+	if p.Context != nil && p.Context.TriggerKind == 1 {
+		trigger = InlineInvoked
+	}
+	j, w, err := s.prepare(call.ID(), string(p.TextDocument.URI), p.Position, nil, trigger)
+	if errors.Is(err, errEmpty) {
+		reply(s.ctx, completionList{IsIncomplete: true, Items: []completionItem{}}, nil)
+		return
+	}
+	if err != nil {
+		reply(s.ctx, nil, err)
+		return
+	}
+	j.req.N = 1 // a list item per alternative would clutter the popup
+	lang := j.req.LanguageID
+	j.build = func(texts []string) any {
+		// isIncomplete: the client asks again as the user types, so the
+		// item follows the text instead of being filtered client side.
+		list := completionList{IsIncomplete: true, Items: []completionItem{}}
+		for _, t := range texts {
+			id := s.items.add(itemInfo{URI: j.uri, LanguageID: lang, Text: t})
+			first, _, multi := strings.Cut(t, "\n")
+			label := w.word + strings.TrimRight(first, "\r")
+			if len(label) > 80 {
+				label = label[:80] + "…"
+			} else if multi {
+				label += " …"
+			}
+			list.Items = append(list.Items, completionItem{
+				Label:            label,
+				Kind:             1, // Text
+				Detail:           "Ghostline",
+				Documentation:    &markupContent{Kind: "markdown", Value: "```" + lang + "\n" + w.word + t + "\n```"},
+				SortText:         "0",
+				FilterText:       w.word + t,
+				Preselect:        true,
+				InsertTextFormat: 1, // plain text: ghost text is literal
+				TextEdit:         textEdit{Range: w.wordRng, NewText: w.word + t},
+				Command:          &protocol.Command{Title: "Ghostline: accepted", Command: commandAccept, Arguments: []any{id}},
+			})
+		}
+		return list
+	}
+	j.cache = false // the fallback's items are not remainders
+	s.schedule(j, reply)
+}
+
+// schedule answers from the typing-along cache or starts the job. Called
+// on the message loop.
+func (s *Server) schedule(j *job, reply replier) {
+	s.mu.Lock()
+	var rems []string
+	if sh := s.shown[j.uri]; sh != nil && j.cache && sh.suffix == j.req.Suffix && strings.HasPrefix(j.req.Prefix, sh.prefix) {
+		typed := j.req.Prefix[len(sh.prefix):]
+		for _, t := range sh.texts {
+			if len(t) > len(typed) && strings.HasPrefix(t, typed) {
+				rems = append(rems, t[len(typed):])
+			}
+		}
+		if len(rems) > j.req.N {
+			rems = rems[:j.req.N]
+		}
+		if len(rems) < j.req.N && sh.asked < j.req.N {
+			rems = nil // Invoked wants alternatives the cache never had
+		}
+	}
+	prev := s.slots[j.uri]
+	if len(rems) > 0 {
+		if prev != nil {
+			prev.cancel(errSuperseded)
+		}
+		s.mu.Unlock()
+		s.log.Debug("typed along a suggestion", "uri", j.uri, "items", len(rems))
+		reply(s.ctx, j.build(rems), nil)
+		return
+	}
+	ctx, cancel := context.WithCancelCause(s.ctx)
+	sl := &slot{cancel: cancel, done: make(chan struct{})}
+	s.inflight[j.id] = cancel
+	s.slots[j.uri] = sl
+	if prev != nil {
+		prev.cancel(errSuperseded)
+	}
+	s.tasks.Add(1)
+	s.mu.Unlock()
+	go s.run(ctx, j, sl, prev, reply)
+}
+
+type outcome struct {
+	res CompletionResult
+	err error
+}
+
+// run executes one job on its own goroutine.
+func (s *Server) run(ctx context.Context, j *job, sl, prev *slot, reply replier) {
+	defer s.tasks.Done()
+	started := false
+	defer func() {
+		s.mu.Lock()
+		delete(s.inflight, j.id)
+		if s.slots[j.uri] == sl {
+			delete(s.slots, j.uri)
+		}
+		s.mu.Unlock()
+		if !started { // release the document once the previous call is done
+			go func() {
+				if prev != nil {
+					<-prev.done
+				}
+				close(sl.done)
+			}()
+		}
+		if p := recover(); p != nil {
+			s.log.Error("panic in completion", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			reply(ctx, nil, jsonrpc2.Errorf(jsonrpc2.InternalError, "internal error: %v", p))
+		}
+	}()
+	t0 := time.Now()
+	if j.debounce > 0 {
+		timer := time.NewTimer(j.debounce)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+		}
+	}
+	if prev != nil {
+		select {
+		case <-prev.done:
+		case <-ctx.Done():
+		}
+	}
+	if ctx.Err() != nil {
+		s.replyCancelled(ctx, j, reply)
+		return
+	}
+	started = true
+	out := make(chan outcome, 1)
+	go func() {
+		defer close(sl.done)
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("panic in Completer", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				out <- outcome{err: fmt.Errorf("completer panicked: %v", p)}
+			}
+		}()
+		res, err := s.opts.Completer.Complete(ctx, j.req)
+		out <- outcome{res, err}
+	}()
+	t1 := time.Now()
+	select {
+	case <-ctx.Done():
+		s.replyCancelled(ctx, j, reply)
+	case o := <-out:
+		switch {
+		case ctx.Err() != nil:
+			s.replyCancelled(ctx, j, reply)
+		case o.err != nil:
+			s.log.Warn("completion failed", "uri", j.uri, "err", o.err)
+			reply(ctx, nil, jsonrpc2.Errorf(codeRequestFailed, "completion failed: %v", o.err))
+		default:
+			texts := cleanCandidates(o.res.Candidates, j.req.N, j.req.MaxLines)
+			if j.cache && len(texts) > 0 {
+				s.mu.Lock()
+				if s.docs[j.uri] != nil {
+					s.shown[j.uri] = &shown{prefix: j.req.Prefix, suffix: j.req.Suffix, texts: texts, asked: j.req.N}
+				}
+				s.mu.Unlock()
+			}
+			s.log.Debug("completion", "uri", j.uri, "trigger", j.req.Trigger.String(), "items", len(texts),
+				"wait_ms", t1.Sub(t0).Milliseconds(), "model_ms", time.Since(t1).Milliseconds())
+			reply(ctx, j.build(texts), nil)
+		}
+	}
+}
+
+// replyCancelled answers a request whose context ended, on a detached
+// context (the request's own is done), with RequestCancelled and the
+// reason.
+func (s *Server) replyCancelled(ctx context.Context, j *job, reply replier) {
+	cause := context.Cause(ctx)
+	if cause == nil {
+		cause = context.Canceled
+	}
+	s.log.Debug("completion cancelled", "uri", j.uri, "reason", cause.Error())
+	reply(context.WithoutCancel(ctx), nil, jsonrpc2.NewError(codeRequestCancelled, cause.Error()))
+}
+
+// cleanCandidates drops empty and duplicate candidates, cuts each to
+// maxLines lines and keeps the first n.
+func cleanCandidates(cands []Candidate, n, maxLines int) []string {
+	var out []string
+	for _, c := range cands {
+		t := c.Text
+		if maxLines > 0 {
+			t = firstLines(t, maxLines)
+		}
+		if strings.TrimSpace(t) == "" || containsString(out, t) {
+			continue
+		}
+		out = append(out, t)
+		if len(out) == n {
+			break
+		}
+	}
+	return out
+}
+
+// firstLines keeps the first n lines of s (without the break after them).
+func firstLines(s string, n int) string {
+	off := 0
+	for i := 0; i < n; i++ {
+		j := strings.IndexByte(s[off:], '\n')
+		if j < 0 {
+			return s
+		}
+		off += j + 1
+	}
+	return strings.TrimRight(s[:off-1], "\r")
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) executeCommand(call *jsonrpc2.Call, reply replier) {
+	var p executeCommandParams
+	if !decodeParams(s.ctx, call.Params(), &p, reply) {
+		return
+	}
+	if p.Command != commandAccept {
+		reply(s.ctx, nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "unknown command %q", p.Command))
+		return
+	}
+	var id string
+	if len(p.Arguments) > 0 {
+		_ = json.Unmarshal(p.Arguments[0], &id)
+	}
+	s.recordFeedback("accepted", id, nil, -1)
+	reply(s.ctx, nil, nil)
+}
+
+// itemIDs are "g<session-unique counter>".
+func itemID(n uint64) string { return "g" + strconv.FormatUint(n, 10) }

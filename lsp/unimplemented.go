@@ -1,0 +1,56 @@
+package lsp
+
+// unimplemented lists requests a client may send that Ghostline answers
+// with MethodNotFound on purpose: it is a completion server, not a language
+// server for any one language, and leaves these to the language's own
+// server running beside it. Listing them (as gopls's unimplemented.go does)
+// tells a reader of the log "known, not ours" apart from "unknown method".
+var unimplemented = map[string]bool{
+	"completionItem/resolve":                 true, // items are complete when sent
+	"textDocument/hover":                     true,
+	"textDocument/signatureHelp":             true,
+	"textDocument/declaration":               true,
+	"textDocument/definition":                true,
+	"textDocument/typeDefinition":            true,
+	"textDocument/implementation":            true,
+	"textDocument/references":                true,
+	"textDocument/documentHighlight":         true,
+	"textDocument/documentSymbol":            true,
+	"textDocument/codeAction":                true,
+	"codeAction/resolve":                     true,
+	"textDocument/codeLens":                  true,
+	"codeLens/resolve":                       true,
+	"textDocument/documentLink":              true,
+	"documentLink/resolve":                   true,
+	"textDocument/documentColor":             true,
+	"textDocument/colorPresentation":         true,
+	"textDocument/formatting":                true,
+	"textDocument/rangeFormatting":           true,
+	"textDocument/onTypeFormatting":          true,
+	"textDocument/rename":                    true,
+	"textDocument/prepareRename":             true,
+	"textDocument/foldingRange":              true,
+	"textDocument/selectionRange":            true,
+	"textDocument/prepareCallHierarchy":      true,
+	"callHierarchy/incomingCalls":            true,
+	"callHierarchy/outgoingCalls":            true,
+	"textDocument/semanticTokens/full":       true,
+	"textDocument/semanticTokens/full/delta": true,
+	"textDocument/semanticTokens/range":      true,
+	"textDocument/linkedEditingRange":        true,
+	"textDocument/moniker":                   true,
+	"textDocument/prepareTypeHierarchy":      true,
+	"typeHierarchy/supertypes":               true,
+	"typeHierarchy/subtypes":                 true,
+	"textDocument/inlineValue":               true,
+	"textDocument/inlayHint":                 true,
+	"inlayHint/resolve":                      true,
+	"textDocument/diagnostic":                true,
+	"workspace/diagnostic":                   true,
+	"workspace/symbol":                       true,
+	"workspaceSymbol/resolve":                true,
+	"workspace/willCreateFiles":              true,
+	"workspace/willRenameFiles":              true,
+	"workspace/willDeleteFiles":              true,
+	"textDocument/willSaveWaitUntil":         true,
+}
