@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ghostline-dev/ghostline/lsp"
+	"github.com/ghostline-dev/ghostline/lsp/lsptest"
+)
+
+// newEngine builds the decoding engine's Completer for a model path ("" =
+// the default model). It is nil until the engine (decode/) is wired in;
+// until then `ghostline lsp` serves the protocol and tells the editor that
+// no engine is built in.
+var newEngine func(model string) (lsp.Completer, error)
+
+func init() {
+	register(&command{
+		name:    "lsp",
+		summary: "Run the language server (inline completions over LSP; stdio, or TCP with --listen)",
+		usage:   "[--listen 127.0.0.1:PORT] [--model PATH] [--log FILE] [--feedback-log FILE|off]",
+		setup: func(fs *flag.FlagSet) func(args []string) error {
+			listen := fs.String("listen", "", "serve LSP over TCP on `ADDR` (e.g. 127.0.0.1:7654) instead of stdin/stdout")
+			model := fs.String("model", "", "model file to load (`PATH`); default: the default model from the model store")
+			logFile := fs.String("log", "", "append the server log, as JSON lines (log/slog), to `FILE` (default: text on stderr)")
+			feedback := fs.String("feedback-log", lsp.DefaultFeedbackPath(), "local JSONL `FILE` for shown/accepted suggestions (never sent anywhere); \"off\" keeps none")
+			fake := fs.Bool("fake-completer", false, "FOR TESTS ONLY: answer with a deterministic fake instead of the model (protocol tests drive the real binary with it)")
+			return func(args []string) error {
+				if len(args) > 0 {
+					return usageError{fmt.Sprintf("unexpected argument %q", args[0])}
+				}
+				logger, closeLog, err := openLog(*logFile)
+				if err != nil {
+					return err
+				}
+				defer closeLog()
+
+				var completer lsp.Completer
+				switch {
+				case *fake:
+					completer = &lsptest.Fake{}
+				case newEngine != nil:
+					if completer, err = newEngine(*model); err != nil {
+						return err
+					}
+				default:
+					completer = noEngine{model: *model}
+				}
+				cfg := lsp.DefaultConfig()
+				cfg.Model = *model
+				opts := lsp.Options{Completer: completer, Logger: logger, Config: &cfg, Version: version}
+				if *feedback != "off" {
+					opts.FeedbackLog = *feedback
+				}
+
+				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				if *listen != "" {
+					return serveTCP(ctx, *listen, opts, logger)
+				}
+				srv, err := lsp.New(opts)
+				if err != nil {
+					return err
+				}
+				logger.Info("serving on stdio", "version", version)
+				return srv.Serve(ctx, stdio{})
+			}
+		},
+	})
+}
+
+// openLog returns the server logger: JSON lines to file (debug level: a
+// log file is for diagnosing), or text on stderr at info level.
+func openLog(path string) (*slog.Logger, func(), error) {
+	if path == "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})), func() {}, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening log: %w", err)
+	}
+	return slog.New(slog.NewJSONHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug})), func() { f.Close() }, nil
+}
+
+// serveTCP accepts one client at a time (an editor session), each with a
+// fresh server, until interrupted.
+func serveTCP(ctx context.Context, addr string, opts lsp.Options, logger *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	go func() { <-ctx.Done(); ln.Close() }()
+	fmt.Fprintf(os.Stderr, "ghostline lsp: listening on %s\n", ln.Addr())
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("accept: %w", err)
+		}
+		srv, err := lsp.New(opts)
+		if err != nil {
+			conn.Close()
+			return err
+		}
+		logger.Info("client connected", "remote", conn.RemoteAddr().String())
+		if err := srv.Serve(ctx, conn); err != nil {
+			logger.Info("session ended", "remote", conn.RemoteAddr().String(), "err", err)
+		}
+		conn.Close()
+	}
+}
+
+// stdio is the server's transport on standard input and output.
+type stdio struct{}
+
+func (stdio) Read(b []byte) (int, error)  { return os.Stdin.Read(b) }
+func (stdio) Write(b []byte) (int, error) { return os.Stdout.Write(b) }
+func (stdio) Close() error {
+	return errors.Join(os.Stdin.Close(), os.Stdout.Close())
+}
+
+var _ io.ReadWriteCloser = stdio{}
+
+// noEngine answers while no decoding engine is built in: the editor is
+// told once (through Load's error) and completions fail with the reason.
+type noEngine struct{ model string }
+
+var errNoEngine = errors.New("this build of ghostline has no decoding engine yet")
+
+func (e noEngine) Complete(context.Context, lsp.CompletionRequest) (lsp.CompletionResult, error) {
+	return lsp.CompletionResult{}, errNoEngine
+}
+
+func (e noEngine) Load(_ context.Context, model string, _ lsp.ProgressFunc) error {
+	if model != "" {
+		if _, err := os.Stat(model); err != nil {
+			return fmt.Errorf("no model at %s: %w", model, lsp.ErrModelMissing)
+		}
+	}
+	return errNoEngine
+}
