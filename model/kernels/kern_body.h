@@ -250,7 +250,7 @@ AI void tile_q6k(const int NR, const int NT, const uint8_t *w, int64_t rb,
 				if (c >= 2) lo = _mm256_srli_epi16(lo, 4);
 				lo = _mm256_and_si256(lo, _mm256_set1_epi8(0x0f));
 				__m256i hi = ld256(blk + 128 + 32 * n);
-				if (c == 0) hi = _mm256_slli_epi16(hi, 3);
+				if (c == 0) hi = _mm256_slli_epi16(hi, 4);
 				else if (c == 1) hi = _mm256_slli_epi16(hi, 2);
 				else if (c == 3) hi = _mm256_srli_epi16(hi, 2);
 				const __m256i q = _mm256_or_si256(lo, _mm256_and_si256(hi, _mm256_set1_epi8(0x30)));
