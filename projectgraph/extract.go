@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -70,6 +71,10 @@ type facts struct {
 // GOROOT.
 const parseTimeout = 2 * time.Second
 
+// parses counts tree-sitter parses of whole files (tests check that a
+// reload from the cache parses nothing).
+var parses atomic.Int64
+
 // extractor parses files of any language; it owns one tree-sitter parser
 // and is not safe for concurrent use (make one per goroutine).
 type extractor struct {
@@ -99,6 +104,7 @@ func (x *extractor) extract(lang Lang, src []byte) (*facts, error) {
 	// ParseCtx can leave its cancellation flag set after a parse that
 	// finished as the context ended, failing the parser's next parse.
 	x.p.SetOperationLimit(int(parseTimeout / time.Microsecond))
+	parses.Add(1)
 	tree, err := x.p.ParseCtx(context.Background(), nil, src)
 	if err != nil {
 		x.p.Reset()

@@ -60,6 +60,7 @@ type Index struct {
 	byName    map[string][]SymbolRef
 	g         graph.Graph[string, string]
 	recent    []string // most recently changed first
+	dirty     bool     // changed since loaded or saved
 	skipped   map[string]int
 }
 
@@ -104,7 +105,10 @@ func Open(ctx context.Context, root string, opt Options) (*Index, error) {
 	if err := ix.refresh(ctx, []string{""}, cached, opt.Progress, false); err != nil {
 		return nil, err
 	}
-	if !opt.NoCache {
+	// Unchanged since the cache was written: nothing to save. (Files taken
+	// from the cache count as changed for the empty index, so compare.)
+	ix.dirty = cached == nil || len(cached) != len(ix.files) || ix.changedSince(cached)
+	if !opt.NoCache && ix.dirty {
 		if err := ix.Save(); err != nil {
 			return ix, err
 		}
@@ -120,6 +124,17 @@ func (ix *Index) reset() {
 	ix.byName = map[string][]SymbolRef{}
 	ix.g = graph.New(graph.StringHash, graph.Directed())
 	ix.skipped = map[string]int{}
+}
+
+// changedSince reports whether any file differs from the cached one.
+func (ix *Index) changedSince(cached map[string]*File) bool {
+	for p, f := range ix.files {
+		c := cached[p]
+		if c == nil || c.Hash != f.Hash || c.ModTime != f.ModTime {
+			return true
+		}
+	}
+	return false
 }
 
 // Root returns the absolute workspace root.
@@ -338,6 +353,9 @@ func pkgID(f *File) string {
 // Callers hold ix.mu.
 func (ix *Index) apply(changed []*File, removed []string, cfgChanged, edited bool) {
 	setChanged := len(removed) > 0 || ix.res == nil
+	if len(changed) > 0 || len(removed) > 0 {
+		ix.dirty = true
+	}
 	for _, p := range removed {
 		ix.removeFile(p)
 	}

@@ -104,7 +104,7 @@ type scanner struct {
 	root    string // absolute, symlinks resolved
 	cfg     *Config
 	skip    map[string]bool
-	deny    []string
+	deny    *denyList
 	res     *scanResult
 	visited map[string]bool // real dirs, against loops
 }
@@ -112,7 +112,7 @@ type scanner struct {
 // scan walks root (or only the subtree rel, "" for all) honouring ignore
 // files, skip lists, limits and the secret deny list.
 func scan(root string, cfg *Config, rel string) (*scanResult, error) {
-	s := &scanner{root: root, cfg: cfg, skip: cfg.skipDirs(), deny: cfg.denyGlobs(),
+	s := &scanner{root: root, cfg: cfg, skip: cfg.skipDirs(), deny: compileDeny(cfg.denyGlobs()),
 		res: &scanResult{Skipped: map[string]int{}}, visited: map[string]bool{}}
 	layers := []ignoreLayer{}
 	if len(cfg.Ignore) > 0 {
@@ -277,7 +277,7 @@ func within(root, p string) bool {
 
 func (s *scanner) file(rel, abs string, e fs.DirEntry, layers []ignoreLayer) {
 	name := path.Base(rel)
-	if isSecretFile(rel, s.deny) {
+	if s.deny.match(rel) {
 		s.res.Skipped["secret"]++
 		return
 	}

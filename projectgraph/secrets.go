@@ -22,31 +22,62 @@ var defaultSecretGlobs = []string{
 	".aws/*", ".ssh/*", ".gnupg/*", ".docker/config.json", ".kube/config",
 }
 
+// denyList is a compiled glob list: exact base names and "*.ext"
+// suffixes are map lookups (the common case, checked for every file of a
+// scan); the rest go through path.Match.
+type denyList struct {
+	exact    map[string]bool
+	suffixes map[string]bool // ".pem" for "*.pem"
+	globs    []string        // base-name globs
+	paths    []string        // globs with a '/'
+}
+
+func compileDeny(globs []string) *denyList {
+	d := &denyList{exact: map[string]bool{}, suffixes: map[string]bool{}}
+	for _, g := range globs {
+		switch {
+		case strings.Contains(g, "/"):
+			d.paths = append(d.paths, g)
+		case !strings.ContainsAny(g, "*?[\\"):
+			d.exact[strings.ToLower(g)] = true
+		case strings.HasPrefix(g, "*.") && !strings.ContainsAny(g[2:], "*?[\\."):
+			d.suffixes[strings.ToLower(g[1:])] = true
+		default:
+			d.globs = append(d.globs, g)
+		}
+	}
+	return d
+}
+
 // isSecretFile reports whether rel (slash path relative to a root) names a
 // file that may hold secrets under the given glob list.
-func isSecretFile(rel string, globs []string) bool {
+func isSecretFile(rel string, globs []string) bool { return compileDeny(globs).match(rel) }
+
+func (d *denyList) match(rel string) bool {
 	base := path.Base(rel)
 	lower := strings.ToLower(base)
-	for _, g := range globs {
-		if strings.Contains(g, "/") {
-			if ok, _ := path.Match(g, rel); ok {
-				return true
-			}
-			// A directory pattern matches at any depth: ".ssh/*" covers
-			// "home/.ssh/id".
-			if i := strings.LastIndex(rel, "/"); i >= 0 {
-				dir := path.Base(rel[:i])
-				if ok, _ := path.Match(g, dir+"/"+base); ok {
-					return true
-				}
-			}
-			continue
-		}
+	if d.exact[lower] || d.suffixes[path.Ext(lower)] {
+		return true
+	}
+	for _, g := range d.globs {
 		if ok, _ := path.Match(g, base); ok {
 			return true
 		}
 		if ok, _ := path.Match(g, lower); ok {
 			return true
+		}
+	}
+	for _, g := range d.paths {
+		if ok, _ := path.Match(g, rel); ok {
+			return true
+		}
+		// A directory pattern matches at any depth: ".ssh/*" covers
+		// "home/.ssh/id".
+		if i := strings.LastIndex(rel, "/"); i >= 0 {
+			dir := path.Base(rel[:i])
+			if ok, _ := path.Match(g, dir+"/"+base); ok {
+				return true
+			}
 		}
 	}
 	return false
