@@ -6,3 +6,5 @@ package decode
 func CheckCache(e *Engine, holds func(SeqID) int) error { return e.cache.check(holds) }
 
 func FreeSeqs(e *Engine) int { return len(e.free) }
+
+func CheckPrefixCache(c *PrefixCache, holds func(SeqID) int) error { return c.check(holds) }

@@ -75,7 +75,7 @@ func blankBlock(ls []string) bool {
 
 func eqLines(a, b []string) bool {
 	for i := range a {
-		if strings.TrimRight(a[i], " \t\r") != strings.TrimRight(b[i], " \t\r") {
+		if strings.TrimSpace(a[i]) != strings.TrimSpace(b[i]) {
 			return false
 		}
 	}
@@ -139,22 +139,45 @@ func filterClosers(text string, d *docInfo) string {
 		if !onlyClosers(head) || strings.ContainsAny(head, " \t") {
 			continue
 		}
-		if strings.HasSuffix(body, head) && balancedAfterTrim(d.lineBefore+body[:len(body)-k], head) {
+		if strings.HasSuffix(body, head) && duplicated(d, body, k, head) {
 			return body[:len(body)-k]
 		}
 	}
 	return text
 }
 
-// balancedAfterTrim checks that removing closers leaves them needed: the
-// text before the cursor plus the trimmed completion has at least as many
-// unclosed openers as the suffix's closers close. It keeps "f()" + ")" from
-// losing the ")" that closes the completion's own "(".
-func balancedAfterTrim(line, closers string) bool {
+// duplicated judges whether the last k bytes of body, equal to head (the
+// start of the rest of the line), were written twice. Brackets: the
+// suffix's closers would be left with nothing to close, and trimming gives
+// them something. Quotes: the line up to the end of the completion has
+// closed its string (an even count), so the suffix's quote would open a
+// new one. Separators (";", ","): doubled is never meant.
+func duplicated(d *docInfo, body string, k int, head string) bool {
+	brackets := strings.ContainsAny(head, ")]}")
+	if brackets {
+		pre := tail(d.prefix, 4096)
+		if enoughOpen(pre+body, head) || !enoughOpen(pre+body[:len(body)-k], head) {
+			return false
+		}
+	}
+	for _, q := range []string{`"`, "'", "`"} {
+		if strings.Contains(head, q) && strings.Count(d.lineBefore+body, q)%2 != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// enoughOpen reports whether text leaves at least as many brackets open
+// as closers close: the suffix's closers then have something to close. A
+// completion whose own closers leave the suffix's unmatched has written
+// them twice. Strings and comments are not parsed: the count is a guard,
+// and the trim also needs the texts to match.
+func enoughOpen(text, closers string) bool {
 	open := map[byte]int{}
 	pair := map[byte]byte{')': '(', ']': '[', '}': '{'}
-	for i := 0; i < len(line); i++ {
-		switch c := line[i]; c {
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; c {
 		case '(', '[', '{':
 			open[c]++
 		case ')', ']', '}':
@@ -175,12 +198,19 @@ func balancedAfterTrim(line, closers string) bool {
 	return true
 }
 
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
 // filterIndentation rewrites the leading whitespace of the completion's
 // lines (after the first, which continues the cursor's line) in the
 // document's style: tabs for a tab-indented document, indentUnit spaces
 // per level otherwise.
 func filterIndentation(text string, d *docInfo) string {
-	if !strings.Contains(text, "\n") {
+	if !strings.Contains(text, "\n") || !d.indentKnown {
 		return text
 	}
 	lines := strings.Split(text, "\n")

@@ -20,8 +20,9 @@ type docInfo struct {
 	// only, trimmed of surrounding whitespace.
 	nextLines []string
 	// useTabs and indentUnit are the document's indentation style.
-	useTabs    bool
-	indentUnit int
+	useTabs     bool
+	indentUnit  int
+	indentKnown bool // the document has indented lines to learn from
 	multiline  bool
 }
 
@@ -55,7 +56,7 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 			}
 		}
 	}
-	d.useTabs, d.indentUnit = indentStyle(prefix + suffix)
+	d.useTabs, d.indentUnit, d.indentKnown = indentStyle(prefix + suffix)
 	switch ml {
 	case MultilineAlways:
 		d.multiline = true
@@ -100,19 +101,23 @@ func indentWidth(s string) int {
 // lines start with a tab than with a space; otherwise the unit is the
 // most common positive difference between consecutive indentations
 // (2 or 4 in practice; 4 when unknown).
-func indentStyle(text string) (tabs bool, unit int) {
+func indentStyle(text string) (tabs bool, unit int, known bool) {
 	var nTab, nSpace int
 	diffs := map[int]int{}
 	prev := 0
 	for _, l := range strings.Split(text, "\n") {
-		if strings.TrimSpace(l) == "" {
+		if l == "" {
 			continue
 		}
+		blank := strings.TrimSpace(l) == ""
 		switch l[0] {
 		case '\t':
 			nTab++
 		case ' ':
 			nSpace++
+			if blank {
+				continue // the cursor's line: evidence of style, not of width
+			}
 			w := len(l) - len(strings.TrimLeft(l, " "))
 			if w > prev {
 				diffs[w-prev]++
@@ -120,7 +125,9 @@ func indentStyle(text string) (tabs bool, unit int) {
 			prev = w
 			continue
 		}
-		prev = 0
+		if !blank {
+			prev = 0
+		}
 	}
 	unit, best := 4, 0
 	for d, n := range diffs {
@@ -128,7 +135,7 @@ func indentStyle(text string) (tabs bool, unit int) {
 			unit, best = d, n
 		}
 	}
-	return nTab > nSpace, unit
+	return nTab > nSpace, unit, nTab+nSpace > 0
 }
 
 // stopCheck decides whether text (a beam's completion so far) must end.

@@ -1,0 +1,165 @@
+package decode
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func TestFilters(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		prefix, suffix string
+		in, want       string
+	}{
+		// Repetition loops.
+		{"loop of one line", "func f() {\n\t", "\n}\n", "x++\n\tx++\n\tx++\n\tx++", "x++"},
+		{"loop of two lines", "", "", "a()\nb()\na()\nb()\na()\nb()", "a()\nb()"},
+		{"two repeats are not a loop", "", "", "a()\na()\nb()", "a()\na()\nb()"},
+		{"repeated unit at line end", "s := \"", "\"\n", "abababababababababab", "ab"},
+		{"short runs survive", "n := ", "\n", "1000000", "1000000"},
+		// Duplicates of the suffix's next lines.
+		{"drops the next line", "if x {\n\t", "\n\treturn y\n}\n", "y = 2\n\treturn y", "y = 2"},
+		{"drops the next two lines", "def f():\n    ", "\n    return a\nprint(f())\n", "a = 1\n    return a\nprint(f())", "a = 1"},
+		{"whole duplicate of the next line", "x := 1\n", "\ny := 2\n", "\ny := 2", ""},
+		{"keeps a line that only resembles", "if x {\n\t", "\n\treturn y\n}\n", "return y + 1", "return y + 1"},
+		// Closers already in the document.
+		{"closer after cursor", "print(add(1, ", ")\n", "2))", "2)"},
+		{"two closers", "f(g(", "))\n", "x))", "x"},
+		{"own closer kept", "g(x, ", ")\n", "f()", "f()"},
+		{"closer of an earlier line kept", "call(\n  a,\n  ", ")\n", "b", "b"},
+		{"semicolon", "let a = b", ";\n", " + c;", " + c"},
+		{"closing quote", "s = \"", "\"\n", "abc\"", "abc"},
+		{"quote of the completion's own string kept", "f(a, ", "\")\n", "\"b\", \"", "\"b\", \""},
+		{"words are not closers", "x = ", "y\n", "a + y", "a + y"},
+		// Whitespace.
+		{"whitespace only", "x = ", "\n", "  \n\t ", ""},
+		{"trailing blank lines", "def f():\n    ", "\n", "return 1\n\n\n", "return 1"},
+		// Indentation in the document's style.
+		{"spaces to tabs", "func f() {\n\tif x {\n", "\n}\n", "\t\ty()\n        z()", "\t\ty()\n\t\tz()"},
+		{"tabs to spaces", "def f():\n    if x:\n", "\n", "        y()\n\t\tz()", "        y()\n        z()"},
+		{"two-space document", "function f() {\n  if (x) {\n    y();\n  }\n", "}\n", "  a();\n\tb();", "  a();\n  b();"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDocInfo(tc.prefix, tc.suffix, MultilineAuto)
+			if got := applyFilters(tc.in, d); got != tc.want {
+				t.Errorf("filter(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestStopRules(t *testing.T) {
+	type want struct {
+		keep   string
+		reason string // "" = go on
+	}
+	for _, tc := range []struct {
+		name           string
+		prefix, suffix string
+		req            Request
+		text           string
+		want           want
+	}{
+		{"single line mid-line", "foo(", "x)\n", Request{}, "a, b\nc", want{"a, b", FinishLines}},
+		{"multi-line at line end goes on", "def f():\n", "\n", Request{}, "    x = 1\n    y", want{}},
+		{"never", "x = ", "\n", Request{Stop: StopRules{Multiline: MultilineNever}}, "1\n", want{"1", FinishLines}},
+		{"max lines", "", "", Request{Limits: Limits{MaxLines: 2}}, "a\nb\nc", want{"a\nb", FinishLines}},
+		{"block ends at a dedent", "def f():\n    ", "\n", Request{}, "x = 1\n    return x\ndef g", want{"x = 1\n    return x", FinishBlock}},
+		{"dedent detected before the line is written", "def f():\n    ", "\n", Request{}, "x = 1\nd", want{"x = 1", FinishBlock}},
+		{"no block end when asked", "def f():\n    ", "\n", Request{Stop: StopRules{NoBlockEnd: true}}, "x = 1\ndef g", want{}},
+		{"closing brace of the opened block kept", "func f() {", "\n", Request{}, "\n\tx := 1\n}\n", want{"\n\tx := 1\n}", FinishBlock}},
+		{"sibling after the opened block stops", "if x:", "\n", Request{}, "\n    y()\nz", want{"\n    y()", FinishBlock}},
+		{"suffix repetition", "func f() {\n\t", "\n\treturn nil\n}\n", Request{}, "x := 1\n\treturn nil\n", want{"x := 1", FinishSuffix}},
+		{"suffix repetition off", "func f() {\n\t", "\n\treturn nil\n}\n", Request{Stop: StopRules{NoSuffixStop: true, NoBlockEnd: true}}, "x := 1\n\treturn nil\n", want{}},
+		{"stop string", "", "", Request{Stop: StopRules{Strings: []string{"END"}}}, "abcEND", want{"abc", FinishString}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDocInfo(tc.prefix, tc.suffix, tc.req.Stop.Multiline)
+			keep, reason, stop := d.stopCheck(tc.text, &tc.req)
+			if !stop {
+				reason, keep = "", ""
+			}
+			if keep != tc.want.keep || reason != tc.want.reason {
+				t.Errorf("stopCheck(%q) = %q, %q; want %q, %q", tc.text, keep, reason, tc.want.keep, tc.want.reason)
+			}
+		})
+	}
+}
+
+func TestMultilineAuto(t *testing.T) {
+	for _, tc := range []struct {
+		suffix string
+		multi  bool
+	}{
+		{"\n", true}, {")\n", true}, {"]);\n", true}, {"", true}, {" + 1\n", false}, {"x)\n", false},
+	} {
+		if d := newDocInfo("a = f(", tc.suffix, MultilineAuto); d.multiline != tc.multi {
+			t.Errorf("suffix %q: multiline %v, want %v", tc.suffix, d.multiline, tc.multi)
+		}
+	}
+}
+
+func TestIndentStyle(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		tabs bool
+		unit int
+	}{
+		{"func f() {\n\tx\n\tif y {\n\t\tz\n\t}\n}\n", true, 4},
+		{"def f():\n    x\n    if y:\n        z\n", false, 4},
+		{"function f() {\n  x;\n  if (y) {\n    z;\n  }\n}\n", false, 2},
+		{"x = 1\n", false, 4},
+	} {
+		tabs, unit, _ := indentStyle(tc.text)
+		if tabs != tc.tabs || unit != tc.unit {
+			t.Errorf("%q: tabs %v unit %d, want %v %d", tc.text, tabs, unit, tc.tabs, tc.unit)
+		}
+	}
+}
+
+func TestSampling(t *testing.T) {
+	logits := []float32{1, 5, 3, 5, -2, 0, 4.5}
+	if got := topK(logits, 3); !slices.Equal(got, []int32{1, 3, 6}) {
+		t.Errorf("topK = %v (ties by lower id)", got)
+	}
+	if got := sampleOrder(logits, Sampling{}, nil, 2); !slices.Equal(got, []int32{1, 3}) {
+		t.Errorf("greedy order = %v", got)
+	}
+	// top-k 1 is greedy whatever the temperature.
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 50; i++ {
+		if got := sampleOrder(logits, Sampling{Temperature: 2, TopK: 1}, rng, 1); got[0] != 1 {
+			t.Fatalf("top-k 1 sampled %d", got[0])
+		}
+	}
+	// min-p 0.5 at temperature 1 keeps ids 1, 3 and 6 (e^-0.5 ≈ 0.61 ≥ 0.5); never 2.
+	seen := map[int32]int{}
+	for i := 0; i < 2000; i++ {
+		seen[sampleOrder(logits, Sampling{Temperature: 1, MinP: 0.5}, rng, 1)[0]]++
+	}
+	for id := range seen {
+		if id != 1 && id != 3 && id != 6 {
+			t.Errorf("min-p let id %d through: %v", id, seen)
+		}
+	}
+	if seen[1] < 500 || seen[3] < 500 || seen[6] < 300 {
+		t.Errorf("frequencies %v far from 0.38/0.38/0.23", seen)
+	}
+	// top-p 0.5 keeps the smallest set reaching half the mass: ids 1 and 3.
+	for i := 0; i < 500; i++ {
+		if id := sampleOrder(logits, Sampling{Temperature: 1, TopP: 0.5}, rng, 1)[0]; id != 1 && id != 3 {
+			t.Fatalf("top-p 0.5 sampled %d", id)
+		}
+	}
+	// The same seed gives the same draws.
+	a := rand.New(rand.NewPCG(9, 9))
+	b := rand.New(rand.NewPCG(9, 9))
+	for i := 0; i < 100; i++ {
+		x := sampleOrder(logits, Sampling{Temperature: 1.5}, a, 3)
+		y := sampleOrder(logits, Sampling{Temperature: 1.5}, b, 3)
+		if !slices.Equal(x, y) {
+			t.Fatal("same seed, different draws")
+		}
+	}
+}
