@@ -42,3 +42,39 @@ func FuzzIncrementalEdit(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLexer primes a lexer with arbitrary text and checks its invariants:
+// no panic; Allows agrees with Feed and leaves the state alone; and the text
+// Closers proposes is always accepted and closes every bracket.
+func FuzzLexer(f *testing.F) {
+	f.Add(uint8(0), "func f() { x := `a", "b`")
+	f.Add(uint8(1), "def f(x):\n    s = '''a(", "\n)'''")
+	f.Add(uint8(2), "const s = `${f(`in ${x", "}`)}`;")
+	f.Add(uint8(7), "auto s = R\"ab(x)a", ")ab\";")
+	f.Add(uint8(8), "fn f<'a>() { let s = r##\"", "\"#\"##; }")
+	f.Add(uint8(9), "var s = $@\"{x}\"\"", "\";")
+	f.Fuzz(func(t *testing.T, li uint8, text, piece string) {
+		lang := languages[int(li)%len(languages)]
+		l, err := NewLexer(lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Prime(text)
+		before := l.OpenBrackets()
+		ok := l.Allows(piece)
+		if l.OpenBrackets() != before {
+			t.Fatal("Allows changed the state")
+		}
+		c := l.Clone()
+		if got := c.Feed(piece); got != ok {
+			t.Fatalf("Feed(%q)=%v but Allows=%v", piece, got, ok)
+		}
+		closers := l.Closers()
+		if !l.Feed(closers) {
+			t.Fatalf("closers %q of %q rejected", closers, text)
+		}
+		if l.Depth() != 0 {
+			t.Fatalf("after closers %q of %q still open: %q", closers, text, l.OpenBrackets())
+		}
+	})
+}

@@ -366,6 +366,23 @@ func (l *Lexer) Closers() string {
 			b = append(b, ' ')
 		}
 		b = append(b, '`')
+	case mSlash:
+		if l.cfg.regex && s.regexAllowed() {
+			b = append(b, "x/"...) // the '/' opened a regular expression
+		}
+	case mRustQuote:
+		b = append(b, "x'"...)
+	case mRustQuoteOne:
+		b = append(b, '\'')
+	case mRustRawHashes:
+		b = append(b, '"', '"')
+		for i := 0; i < s.hashes; i++ {
+			b = append(b, '#')
+		}
+	case mCppRawDelim:
+		b = append(b, '(', ')')
+		b = append(b, s.cpp[:s.cppLen]...)
+		b = append(b, '"')
 	case mRustRaw, mRustRawClose:
 		b = append(b, '"')
 		for i := 0; i < s.hashes; i++ {
