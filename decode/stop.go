@@ -23,7 +23,7 @@ type docInfo struct {
 	useTabs     bool
 	indentUnit  int
 	indentKnown bool // the document has indented lines to learn from
-	multiline  bool
+	multiline   bool
 }
 
 // tabWidth is how wide a tab counts when comparing indentation; only the
