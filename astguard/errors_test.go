@@ -14,8 +14,9 @@ type errCase struct {
 
 var errCases = []errCase{
 	{Go, "package a\n\nfunc f() {\n\tx := (1 + 2\n}\n", []SyntaxError{{Kind: KindMissing, Line: 4, Col: 13, Text: ")"}}},
-	// Columns count code points: "héllo" has 5, whatever its bytes.
-	{Go, "package a\n\nvar s = \"héllo\" + )\n", []SyntaxError{{Kind: KindError, Line: 3, Col: 19, Text: ")"}}},
+	// Columns count code points: the error "2" stands at code point 12 of
+	// its line (a tab counts one), byte 16.
+	{Go, "package a\n\nfunc f() {\n\tg(\"日本\", 1 2)\n}\n", []SyntaxError{{Kind: KindError, Line: 4, Col: 12, Text: "2"}}},
 	{Python, "def f(:\n    pass\n", []SyntaxError{{Kind: KindMissing, Line: 1, Col: 7, Text: ")"}}},
 	{Python, "x = [1, 2\n", []SyntaxError{{Kind: KindError, Line: 1, Col: 1, Text: "x = [1, 2"}}},
 	{JavaScript, "const é = 1;\nlet x = é +;\n", []SyntaxError{{Kind: KindError, Line: 2, Col: 11, Text: "+"}}},
