@@ -104,9 +104,9 @@ type Checker struct {
 	policy         Policy
 	lexer          *Lexer
 
-	part  hole // prefix + candidate + closers
-	full  hole // prefix + candidate + suffix
-	fill  string
+	part               hole // prefix + candidate + closers
+	full               hole // prefix + candidate + suffix
+	fill               string
 	basePart, baseFull map[errKey]int // baseline errors (multiset)
 
 	memoPart, memoFull map[string]Judgement

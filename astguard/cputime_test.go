@@ -32,6 +32,6 @@ func startCPU(b *testing.B) *cpuMeter {
 // report adds the metric "cpu-ns/<unit>" for n units of work.
 func (m *cpuMeter) report(n int, unit string) {
 	if n > 0 {
-		m.b.ReportMetric(float64((cpuTime() - m.start).Nanoseconds())/float64(n), "cpu-ns/"+unit)
+		m.b.ReportMetric(float64((cpuTime()-m.start).Nanoseconds())/float64(n), "cpu-ns/"+unit)
 	}
 }

@@ -54,28 +54,28 @@ var lexConfigs = map[Language]*lexConfig{
 type lexMode uint8
 
 const (
-	mCode          lexMode = iota
-	mSlash                 // saw '/' in code: comment, division or regex
-	mLineComment           // until newline
-	mBlockComment          // inside /* */ (depth in blockDepth)
-	mString                // inside a quoted string or char literal (quote in q)
-	mQuote1                // saw one quote that may start a triple quote
-	mQuote2                // saw two quotes: an empty string or a triple quote
-	mTriple                // inside a triple-quoted string
-	mGoRaw                 // inside a Go raw string
-	mTemplate              // inside a JS template literal
-	mTemplateDollar        // saw '$' inside a template literal
-	mRustQuote             // saw ' in Rust: char literal or lifetime
-	mRustQuoteOne          // saw ' and one character in Rust
-	mRustRawHashes         // saw r# ...: counting hashes of a raw string
-	mRustRaw               // inside a Rust raw string
-	mRustRawClose          // saw '"' inside a Rust raw string: counting hashes
-	mCppRawDelim           // reading the delimiter of a C++ raw string
-	mCppRaw                // inside a C++ raw string
-	mVerbatim              // inside a C# verbatim string
-	mVerbatimQuote         // saw '"' inside a C# verbatim string
-	mRegex                 // inside a JS regular expression
-	mRegexClass            // inside [...] of a regular expression
+	mCode           lexMode = iota
+	mSlash                  // saw '/' in code: comment, division or regex
+	mLineComment            // until newline
+	mBlockComment           // inside /* */ (depth in blockDepth)
+	mString                 // inside a quoted string or char literal (quote in q)
+	mQuote1                 // saw one quote that may start a triple quote
+	mQuote2                 // saw two quotes: an empty string or a triple quote
+	mTriple                 // inside a triple-quoted string
+	mGoRaw                  // inside a Go raw string
+	mTemplate               // inside a JS template literal
+	mTemplateDollar         // saw '$' inside a template literal
+	mRustQuote              // saw ' in Rust: char literal or lifetime
+	mRustQuoteOne           // saw ' and one character in Rust
+	mRustRawHashes          // saw r# ...: counting hashes of a raw string
+	mRustRaw                // inside a Rust raw string
+	mRustRawClose           // saw '"' inside a Rust raw string: counting hashes
+	mCppRawDelim            // reading the delimiter of a C++ raw string
+	mCppRaw                 // inside a C++ raw string
+	mVerbatim               // inside a C# verbatim string
+	mVerbatimQuote          // saw '"' inside a C# verbatim string
+	mRegex                  // inside a JS regular expression
+	mRegexClass             // inside [...] of a regular expression
 )
 
 // templateMark on the bracket stack stands for the '${' of a template
