@@ -68,18 +68,19 @@ var DefaultPolicy = Policy{PenaltyPerError: -5}
 // neutralFills are texts tried in the hole to build the baseline: the one
 // that leaves the fewest errors stands for "a hole filled by something
 // harmless" (an expression hole wants an expression, a Python block a
-// statement, a statement hole nothing at all).
+// statement, a statement hole nothing at all, the end of a declaration
+// "0;").
 var neutralFills = map[Language][]string{
 	Go:         {"", "0", "_ = 0"},
 	Python:     {"", "pass", "0"},
-	JavaScript: {"", "0", ";"},
-	TypeScript: {"", "0", ";"},
-	TSX:        {"", "0", ";"},
-	Java:       {"", "0", ";"},
-	C:          {"", "0", ";"},
-	Cpp:        {"", "0", ";"},
-	Rust:       {"", "0", "()"},
-	CSharp:     {"", "0", ";"},
+	JavaScript: {"", "0", ";", "0;"},
+	TypeScript: {"", "0", ";", "0;"},
+	TSX:        {"", "0", ";", "0;"},
+	Java:       {"", "0", ";", "0;"},
+	C:          {"", "0", ";", "0;"},
+	Cpp:        {"", "0", ";", "0;"},
+	Rust:       {"", "0", "()", "0;"},
+	CSharp:     {"", "0", ";", "0;"},
 }
 
 // judgeCacheSize bounds the memo of judgements. Why 4,096: a beam of 4 over

@@ -1,0 +1,94 @@
+package astguard
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestCheckerOnReferences runs the Checker over real fill-in-the-middle
+// tasks (SAFIM block completion in C++, Java, Python and C#; HumanEval
+// multi-line infilling) with their reference answers, which are correct
+// code. A reference must never be pruned at any line end on its way
+// (Partial), and must be allowed when finished (Final). It also breaks each
+// reference (drops its last closing bracket, or its last line's final
+// character) and reports how often Final notices.
+func TestCheckerOnReferences(t *testing.T) {
+	limit := 60
+	if testing.Short() {
+		limit = 15
+	}
+	tasks := loadBenchTasks(t, limit)
+	var pruned, rejected, checked, broken, caught int
+	perLang := map[Language][2]int{}
+	for i, task := range tasks {
+		c, err := NewChecker(task.lang, task.prefix, task.suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mid := task.middle
+		for j := 0; j < len(mid); j++ {
+			if mid[j] != '\n' {
+				continue
+			}
+			jd, err := c.Partial(mid[:j+1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if jd.Verdict == Prune {
+				pruned++
+				if pruned <= 3 {
+					t.Errorf("%s task %d: reference pruned after line ending at %d: %+v\nreference:\n%s", task.lang, i, j, jd.Errors, mid)
+				}
+				break
+			}
+		}
+		jd, err := c.Final(mid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked++
+		if jd.NewErrors > 0 {
+			rejected++
+			if rejected <= 3 {
+				t.Errorf("%s task %d: finished reference has new errors %+v (baseline %d, fill %q)\nreference:\n%s", task.lang, i, jd.Errors, c.BaselineErrors(), c.Fill(), mid)
+			}
+		}
+		if bad, ok := breakCode(mid); ok {
+			broken++
+			jb, err := c.Final(bad)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl := perLang[task.lang]
+			pl[0]++
+			if jb.NewErrors > 0 {
+				caught++
+				pl[1]++
+			}
+			perLang[task.lang] = pl
+		}
+		c.Close()
+	}
+	t.Logf("%d references: %d pruned on the way, %d with new errors when finished", checked, pruned, rejected)
+	t.Logf("broken references caught by Final: %d of %d", caught, broken)
+	for l, pl := range perLang {
+		t.Logf("  %s: %d of %d", l, pl[1], pl[0])
+	}
+	if broken > 0 && caught*10 < broken*8 {
+		t.Errorf("Final caught only %d of %d broken references", caught, broken)
+	}
+}
+
+// breakCode removes the last closing bracket of s (or, without one, its
+// last non-space character), the most common way a completion goes wrong.
+func breakCode(s string) (string, bool) {
+	i := strings.LastIndexAny(s, ")]}")
+	if i < 0 {
+		t := strings.TrimRight(s, " \t\r\n")
+		if t == "" {
+			return "", false
+		}
+		i = len(t) - 1
+	}
+	return s[:i] + s[i+1:], true
+}
