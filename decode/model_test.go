@@ -11,7 +11,7 @@ import (
 	"github.com/ghostline-dev/ghostline/model"
 )
 
-func fixtureModel(t *testing.T, name string) string {
+func fixtureModel(t testing.TB, name string) string {
 	t.Helper()
 	p := filepath.Join("..", "..", "shared", "fixtures", "models", name)
 	if _, err := os.Stat(p); err != nil {

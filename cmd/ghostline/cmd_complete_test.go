@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+func TestSplitAt(t *testing.T) {
+	text := "ab\r\nhé𝄞x\n\nlast"
+	for _, tc := range []struct {
+		line, col int
+		want      int // byte offset, -1 for an error
+	}{
+		{1, 1, 0}, {1, 3, 2}, {1, 4, -1}, // "\r\n" is not part of line 1
+		{2, 1, 4}, {2, 2, 5}, {2, 3, 7}, {2, 4, 11}, {2, 5, 12}, {2, 6, -1}, // é is 2 bytes, 𝄞 is 4 bytes and one code point
+		{3, 1, 13}, {3, 2, -1},
+		{4, 5, 18}, {5, 1, -1}, {0, 1, -1}, {1, 0, -1},
+	} {
+		got, err := splitAt(text, tc.line, tc.col)
+		if tc.want < 0 {
+			if err == nil {
+				t.Errorf("line %d col %d: no error (offset %d)", tc.line, tc.col, got)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("line %d col %d: offset %d, %v; want %d", tc.line, tc.col, got, err, tc.want)
+		}
+	}
+}
+
+func TestReadSourceRejectsBinary(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "a.bin")
+	os.WriteFile(bin, []byte("ab\x00cd"), 0o644)
+	if _, err := readSource(bin); err == nil || !strings.Contains(err.Error(), "binary") {
+		t.Errorf("binary file: %v", err)
+	}
+	if _, err := readSource(filepath.Join(dir, "missing.go")); err == nil {
+		t.Error("missing file: no error")
+	}
+	if _, err := readSource(dir); err == nil {
+		t.Error("directory: no error")
+	}
+}
+
+func fixture(t *testing.T, name string) string {
+	t.Helper()
+	p := filepath.Join("..", "..", "..", "shared", "fixtures", "models", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("%s is absent (../shared not here)", p)
+	}
+	return p
+}
+
+func keysOf(m map[string]any) []string {
+	var k []string
+	for key := range m {
+		k = append(k, key)
+	}
+	sort.Strings(k)
+	return k
+}
+
+func TestCompleteJSONContract(t *testing.T) {
+	model := fixture(t, "qwen2-q8_0.gguf")
+	src := filepath.Join(t.TempDir(), "main.go")
+	os.WriteFile(src, []byte("package main\n\nfunc main() {\n\t\n}\n"), 0o644)
+	var out bytes.Buffer
+	o := completeFlags{model: model, file: src, line: 4, col: 2, maxTokens: 6, beams: 1, json: true, multiline: "auto", order: "psm", astguard: "off", threads: 2}
+	if err := runComplete(o, &out); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if k := keysOf(got); !reflect.DeepEqual(k, []string{"completions", "stats"}) {
+		t.Errorf("top-level keys %v", k)
+	}
+	cs := got["completions"].([]any)
+	if len(cs) < 1 {
+		t.Fatal("completions is empty: the contract wants at least one entry")
+	}
+	if k := keysOf(cs[0].(map[string]any)); !reflect.DeepEqual(k, []string{"finish_reason", "logprob", "text"}) {
+		t.Errorf("completion keys %v", k)
+	}
+	if k := keysOf(got["stats"].(map[string]any)); !reflect.DeepEqual(k, []string{"cached_tokens", "decode_tok_s", "prompt_tokens", "total_ms", "ttft_ms"}) {
+		t.Errorf("stats keys %v", k)
+	}
+	if got["stats"].(map[string]any)["prompt_tokens"].(float64) < 5 {
+		t.Errorf("prompt_tokens %v", got["stats"])
+	}
+	// A cursor outside the file is a clear error.
+	o.line = 99
+	if err := runComplete(o, &out); err == nil || !strings.Contains(err.Error(), "past the end") {
+		t.Errorf("line 99: %v", err)
+	}
+}
+
+func TestCompleteBatchResumes(t *testing.T) {
+	model := fixture(t, "qwen2-q8_0.gguf")
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	out := filepath.Join(dir, "out.jsonl")
+	os.WriteFile(in, []byte(`{"id": 1, "prefix": "def f(x):\n    return ", "suffix": "\n", "lang": "python", "max_tokens": 4}
+{"id": "b", "prefix": "x = [", "suffix": "]\n", "lang": "python", "max_tokens": 4, "multiline": "never"}
+
+{"id": 3, "prefix": "int x = ", "suffix": ";\n", "lang": "c", "max_tokens": 4, "multiline": "always"}
+`), 0o644)
+	// An interrupted earlier run: id 1 done, a truncated line after it.
+	os.WriteFile(out, []byte(`{"id":1,"completion":"done before","stats":{}}`+"\n"+`{"id":"b","compl`), 0o644)
+	o := completeFlags{model: model, batch: in, out: out, beams: 1, parallel: 2, order: "psm", astguard: "off", threads: 2}
+	var stderr bytes.Buffer
+	if err := runCompleteBatch(o, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(readFile(t, out)), "\n")
+	ids := map[string]int{}
+	for _, l := range lines {
+		var r struct {
+			ID         json.RawMessage `json:"id"`
+			Completion *string         `json:"completion"`
+			Stats      map[string]any  `json:"stats"`
+		}
+		if json.Unmarshal([]byte(l), &r) != nil {
+			continue // the truncated line
+		}
+		ids[string(r.ID)]++
+		if r.Completion == nil || r.Stats == nil {
+			t.Errorf("line %s lacks completion or stats", l)
+		}
+	}
+	if !reflect.DeepEqual(ids, map[string]int{"1": 1, `"b"`: 1, "3": 1}) {
+		t.Errorf("ids in OUT %v, want each once", ids)
+	}
+	if !strings.Contains(stderr.String(), "1 of 3 already") {
+		t.Errorf("stderr %q does not report the resume", stderr.String())
+	}
+	// Malformed input: a clear error naming the line.
+	os.WriteFile(in, []byte(`{"id": 1, "prefix": "a"}`+"\n"+`{"id": 2, "prefix": "a", "multiline": "sometimes"}`+"\n"), 0o644)
+	if err := runCompleteBatch(o, &stderr); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("bad multiline: %v", err)
+	}
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
