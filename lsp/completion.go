@@ -298,16 +298,13 @@ func (s *Server) run(ctx context.Context, j *job, sl, prev *slot, reply replier)
 	defer func() {
 		s.mu.Lock()
 		delete(s.inflight, j.id)
-		if s.slots[j.uri] == sl {
-			delete(s.slots, j.uri)
-		}
 		s.mu.Unlock()
 		if !started { // release the document once the previous call is done
 			go func() {
 				if prev != nil {
 					<-prev.done
 				}
-				close(sl.done)
+				s.release(j.uri, sl)
 			}()
 		}
 		if p := recover(); p != nil {
@@ -337,7 +334,7 @@ func (s *Server) run(ctx context.Context, j *job, sl, prev *slot, reply replier)
 	started = true
 	out := make(chan outcome, 1)
 	go func() {
-		defer close(sl.done)
+		defer s.release(j.uri, sl)
 		defer func() {
 			if p := recover(); p != nil {
 				s.log.Error("panic in Completer", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -372,6 +369,18 @@ func (s *Server) run(ctx context.Context, j *job, sl, prev *slot, reply replier)
 			reply(ctx, j.build(texts), nil)
 		}
 	}
+}
+
+// release marks sl's document free: its Completer call (if any) has
+// returned. The slot stays in s.slots until then, even when its request
+// was answered early, so the next request waits for it.
+func (s *Server) release(uri string, sl *slot) {
+	s.mu.Lock()
+	if s.slots[uri] == sl {
+		delete(s.slots, uri)
+	}
+	s.mu.Unlock()
+	close(sl.done)
 }
 
 // replyCancelled answers a request whose context ended, on a detached

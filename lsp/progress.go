@@ -77,11 +77,30 @@ func (s *Server) startLoad(model string) {
 	if !ok {
 		return
 	}
+	// Loads run one at a time and in order: a newer load cancels the
+	// older and starts once it has returned, so the engine ends up with
+	// the model named last.
 	s.mu.Lock()
 	s.loadGen++
 	gen := s.loadGen
+	prevCancel, prevDone := s.loadCancel, s.loadDone
+	lctx, cancel := context.WithCancel(s.ctx)
+	done := make(chan struct{})
+	s.loadCancel, s.loadDone = cancel, done
 	s.mu.Unlock()
-	s.background(func(ctx context.Context) {
+	if prevCancel != nil {
+		prevCancel()
+	}
+	s.background(func(context.Context) {
+		defer close(done)
+		defer cancel()
+		if prevDone != nil {
+			<-prevDone
+		}
+		ctx := lctx
+		if ctx.Err() != nil {
+			return
+		}
 		p := s.beginProgress(ctx, "Ghostline: loading model")
 		err := loader.Load(ctx, model, p.report)
 		s.mu.Lock()

@@ -64,22 +64,24 @@ type Server struct {
 	ctx    context.Context // lives as long as the session
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	state    lifecycle
-	shutdown bool // shutdown request received
-	exited   bool
-	enc      PositionEncoding
-	caps     clientCapabilities
-	cfg      Config
-	folders  []WorkspaceFolder
-	docs     map[string]*document
-	inflight map[jsonrpc2.ID]context.CancelCauseFunc
-	slots    map[string]*slot  // per document: the latest completion
-	shown    map[string]*shown // per document: the last suggestions, for typing along
-	items    itemRegistry
-	skipMsgs map[string]bool // documents we already told the user we skip
-	loadGen  int             // bumps when a model load starts
-	tasks    sync.WaitGroup  // background goroutines (load, index, completions)
+	mu         sync.Mutex
+	state      lifecycle
+	shutdown   bool // shutdown request received
+	exited     bool
+	enc        PositionEncoding
+	caps       clientCapabilities
+	cfg        Config
+	folders    []WorkspaceFolder
+	docs       map[string]*document
+	inflight   map[jsonrpc2.ID]context.CancelCauseFunc
+	slots      map[string]*slot  // per document: the latest completion
+	shown      map[string]*shown // per document: the last suggestions, for typing along
+	items      itemRegistry
+	skipMsgs   map[string]bool // documents we already told the user we skip
+	loadGen    int             // bumps when a model load starts
+	loadCancel context.CancelFunc
+	loadDone   chan struct{}  // closed when the latest load has returned
+	tasks      sync.WaitGroup // background goroutines (load, index, completions)
 }
 
 // New checks the options and returns a server for one session.

@@ -123,15 +123,19 @@ func (s *Stream) Read(ctx context.Context) (jsonrpc2.Message, int64, error) {
 // a JSON-RPC 2.0 request, notification or response. id is the request's raw
 // id when one could be read, so that the error reaches the right caller.
 func decodeBody(body []byte) (msg jsonrpc2.Message, code jsonrpc2.Code, why string, id stdjson.RawMessage) {
-	if !stdjson.Valid(body) {
-		return nil, jsonrpc2.ParseError, "message body is not valid JSON", nil
-	}
 	var probe struct {
 		JSONRPC *string            `json:"jsonrpc"`
 		ID      stdjson.RawMessage `json:"id"`
 		Method  *string            `json:"method"`
 	}
+	// Unmarshal checks the whole text is valid JSON before decoding, so a
+	// SyntaxError means "not JSON" (Parse error); other errors mean JSON of
+	// the wrong shape.
 	if err := stdjson.Unmarshal(body, &probe); err != nil {
+		var syntax *stdjson.SyntaxError
+		if errors.As(err, &syntax) {
+			return nil, jsonrpc2.ParseError, "message body is not valid JSON: " + err.Error(), nil
+		}
 		// Valid JSON but not an object (an array is a JSON-RPC batch,
 		// which LSP never uses), or a field of the wrong type.
 		return nil, jsonrpc2.InvalidRequest, "message is not a JSON-RPC object: " + err.Error(), nil

@@ -1,0 +1,483 @@
+package lsp_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ghostline-dev/ghostline/lsp"
+	"github.com/ghostline-dev/ghostline/lsp/lsptest"
+)
+
+func TestEncodingNegotiation(t *testing.T) {
+	tests := []struct {
+		offered string
+		want    string
+	}{
+		{`[]`, "utf-16"},
+		{`["utf-16"]`, "utf-16"},
+		{`["utf-16","utf-8"]`, "utf-8"},
+		{`["utf-32","utf-16"]`, "utf-32"},
+		{`["utf-8","utf-32","utf-16"]`, "utf-8"},
+		{`["latin-1"]`, "utf-16"},
+	}
+	for _, tt := range tests {
+		c := fakeServer(t, &lsptest.Fake{}, nil)
+		caps := c.initialize(`{"general":{"positionEncodings":`+tt.offered+`}}`, nil)
+		if caps["positionEncoding"] != tt.want {
+			t.Errorf("offered %s: chose %v, want %s", tt.offered, caps["positionEncoding"], tt.want)
+		}
+	}
+}
+
+// In UTF-8 and UTF-32 mode, columns count bytes and code points.
+func TestCompletionColumnsPerEncoding(t *testing.T) {
+	for _, tt := range []struct {
+		enc  string
+		char int // the column after "é😀 ab" on line 1
+	}{{"utf-8", len("é😀 ab")}, {"utf-16", 6}, {"utf-32", 5}} {
+		fake := &lsptest.Fake{}
+		c := fakeServer(t, fake, nil)
+		c.initialize(`{"general":{"positionEncodings":["`+tt.enc+`"]},"textDocument":{"inlineCompletion":{}}}`, nil)
+		c.open("file:///e.py", "python", "x\r\né😀 ab\r\n")
+		var list inlineList
+		c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///e.py", 1, tt.char, 2)), &list)
+		if got := list.texts(); len(got) != 1 || got[0] != "ghost0(ab)" {
+			t.Errorf("%s: items %q", tt.enc, got)
+		}
+		if r := fake.Requests()[0]; r.Prefix != "x\r\né😀 ab" || r.Suffix != "\r\n" {
+			t.Errorf("%s: prefix %q suffix %q", tt.enc, r.Prefix, r.Suffix)
+		}
+	}
+}
+
+func TestCompletionFallback(t *testing.T) {
+	fake := &lsptest.Fake{}
+	c := fakeServer(t, fake, nil)
+	caps := c.initialize(`{}`, nil) // no inline completion capability
+	if _, ok := caps["completionProvider"]; !ok {
+		t.Fatal("completionProvider not offered to a client without inline completion")
+	}
+	c.open("file:///f.go", "go", "package f\nvar x = fo")
+	var list struct {
+		IsIncomplete bool `json:"isIncomplete"`
+		Items        []struct {
+			Label      string `json:"label"`
+			FilterText string `json:"filterText"`
+			TextEdit   struct {
+				Range   struct{ Start, End struct{ Line, Character int } } `json:"range"`
+				NewText string                                             `json:"newText"`
+			} `json:"textEdit"`
+		} `json:"items"`
+	}
+	c.result(c.call("textDocument/completion", map[string]any{
+		"textDocument": map[string]string{"uri": "file:///f.go"},
+		"position":     map[string]int{"line": 1, "character": 10},
+		"context":      map[string]int{"triggerKind": 1},
+	}), &list)
+	if !list.IsIncomplete || len(list.Items) != 1 {
+		t.Fatalf("list %+v: want isIncomplete and one item", list)
+	}
+	it := list.Items[0]
+	// The edit covers the word "fo" so that the client's filtering by the
+	// typed word keeps the item.
+	if it.TextEdit.NewText != "foghost0(fo)" || it.Label != "foghost0(fo)" || it.TextEdit.Range.Start.Character != 8 || it.TextEdit.Range.End.Character != 10 {
+		t.Errorf("item %+v", it)
+	}
+	if n := fake.Requests()[0].N; n != 1 {
+		t.Errorf("fallback asked for %d candidates, want 1", n)
+	}
+}
+
+func TestSkippedDocuments(t *testing.T) {
+	fake := &lsptest.Fake{}
+	c := fakeServer(t, fake, nil)
+	c.initialize(vscodeCaps, nil)
+	big := "// " + strings.Repeat("x", lsp.MaxDocumentBytes)
+	c.open("file:///big.go", "go", big)
+	c.open("file:///bin.go", "go", "GIF89a\x00\x01")
+	var list inlineList
+	for _, uri := range []string{"file:///big.go", "file:///bin.go"} {
+		c.result(c.call(lsp.MethodInlineCompletion, inlineParams(uri, 0, 2, 1)), &list)
+		if len(list.Items) != 0 {
+			t.Errorf("%s: items %q from a skipped document", uri, list.texts())
+		}
+		// Incremental changes to a skipped document are ignored quietly.
+		c.change(uri, edit(0, 0, 0, 0, "y"))
+	}
+	c.waitFor("two skip messages", 2*time.Second, func() bool {
+		n := 0
+		for _, m := range c.notifications {
+			if m.Method == "window/showMessage" && strings.Contains(string(m.Params), "no completions in") {
+				n++
+			}
+		}
+		return n == 2
+	})
+	if len(fake.Requests()) != 0 {
+		t.Error("the completer ran on a skipped document")
+	}
+	// A full-text change brings a document back.
+	c.change("file:///bin.go", map[string]any{"text": "package ok\nfunc "})
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///bin.go", 1, 5, 2)), &list)
+	if got := list.texts(); len(got) != 1 {
+		t.Errorf("after a full-text change: %q", got)
+	}
+	// An edit that cannot apply (past the end) puts the document out of
+	// sync: no completions on a text we no longer know.
+	c.change("file:///bin.go", edit(9, 0, 9, 1, "z"))
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///bin.go", 1, 5, 2)), &list)
+	if len(list.Items) != 0 {
+		t.Errorf("out-of-sync document still completed: %q", list.texts())
+	}
+	if msgs := c.notificationsOf("window/showMessage"); len(msgs) != 3 || !strings.Contains(string(msgs[2].Params), "resends") {
+		t.Errorf("showMessage after a bad edit: %v", msgs)
+	}
+}
+
+func TestModelMissingMessage(t *testing.T) {
+	c := fakeServer(t, &lsptest.Fake{MissingModel: true}, nil)
+	c.initialize(`{"window":{"workDoneProgress":true}}`, nil)
+	c.waitFor("showMessage", 5*time.Second, func() bool {
+		for _, m := range c.notifications {
+			if m.Method == "window/showMessage" {
+				return true
+			}
+		}
+		return false
+	})
+	m := c.notificationsOf("window/showMessage")[0]
+	var p struct {
+		Type    int
+		Message string
+	}
+	json.Unmarshal(m.Params, &p)
+	if p.Type != 1 || !strings.Contains(p.Message, "ghostline pull") || !strings.Contains(p.Message, "not installed") {
+		t.Errorf("showMessage %+v: want an error naming `ghostline pull`", p)
+	}
+}
+
+func TestConfiguration(t *testing.T) {
+	fake := &lsptest.Fake{}
+	c := fakeServer(t, fake, nil)
+	c.initialize(vscodeCaps, map[string]any{"ghostline": map[string]any{"maxLines": 2}})
+	c.open("file:///c.go", "go", "func f() {")
+	c.open("file:///c.md", "markdown", "# title")
+	var list inlineList
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///c.go", 0, 10, 2)), &list)
+	if got := list.texts(); len(got) != 1 || got[0] != "\n\tghost0()" {
+		t.Errorf("maxLines 2 from initializationOptions: %q", got)
+	}
+	if r := fake.Requests()[0]; r.MaxLines != 2 || r.ContextBudget != 2048 || !r.AstGuard {
+		t.Errorf("request settings %+v", r)
+	}
+	// markdown is off by default.
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///c.md", 0, 7, 2)), &list)
+	if len(list.Items) != 0 {
+		t.Errorf("markdown completed by default: %q", list.texts())
+	}
+	// Settings change: turn go off, markdown on, more lines, a bad value,
+	// another model (which is loaded again).
+	c.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"ghostline": map[string]any{
+		"maxLines": 5, "contextBudget": 4096, "astguard": false, "debounceMs": -3, "model": "/models/other.gguf",
+		"enable": map[string]bool{"go": false, "markdown": true},
+	}}})
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///c.go", 0, 10, 2)), &list)
+	if len(list.Items) != 0 {
+		t.Errorf("go completed after being disabled: %q", list.texts())
+	}
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///c.md", 0, 7, 2)), &list)
+	if got := list.texts(); len(got) != 1 || got[0] != "ghost0(title)" {
+		t.Errorf("markdown after enabling: %q", got)
+	}
+	r := fake.Requests()[len(fake.Requests())-1]
+	if r.MaxLines != 5 || r.ContextBudget != 4096 || r.AstGuard {
+		t.Errorf("request settings after change %+v", r)
+	}
+	msgs := c.notificationsOf("window/showMessage")
+	if len(msgs) != 1 || !strings.Contains(string(msgs[0].Params), "debounceMs -3") {
+		t.Errorf("bad setting not reported: %v", msgs)
+	}
+	// The new model is loaded last (an older load still running is
+	// cancelled first, so the engine ends with the model named last).
+	c.waitFor("model reload", 2*time.Second, func() bool {
+		l := fake.Loads()
+		return len(l) > 0 && l[len(l)-1] == "/models/other.gguf"
+	})
+}
+
+func TestFeedbackLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state", "feedback.jsonl")
+	c := fakeServer(t, &lsptest.Fake{}, func(o *lsp.Options) { o.FeedbackLog = path })
+	c.initialize(vscodeCaps, nil)
+	c.open("file:///fb.py", "python", "pri")
+	var raw json.RawMessage
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///fb.py", 0, 3, 2)), &raw)
+	var list struct{ Items []map[string]any }
+	json.Unmarshal(raw, &list)
+	item := list.Items[0]
+	id := item["command"].(map[string]any)["arguments"].([]any)[0].(string)
+	c.notify("textDocument/didShowCompletion", map[string]any{"item": item})
+	c.notify("textDocument/didPartiallyAcceptCompletion", map[string]any{"item": item, "acceptedLength": 3})
+	c.notify("ghostline/didAccept", map[string]any{"id": id})
+	c.result(c.call("workspace/executeCommand", map[string]any{"command": "ghostline.didAccept", "arguments": []string{id}}), nil)
+	if code, _ := c.errorCode(c.call("workspace/executeCommand", map[string]any{"command": "rm -rf"})); code != -32602 {
+		t.Errorf("unknown command: %d", code)
+	}
+	var recs []lsp.FeedbackRecord
+	c.waitFor("four records", 2*time.Second, func() bool {
+		b, _ := os.ReadFile(path)
+		recs = nil
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var r lsp.FeedbackRecord
+			if json.Unmarshal([]byte(l), &r) == nil {
+				recs = append(recs, r)
+			}
+		}
+		return len(recs) == 4
+	})
+	want := []string{"shown", "partial", "accepted", "accepted"}
+	for i, r := range recs {
+		if r.Event != want[i] || r.ID != id || r.Text != "ghost0(pri)" || r.URI != "file:///fb.py" || r.LanguageID != "python" {
+			t.Errorf("record %d: %+v", i, r)
+		}
+	}
+	if recs[1].AcceptedLength == nil || *recs[1].AcceptedLength != 3 {
+		t.Errorf("partial accept length: %+v", recs[1])
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("feedback log mode: %v %v (want private 0600)", st, err)
+	}
+}
+
+func TestDefaultFeedbackPath(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", "/xdg/state")
+	if got := lsp.DefaultFeedbackPath(); got != "/xdg/state/ghostline/feedback.jsonl" {
+		t.Errorf("with XDG_STATE_HOME: %s", got)
+	}
+	t.Setenv("XDG_STATE_HOME", "relative/ignored")
+	t.Setenv("HOME", "/home/u")
+	if got := lsp.DefaultFeedbackPath(); got != "/home/u/.local/state/ghostline/feedback.jsonl" {
+		t.Errorf("default: %s", got)
+	}
+}
+
+func TestCloseMidCompletion(t *testing.T) {
+	fake := &lsptest.Fake{}
+	c := fakeServer(t, fake, nil)
+	c.initialize(vscodeCaps, nil)
+	c.open("file:///b.go", "go", "BLOCK")
+	id := c.call(lsp.MethodInlineCompletion, inlineParams("file:///b.go", 0, 5, 2))
+	time.Sleep(20 * time.Millisecond)
+	c.notify("textDocument/didClose", map[string]any{"textDocument": map[string]string{"uri": "file:///b.go"}})
+	if code, m := c.errorCode(id); code != -32800 || !strings.Contains(m, "closed") {
+		t.Errorf("completion of a closed document: %d %q", code, m)
+	}
+	if code, _ := c.errorCode(c.call(lsp.MethodInlineCompletion, inlineParams("file:///b.go", 0, 5, 2))); code != -32602 {
+		t.Errorf("completion after close: %d, want -32602", code)
+	}
+}
+
+func TestExitWithoutShutdown(t *testing.T) {
+	c := fakeServer(t, &lsptest.Fake{}, nil)
+	c.initialize(`{}`, nil)
+	c.notify("exit", nil)
+	select {
+	case err := <-c.served:
+		if err != lsp.ErrNoShutdown {
+			t.Errorf("Serve = %v, want ErrNoShutdown (exit status 1)", err)
+		}
+		c.served <- err
+	case <-time.After(5 * time.Second):
+		t.Fatal("no exit")
+	}
+}
+
+func TestInitializeTwiceAndNotificationsBeforeInit(t *testing.T) {
+	fake := &lsptest.Fake{}
+	c := fakeServer(t, fake, nil)
+	c.open("file:///early.go", "go", "x") // dropped: not initialized
+	c.initialize(vscodeCaps, nil)
+	if code, _ := c.errorCode(c.call("initialize", map[string]any{"capabilities": map[string]any{}})); code != -32600 {
+		t.Errorf("second initialize: %d", code)
+	}
+	if code, _ := c.errorCode(c.call(lsp.MethodInlineCompletion, inlineParams("file:///early.go", 0, 1, 2))); code != -32602 {
+		t.Errorf("document opened before initialize was kept: %d", code)
+	}
+	if code, _ := c.errorCode(c.call(lsp.MethodInlineCompletion, json.RawMessage(`{"textDocument":"nope"}`))); code != -32602 {
+		t.Errorf("malformed params: %d", code)
+	}
+}
+
+func TestDebounce(t *testing.T) {
+	fake := &lsptest.Fake{}
+	cfg := lsp.DefaultConfig()
+	cfg.Debounce = 300 * time.Millisecond
+	c := start(t, lsp.Options{Completer: fake, Config: &cfg})
+	c.initialize(vscodeCaps, nil)
+	c.open("file:///d.go", "go", "abc")
+	// A burst of automatic requests: only the last reaches the completer.
+	var ids []string
+	for i := 0; i < 3; i++ {
+		ids = append(ids, c.call(lsp.MethodInlineCompletion, inlineParams("file:///d.go", 0, 3, 2)))
+	}
+	var list inlineList
+	c.result(ids[2], &list)
+	for _, id := range ids[:2] {
+		if code, _ := c.errorCode(id); code != -32800 {
+			t.Errorf("debounced request %s: %d", id, code)
+		}
+	}
+	if n := len(fake.Requests()); n != 1 {
+		t.Errorf("completer called %d times for a burst, want 1", n)
+	}
+	// Invoked requests skip the debounce.
+	t0 := time.Now()
+	c.change("file:///d.go", edit(0, 3, 0, 3, "d"))
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///d.go", 0, 4, 1)), &list)
+	if d := time.Since(t0); d > 250*time.Millisecond {
+		t.Errorf("invoked request took %v: debounced?", d)
+	}
+}
+
+// stubborn ignores cancellation for a while: the server must still answer
+// a cancelled request at once, and keep the document's next call waiting
+// until the stubborn one returns.
+type stubborn struct {
+	release  chan struct{}
+	running  atomic.Int32
+	overlaps atomic.Int32
+}
+
+func (s *stubborn) Complete(ctx context.Context, req lsp.CompletionRequest) (lsp.CompletionResult, error) {
+	if s.running.Add(1) > 1 {
+		s.overlaps.Add(1)
+	}
+	defer s.running.Add(-1)
+	if strings.HasSuffix(req.Prefix, "wait") {
+		<-s.release
+	}
+	return lsp.CompletionResult{Candidates: []lsp.Candidate{{Text: "done"}}}, nil
+}
+
+func TestStubbornCompleter(t *testing.T) {
+	st := &stubborn{release: make(chan struct{})}
+	c := start(t, lsp.Options{Completer: st, Config: noDebounce()})
+	c.initialize(vscodeCaps, nil)
+	c.open("file:///s.go", "go", "wait")
+	first := c.call(lsp.MethodInlineCompletion, inlineParams("file:///s.go", 0, 4, 2))
+	time.Sleep(20 * time.Millisecond)
+	c.notify("$/cancelRequest", map[string]any{"id": json.RawMessage(first)})
+	if code, _ := c.errorCode(first); code != -32800 {
+		t.Fatalf("cancelled: %d", code)
+	}
+	c.change("file:///s.go", edit(0, 0, 0, 4, "go"))
+	second := c.call(lsp.MethodInlineCompletion, inlineParams("file:///s.go", 0, 2, 2))
+	time.Sleep(50 * time.Millisecond)
+	c.mu.Lock()
+	_, early := c.responses[second]
+	c.mu.Unlock()
+	if early {
+		t.Error("second completion ran while the first was still in the completer")
+	}
+	close(st.release)
+	var list inlineList
+	c.result(second, &list)
+	if got := list.texts(); len(got) != 1 || got[0] != "done" {
+		t.Errorf("second: %q", got)
+	}
+	if st.overlaps.Load() != 0 {
+		t.Error("completer calls overlapped for one document")
+	}
+}
+
+// Different documents complete concurrently: a blocked one does not hold
+// up another.
+func TestDocumentsIndependent(t *testing.T) {
+	fake := &lsptest.Fake{}
+	c := fakeServer(t, fake, nil)
+	c.initialize(vscodeCaps, nil)
+	c.open("file:///1.go", "go", "BLOCK")
+	c.open("file:///2.go", "go", "two")
+	blocked := c.call(lsp.MethodInlineCompletion, inlineParams("file:///1.go", 0, 5, 2))
+	var list inlineList
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///2.go", 0, 3, 2)), &list)
+	if got := list.texts(); len(got) != 1 || got[0] != "ghost0(two)" {
+		t.Errorf("second document: %q", got)
+	}
+	c.result(c.call("shutdown", nil), nil) // cancels what is in flight
+	if code, m := c.errorCode(blocked); code != -32800 || !strings.Contains(m, "shutting down") {
+		t.Errorf("in-flight completion at shutdown: %d %q", code, m)
+	}
+}
+
+// recorder is a DocumentObserver keeping a shadow copy through the edits.
+type recorder struct {
+	mu     sync.Mutex
+	shadow map[string]string
+	bad    []string
+}
+
+func (r *recorder) DidOpen(uri, lang string, v int32, text string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.shadow[uri] = text
+}
+
+func (r *recorder) DidChange(uri string, v int32, edits []lsp.Edit, text string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.shadow[uri]
+	for _, e := range edits {
+		// Points must match the bytes, as tree-sitter needs.
+		if p := pointOf(s, e.StartByte); p != e.StartPoint {
+			r.bad = append(r.bad, "start point")
+		}
+		if p := pointOf(s, e.OldEndByte); p != e.OldEndPoint {
+			r.bad = append(r.bad, "old end point")
+		}
+		s = s[:e.StartByte] + e.NewText + s[e.OldEndByte:]
+	}
+	if s != text {
+		r.bad = append(r.bad, "edits do not reproduce the text")
+	}
+	r.shadow[uri] = s
+}
+
+func (r *recorder) DidClose(uri string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.shadow, uri)
+}
+
+func pointOf(s string, off int) lsp.Point {
+	row := strings.Count(s[:off], "\n")
+	return lsp.Point{Row: uint32(row), Column: uint32(off - strings.LastIndex(s[:off], "\n") - 1)}
+}
+
+func TestDocumentObserver(t *testing.T) {
+	rec := &recorder{shadow: map[string]string{}}
+	c := fakeServer(t, &lsptest.Fake{}, func(o *lsp.Options) { o.Documents = rec })
+	c.initialize(vscodeCaps, nil)
+	const uri = "file:///o.rs"
+	c.open(uri, "rust", "fn main() {\r\n    let s = \"😀\";\r\n}\r\n")
+	c.change(uri, edit(1, 13, 1, 15, "𝄞x"), edit(0, 11, 1, 0, "\n"), edit(2, 0, 2, 0, "// end\r\n"))
+	c.change(uri, map[string]any{"text": "fn x() {}\n"})
+	c.change(uri, edit(0, 9, 0, 9, "\n"))
+	var list inlineList
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams(uri, 1, 0, 2)), &list) // a barrier: all changes are processed
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.bad) > 0 {
+		t.Errorf("observer saw inconsistent edits: %v", rec.bad)
+	}
+	if got := rec.shadow[uri]; got != "fn x() {}\n\n" {
+		t.Errorf("shadow text %q", got)
+	}
+}
