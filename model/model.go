@@ -14,7 +14,8 @@ import (
 //
 // A Model holds no per-request state: activations live in each Forward
 // call and keys/values in a KVCache, so one model can serve several
-// caches. Forward calls on one backend must not run concurrently.
+// caches, and Forward calls on distinct caches may run concurrently when
+// the backend allows it (the CPU backend keeps no state between calls).
 type Model struct {
 	Config
 	be     backend.Backend

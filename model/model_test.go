@@ -8,6 +8,7 @@ import (
 
 	"github.com/ghostline-dev/ghostline/model/backend/cpu"
 	"github.com/ghostline-dev/ghostline/model/gguf"
+	"github.com/ghostline-dev/ghostline/model/tokenizer"
 )
 
 // tinyShape is small enough for fast tests, yet exercises GQA (4 heads, 2
@@ -199,5 +200,50 @@ func TestLlama2TinyRandom(t *testing.T) {
 	}
 	if e := relErr(got, all[3*m.Vocab:]); e > 1e-4 {
 		t.Errorf("decode differs from prefill by %.2g of range", e)
+	}
+}
+
+// TestSynthWithVocab embeds a real tokenizer (the starcoder vocabulary
+// fixture) in a synthesized model: the vocabulary size follows it, the
+// tokenizer loads from the model file, and generation runs on real text.
+func TestSynthWithVocab(t *testing.T) {
+	fx := fixtures(t)
+	vf, err := gguf.Open(filepath.Join(fx, "vocab", "ggml-vocab-starcoder.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vf.Close()
+	s := tinyShape
+	s.Tied = true
+	w, err := Synth(SynthOptions{Arch: "starcoder2", Shape: s, Type: "q4_0", Vocab: vf, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "sc2.gguf")
+	if err := w.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	m := openModel(t, path)
+	if m.Vocab != 49152 {
+		t.Fatalf("n_vocab %d, want the vocabulary's 49152", m.Vocab)
+	}
+	tok, err := tokenizer.FromGGUF(m.File())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := tok.Encode("def add(a, b):\n    return", tok.DefaultOptions(true))
+	c := m.NewKVCache(len(ids) + 4)
+	logits, err := m.Forward(c, Batch{Tokens: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		id, _ := Argmax(logits)
+		if logits, err = m.Decode(c, 0, int32(len(ids)+i), int32(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ft, _ := m.File().Uint("general.file_type"); ft != 2 {
+		t.Errorf("general.file_type %d, want 2 (MOSTLY_Q4_0)", ft)
 	}
 }
