@@ -481,3 +481,85 @@ func TestDocumentObserver(t *testing.T) {
 		t.Errorf("shadow text %q", got)
 	}
 }
+
+// workspace is a WorkspaceObserver recording what it is told.
+type workspace struct {
+	mu      sync.Mutex
+	added   []string
+	removed []string
+	files   []lsp.FileEvent
+	indexed [][]string
+}
+
+func (w *workspace) FoldersChanged(added, removed []lsp.WorkspaceFolder) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, f := range added {
+		w.added = append(w.added, f.URI)
+	}
+	for _, f := range removed {
+		w.removed = append(w.removed, f.URI)
+	}
+}
+
+func (w *workspace) FilesChanged(ev []lsp.FileEvent) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.files = append(w.files, ev...)
+}
+
+func (w *workspace) Index(ctx context.Context, folders []lsp.WorkspaceFolder, report lsp.ProgressFunc) error {
+	var uris []string
+	for _, f := range folders {
+		uris = append(uris, f.URI)
+	}
+	report(50, "half")
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.indexed = append(w.indexed, uris)
+	return nil
+}
+
+func (w *workspace) snapshot() (indexed [][]string, added, removed []string, files []lsp.FileEvent) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([][]string(nil), w.indexed...), append([]string(nil), w.added...), append([]string(nil), w.removed...), append([]lsp.FileEvent(nil), w.files...)
+}
+
+func TestWorkspace(t *testing.T) {
+	ws := &workspace{}
+	c := fakeServer(t, &lsptest.Fake{}, func(o *lsp.Options) { o.Workspace = ws })
+	var res struct{ Capabilities map[string]any }
+	c.result(c.call("initialize", json.RawMessage(`{"capabilities":{"workspace":{"workspaceFolders":true,"didChangeWatchedFiles":{"dynamicRegistration":true}}},
+		"workspaceFolders":[{"uri":"file:///a","name":"a"},{"uri":"file:///b","name":"b"}]}`)), &res)
+	c.notify("initialized", map[string]any{})
+	// File watching is registered with the client, and the folders indexed.
+	c.waitFor("watcher registration and indexing", 5*time.Second, func() bool {
+		ix, _, _, _ := ws.snapshot()
+		return len(c.serverCalls) == 1 && len(ix) == 1
+	})
+	c.mu.Lock()
+	reg := c.serverCalls[0]
+	c.mu.Unlock()
+	if reg.Method != "client/registerCapability" || !strings.Contains(string(reg.Params), `"method":"workspace/didChangeWatchedFiles"`) {
+		t.Errorf("registration %s %s", reg.Method, reg.Params)
+	}
+	c.notify("workspace/didChangeWorkspaceFolders", map[string]any{"event": map[string]any{
+		"added": []map[string]string{{"uri": "file:///c", "name": "c"}}, "removed": []map[string]string{{"uri": "file:///a", "name": "a"}},
+	}})
+	c.notify("workspace/didChangeWatchedFiles", map[string]any{"changes": []map[string]any{{"uri": "file:///b/x.go", "type": 2}}})
+	c.waitFor("re-index after folders change", 5*time.Second, func() bool {
+		ix, _, _, files := ws.snapshot()
+		return len(ix) == 2 && len(files) == 1
+	})
+	ix, added, removed, files := ws.snapshot()
+	if strings.Join(ix[0], ",") != "file:///a,file:///b" || strings.Join(ix[1], ",") != "file:///b,file:///c" {
+		t.Errorf("indexed %q", ix)
+	}
+	if strings.Join(added, ",") != "file:///c" || strings.Join(removed, ",") != "file:///a" {
+		t.Errorf("folders added %q removed %q", added, removed)
+	}
+	if files[0].URI != "file:///b/x.go" || files[0].Type != 2 {
+		t.Errorf("files %+v", files)
+	}
+}

@@ -64,7 +64,12 @@ func init() {
 				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				if *listen != "" {
-					return serveTCP(ctx, *listen, opts, logger)
+					ln, err := net.Listen("tcp", *listen)
+					if err != nil {
+						return fmt.Errorf("listen: %w", err)
+					}
+					fmt.Fprintf(os.Stderr, "ghostline lsp: listening on %s\n", ln.Addr())
+					return serveTCP(ctx, ln, opts, logger)
 				}
 				srv, err := lsp.New(opts)
 				if err != nil {
@@ -92,14 +97,9 @@ func openLog(path string) (*slog.Logger, func(), error) {
 
 // serveTCP accepts one client at a time (an editor session), each with a
 // fresh server, until interrupted.
-func serveTCP(ctx context.Context, addr string, opts lsp.Options, logger *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
+func serveTCP(ctx context.Context, ln net.Listener, opts lsp.Options, logger *slog.Logger) error {
 	defer ln.Close()
 	go func() { <-ctx.Done(); ln.Close() }()
-	fmt.Fprintf(os.Stderr, "ghostline lsp: listening on %s\n", ln.Addr())
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
