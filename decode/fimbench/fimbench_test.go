@@ -1,0 +1,179 @@
+package fimbench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMetrics(t *testing.T) {
+	for _, tc := range []struct {
+		got, want string
+		exact     bool
+		sim       float64
+	}{
+		{"return x\n", "return x", true, 1},
+		{"return x  ", "return x\n\n", true, 1},
+		{"return y", "return x", false, 1 - 1.0/8},
+		{"", "", true, 1},
+		{"", "abcd", false, 0},
+		{"héllo", "hello", false, 0.8}, // code points, not bytes
+		{"  return x", "return x", false, 0.8},
+	} {
+		if e := ExactMatch(tc.got, tc.want); e != tc.exact {
+			t.Errorf("ExactMatch(%q, %q) = %v", tc.got, tc.want, e)
+		}
+		if s := EditSimilarity(tc.got, tc.want); s < tc.sim-1e-9 || s > tc.sim+1e-9 {
+			t.Errorf("EditSimilarity(%q, %q) = %v, want %v", tc.got, tc.want, s, tc.sim)
+		}
+	}
+}
+
+const heLine = `{"task_id": "SingleLineInfilling/HumanEval/0/L0", "entry_point": "add", "prompt": "def add(a, b):\n", "suffix": "\n", "canonical_solution": "    return a + b\n", "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n"}`
+const safimLine = `{"lang": "python", "prompt": "instr", "eval_prompt": "a, b = map(int, input().split())\n{{completion}}\n", "ground_truth": "print(a + b)", "unit_tests": [{"input": "1 2", "output": ["3"]}, {"input": "5 5", "output": ["10\n"]}], "task_id": "block_completion_1"}`
+
+func TestParseTasks(t *testing.T) {
+	tasks, err := parseTasks(strings.NewReader(heLine+"\n\n"+safimLine+"\n"), "x.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) != 2 {
+		t.Fatalf("%d tasks", len(tasks))
+	}
+	he, sf := tasks[0], tasks[1]
+	if he.Format != "humaneval" || he.Prefix != "def add(a, b):\n" || he.Truth != "    return a + b\n" || he.EntryPoint != "add" {
+		t.Errorf("humaneval task %+v", he)
+	}
+	if sf.Format != "safim" || sf.Lang != "python" || sf.Prefix != "a, b = map(int, input().split())\n" || sf.Suffix != "\n" ||
+		len(sf.UnitTests) != 2 || sf.UnitTests[1].Output != "10\n" {
+		t.Errorf("safim task %+v", sf)
+	}
+	for _, bad := range []string{`{"task_id": "x"}`, `{"task_id": "x", "lang": "cobol", "eval_prompt": "{{completion}}"}`,
+		`{"task_id": "x", "lang": "python", "eval_prompt": "no hole"}`, `not json`, heLine + "\n" + heLine} {
+		if _, err := parseTasks(strings.NewReader(bad), "bad.jsonl"); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestSubsetIsStable(t *testing.T) {
+	var tasks []Task
+	for _, id := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		tasks = append(tasks, Task{ID: id})
+	}
+	s1 := Subset(tasks, 3)
+	rev := make([]Task, len(tasks))
+	for i := range tasks {
+		rev[len(tasks)-1-i] = tasks[i]
+	}
+	s2 := Subset(rev, 3)
+	for i := range s1 {
+		if s1[i].ID != s2[i].ID {
+			t.Fatalf("subset depends on file order: %v vs %v", s1, s2)
+		}
+	}
+	if got := Subset(tasks, 0); len(got) != len(tasks) {
+		t.Error("limit 0 must keep every task")
+	}
+}
+
+func TestSyntaxValid(t *testing.T) {
+	task := Task{Lang: "python", Prefix: "def f(x):\n    return ", Suffix: "\n", Truth: "x + 1"}
+	if v, ok := SyntaxValid(task, "x * 2"); !ok || !v {
+		t.Errorf("valid completion judged %v %v", v, ok)
+	}
+	if v, ok := SyntaxValid(task, "x +* (("); !ok || v {
+		t.Errorf("broken completion judged %v %v", v, ok)
+	}
+}
+
+func sandbox(t *testing.T) *Sandbox {
+	s, err := NewSandbox(5*time.Second, 1<<30)
+	if err != nil {
+		t.Skipf("no sandbox here: %v", err)
+	}
+	return s
+}
+
+func TestSandboxChecks(t *testing.T) {
+	s := sandbox(t)
+	ctx := context.Background()
+	tasks, err := parseTasks(strings.NewReader(heLine+"\n"+safimLine), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	he, sf := tasks[0], tasks[1]
+	for _, tc := range []struct {
+		name   string
+		task   Task
+		compl  string
+		passed bool
+		reason string
+	}{
+		{"humaneval truth", he, he.Truth, true, ""},
+		{"humaneval wrong", he, "    return a - b\n", false, "exit"},
+		{"safim truth", sf, sf.Truth, true, ""},
+		{"safim wrong output", sf, "print(a * b)", false, "wrong output"},
+		{"infinite loop", he, "    while True: pass\n", false, "time limit"},
+		{"no network", he, "    import socket; socket.create_connection(('1.1.1.1', 53), timeout=2); return a + b\n", false, "exit"},
+		{"memory limit", he, "    x = bytearray(3 << 30); return a + b\n", false, "exit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			o, err := s.Check(ctx, tc.task, tc.compl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !o.Ran || o.Passed != tc.passed || !strings.Contains(o.Reason, tc.reason) {
+				t.Errorf("outcome %+v, want passed=%v reason ~%q", o, tc.passed, tc.reason)
+			}
+			if time.Since(start) > 15*time.Second {
+				t.Errorf("took %v", time.Since(start))
+			}
+		})
+	}
+}
+
+// TestGroundTruthPasses runs the shared sets' reference solutions (a few
+// per language) through the sandbox: the harness must accept them.
+func TestGroundTruthPasses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles C++ and Java")
+	}
+	s := sandbox(t)
+	dir := filepath.Join("..", "..", "..", "shared", "bench")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("../shared/bench is absent")
+	}
+	he, err := ReadTasks(filepath.Join(dir, "humaneval-infilling", "HumanEval-SingleLineInfilling.jsonl.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf, err := ReadTasks(filepath.Join(dir, "safim", "block_completion.jsonl.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(he) != 1033 || len(sf) != 8781 {
+		t.Errorf("%d HumanEval and %d SAFIM tasks, want 1033 and 8781 (as ../shared/README.md says)", len(he), len(sf))
+	}
+	picked := Subset(he, 3)
+	per := map[string]int{}
+	for _, t := range Subset(sf, 400) {
+		if per[t.Lang] < 2 && t.Lang != "csharp" {
+			per[t.Lang]++
+			picked = append(picked, t)
+		}
+	}
+	for _, task := range picked {
+		o, err := s.Check(context.Background(), task, task.Truth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !o.Passed {
+			t.Errorf("%s (%s): the ground truth fails: %s", task.ID, task.Lang, o.Reason)
+		}
+	}
+}

@@ -1,0 +1,256 @@
+package fimbench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Sandbox runs untrusted programs: each in a fresh temporary directory
+// (its working directory, HOME and TMPDIR), in a new network namespace
+// with no interfaces but loopback (unshare -rn: no network), under
+// resource limits set with prlimit (address space, CPU seconds, file
+// size), killed with its whole process group at the wall-clock limit.
+// Generated code never runs any other way: NewSandbox fails when the
+// isolation is not available, and the benchmark then reports pass@1 as
+// not measured.
+type Sandbox struct {
+	Timeout     time.Duration // wall clock per run
+	MemoryBytes int64         // address space per process
+	unshare     string
+	prlimit     string
+}
+
+// outputCap bounds what a program may print: a runaway loop must not
+// exhaust memory.
+const outputCap = 1 << 20
+
+// NewSandbox checks that unshare and prlimit work here.
+func NewSandbox(timeout time.Duration, memoryBytes int64) (*Sandbox, error) {
+	s := &Sandbox{Timeout: timeout, MemoryBytes: memoryBytes}
+	var err error
+	if s.unshare, err = exec.LookPath("unshare"); err != nil {
+		return nil, fmt.Errorf("sandbox: unshare not found (util-linux): generated code cannot be isolated from the network")
+	}
+	if s.prlimit, err = exec.LookPath("prlimit"); err != nil {
+		return nil, fmt.Errorf("sandbox: prlimit not found (util-linux): generated code cannot be resource-limited")
+	}
+	out, err := exec.Command(s.unshare, "-rn", s.prlimit, "--cpu=1", "--", "true").CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: unshare -rn fails here (%v: %s): no network isolation", err, bytes.TrimSpace(out))
+	}
+	return s, nil
+}
+
+// RunResult is one program run.
+type RunResult struct {
+	Stdout   string
+	Stderr   string
+	ExitCode int
+	TimedOut bool
+}
+
+// Run runs argv in dir with stdin, under the sandbox's limits (mem
+// overrides MemoryBytes when > 0, for runtimes such as the JVM that
+// reserve address space up front).
+func (s *Sandbox) Run(ctx context.Context, dir, stdin string, mem int64, timeout time.Duration, argv ...string) (RunResult, error) {
+	if mem <= 0 {
+		mem = s.MemoryBytes
+	}
+	if timeout <= 0 {
+		timeout = s.Timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cpu := int(timeout.Seconds()) + 1
+	args := append([]string{"-rn", s.prlimit,
+		fmt.Sprintf("--as=%d", mem), fmt.Sprintf("--cpu=%d", cpu), fmt.Sprintf("--fsize=%d", 64<<20), "--"}, argv...)
+	cmd := exec.CommandContext(ctx, s.unshare, args...)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir, "TMPDIR=" + dir, "LANG=C.UTF-8",
+		"PYTHONDONTWRITEBYTECODE=1", "PYTHONHASHSEED=0"}
+	if py := os.Getenv("GHOSTLINE_PYTHON_PATH"); py != "" {
+		cmd.Env[0] = "PATH=" + py + ":/usr/local/bin:/usr/bin:/bin"
+	}
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr capped
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	err := cmd.Run()
+	r := RunResult{Stdout: stdout.String(), Stderr: stderr.String(), TimedOut: ctx.Err() != nil}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		r.ExitCode = ee.ExitCode()
+		if r.ExitCode == 0 {
+			r.ExitCode = -1 // killed by a signal
+		}
+	case r.TimedOut:
+		r.ExitCode = -1
+	default:
+		return r, err
+	}
+	return r, nil
+}
+
+type capped struct{ bytes.Buffer }
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := outputCap - c.Len(); room > 0 {
+		c.Buffer.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+// Limits for one test program. Why: HumanEval's and SAFIM's reference
+// solutions finish in well under a second; 10 s leaves room for a slow
+// machine, and 1 GiB of address space for Python or C++ is more than the
+// tasks need while stopping a runaway allocation. The JVM reserves its
+// heap and code cache up front, so it gets its own, larger bound.
+const (
+	runTimeout     = 10 * time.Second
+	compileTimeout = 60 * time.Second
+	memNative      = 1 << 30
+	memJVM         = 4 << 30
+)
+
+// Outcome of running a task's tests on a completion.
+type Outcome struct {
+	Ran    bool   // false: not measured (no toolchain for the language)
+	Passed bool   // all tests passed
+	Reason string // why not, for the results file
+}
+
+var javaClass = regexp.MustCompile(`public\s+(?:final\s+)?class\s+([A-Za-z_]\w*)`)
+
+// Check runs t's tests on completion inside the sandbox.
+func (s *Sandbox) Check(ctx context.Context, t Task, completion string) (Outcome, error) {
+	dir, err := os.MkdirTemp("", "ghostline-fim-*")
+	if err != nil {
+		return Outcome{}, err
+	}
+	defer os.RemoveAll(dir)
+	write := func(name, text string) error { return os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644) }
+
+	if t.Format == "humaneval" {
+		prog := t.Prefix + completion + t.Suffix + "\n" + t.Test + "\ncheck(" + t.EntryPoint + ")\n"
+		if err := write("prog.py", prog); err != nil {
+			return Outcome{}, err
+		}
+		r, err := s.Run(ctx, dir, "", memNative, runTimeout, "python3", "prog.py")
+		if err != nil {
+			return Outcome{}, err
+		}
+		return verdict(r, r.ExitCode == 0), nil
+	}
+
+	prog := t.Prefix + completion + t.Suffix
+	var run []string
+	mem := int64(memNative)
+	switch t.Lang {
+	case "python":
+		if err := write("prog.py", prog); err != nil {
+			return Outcome{}, err
+		}
+		run = []string{"python3", "prog.py"}
+	case "cpp":
+		if _, err := exec.LookPath("g++"); err != nil {
+			return Outcome{Reason: "g++ not installed"}, nil
+		}
+		if err := write("prog.cpp", prog); err != nil {
+			return Outcome{}, err
+		}
+		r, err := s.Run(ctx, dir, "", 2<<30, compileTimeout, "g++", "-O2", "-std=gnu++17", "-o", "prog", "prog.cpp")
+		if err != nil {
+			return Outcome{}, err
+		}
+		if r.ExitCode != 0 {
+			return Outcome{Ran: true, Reason: "compile error"}, nil
+		}
+		run = []string{"./prog"}
+	case "java":
+		if _, err := exec.LookPath("javac"); err != nil {
+			return Outcome{Reason: "javac not installed"}, nil
+		}
+		class := "Main"
+		if m := javaClass.FindStringSubmatch(prog); m != nil {
+			class = m[1]
+		}
+		if err := write(class+".java", prog); err != nil {
+			return Outcome{}, err
+		}
+		r, err := s.Run(ctx, dir, "", memJVM, compileTimeout, "javac", "-J-Xmx512m", "-encoding", "UTF-8", class+".java")
+		if err != nil {
+			return Outcome{}, err
+		}
+		if r.ExitCode != 0 {
+			return Outcome{Ran: true, Reason: "compile error"}, nil
+		}
+		run = []string{"java", "-Xmx512m", "-Xss64m", "-cp", ".", class}
+		mem = memJVM
+	case "csharp":
+		if _, err := exec.LookPath("mcs"); err != nil {
+			return Outcome{Reason: "mcs not installed (Debian: mono-mcs)"}, nil
+		}
+		if err := write("prog.cs", prog); err != nil {
+			return Outcome{}, err
+		}
+		r, err := s.Run(ctx, dir, "", memJVM, compileTimeout, "mcs", "-out:prog.exe", "prog.cs")
+		if err != nil {
+			return Outcome{}, err
+		}
+		if r.ExitCode != 0 {
+			return Outcome{Ran: true, Reason: "compile error"}, nil
+		}
+		run = []string{"mono", "prog.exe"}
+		mem = memJVM
+	default:
+		return Outcome{Reason: "no runner for " + t.Lang}, nil
+	}
+	for i, u := range t.UnitTests {
+		r, err := s.Run(ctx, dir, u.Input, mem, runTimeout, run...)
+		if err != nil {
+			return Outcome{}, err
+		}
+		if r.TimedOut || r.ExitCode != 0 {
+			o := verdict(r, false)
+			o.Reason = fmt.Sprintf("test %d: %s", i, o.Reason)
+			return o, nil
+		}
+		if normalizeOutput(r.Stdout) != normalizeOutput(u.Output) {
+			return Outcome{Ran: true, Reason: fmt.Sprintf("test %d: wrong output", i)}, nil
+		}
+	}
+	return Outcome{Ran: true, Passed: true}, nil
+}
+
+func verdict(r RunResult, ok bool) Outcome {
+	switch {
+	case ok:
+		return Outcome{Ran: true, Passed: true}
+	case r.TimedOut:
+		return Outcome{Ran: true, Reason: "time limit"}
+	}
+	return Outcome{Ran: true, Reason: fmt.Sprintf("exit %d", r.ExitCode)}
+}
+
+// normalizeOutput compares program outputs as SAFIM's judge does:
+// ignoring trailing spaces on each line, "\r", and blank lines at the end.
+func normalizeOutput(s string) string {
+	lines := strings.Split(strings.ReplaceAll(s, "\r", ""), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t")
+	}
+	return strings.TrimRight(strings.Join(lines, "\n"), "\n")
+}
