@@ -92,3 +92,55 @@ func breakCode(s string) (string, bool) {
 	}
 	return s[:i] + s[i+1:], true
 }
+
+// TestTruncateOnReferences simulates the commonest overrun: the model writes
+// the reference and then carries on with the rest of the file (the suffix).
+// Truncate with the unit DecideMode picks must give back the reference
+// (up to trailing whitespace), and its result must always be valid.
+func TestTruncateOnReferences(t *testing.T) {
+	limit := 60
+	if testing.Short() {
+		limit = 15
+	}
+	tasks := loadBenchTasks(t, limit)
+	var exact, valid [2]int
+	misses := 0
+	units := map[Unit]int{}
+	for i, task := range tasks {
+		unit, err := DecideMode(task.lang, task.prefix, task.suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		units[unit]++
+		// Two overruns: the model goes on with the rest of the file (the
+		// suffix), or leaves the enclosing block and starts new code.
+		junk := "\n}\n\nint extra() {\n  return 0;\n}\n"
+		if task.lang == Python {
+			junk = "\n\ndef extra():\n    return 0\n"
+		}
+		for k, over := range []string{task.middle + task.suffix, task.middle + junk} {
+			got, err := Truncate(task.lang, task.prefix, over, task.suffix, unit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Valid {
+				valid[k]++
+			}
+			want := strings.TrimRight(task.middle, " \t\r\n")
+			if strings.TrimRight(got.Text, " \t\r\n") == want {
+				exact[k]++
+			} else if misses++; misses <= 5 {
+				t.Logf("%s task %d (%s, overrun %d): got %q, reference %q", task.lang, i, unit, k, tail(got.Text, 80), tail(want, 80))
+			}
+		}
+	}
+	for k, name := range []string{"reference+suffix", "reference+new code"} {
+		t.Logf("%s: %d tasks (units %v): %d cut back to the reference exactly, %d valid", name, len(tasks), units, exact[k], valid[k])
+		if valid[k] < len(tasks)*9/10 {
+			t.Errorf("%s: only %d of %d truncations valid", name, valid[k], len(tasks))
+		}
+		if exact[k] < len(tasks)*8/10 {
+			t.Errorf("%s: only %d of %d truncations gave back the reference", name, exact[k], len(tasks))
+		}
+	}
+}

@@ -38,10 +38,12 @@ func (u Unit) Multiline() bool { return u != UnitExpression }
 
 // DecideMode chooses the unit to complete at the cursor from the syntax
 // around it, the way people expect of inline completion:
-//   - inside a string or comment, or with text after the cursor on its line:
-//     the rest of the line only (UnitExpression);
+//   - inside a string or comment, or mid-line (text before and after the
+//     cursor on its line): the rest of the line only (UnitExpression);
 //   - right after something that opens a block ('{', or ':' ending a Python
-//     line), or on a blank line: the block (UnitBlock);
+//     line), or on a blank line, or at the indentation of a line whose
+//     text follows the cursor (lines are inserted before it): the block
+//     (UnitBlock);
 //   - after text on the cursor's line with nothing after it: finish that
 //     statement (UnitStatement).
 func DecideMode(lang Language, prefix, suffix string) (Unit, error) {
@@ -51,10 +53,10 @@ func DecideMode(lang Language, prefix, suffix string) (Unit, error) {
 	}
 	l.Prime(prefix)
 	rest, _, _ := strings.Cut(suffix, "\n")
-	if !l.InCode() || strings.TrimSpace(rest) != "" {
+	line := prefix[strings.LastIndexByte(prefix, '\n')+1:]
+	if !l.InCode() || strings.TrimSpace(rest) != "" && strings.TrimSpace(line) != "" {
 		return UnitExpression, nil
 	}
-	line := prefix[strings.LastIndexByte(prefix, '\n')+1:]
 	if l.AtBlockOpen() {
 		return UnitBlock, nil
 	}
@@ -116,6 +118,12 @@ func Truncate(lang Language, prefix, completion, suffix string, unit Unit) (Trun
 func (c *Checker) Truncate(completion string, unit Unit) (Truncation, error) {
 	ends := c.cutCandidates(completion, unit)
 	best := Truncation{Text: completion, NewErrors: -1}
+	// When code follows the cursor on its line and only indentation stands
+	// before it, the completion inserts whole lines before that code and
+	// must end with a line break.
+	rest, _, _ := strings.Cut(c.suffix, "\n")
+	line := c.prefix[strings.LastIndexByte(c.prefix, '\n')+1:]
+	needBreak := strings.TrimSpace(rest) != "" && strings.TrimSpace(line) == ""
 	for n, end := range ends {
 		if n >= maxTruncChecks {
 			break
@@ -123,6 +131,8 @@ func (c *Checker) Truncate(completion string, unit Unit) (Truncation, error) {
 		text := strings.TrimRight(completion[:end], " \t\r\n")
 		if unit == UnitExpression {
 			text = completion[:end]
+		} else if needBreak && text != "" {
+			text += lineBreak(completion)
 		}
 		j, err := c.Final(text)
 		if err != nil {
@@ -175,10 +185,11 @@ func (c *Checker) cutCandidates(completion string, unit Unit) []int {
 	if lexConfigs[c.lang].pyIndent {
 		limit = min(limit, c.pyBlockLimit(completion))
 	}
-	if sl := firstNonBlankLine(c.suffix); sl != "" {
+	if sl := nonBlankLines(c.suffix, repeatLines); len(sl) > 0 {
+		lines := strings.SplitAfter(completion, "\n")
 		off := 0
-		for n, ln := range strings.SplitAfter(completion, "\n") {
-			if n > 0 && strings.TrimSpace(ln) == sl {
+		for n, ln := range lines {
+			if n > 0 && strings.TrimSpace(ln) == sl[0] && repeats(lines[n:], sl) {
 				limit = min(limit, off)
 				break
 			}
@@ -304,9 +315,26 @@ func (c *Checker) firstIndent(s string) int {
 }
 
 // pyBlockLimit returns the offset of the first line of s indented less than
-// its first line (the completion leaving its block), or len(s).
+// both its first line and the suffix's first line (the completion leaving
+// the block that the suffix continues), or len(s).
 func (c *Checker) pyBlockLimit(s string) int {
 	first := c.firstIndent(s)
+	suffixIndent := -1
+	for _, ln := range strings.Split(c.suffix, "\n") {
+		if strings.TrimSpace(ln) != "" {
+			suffixIndent = indentWidth(ln)
+			break
+		}
+	}
+	switch {
+	case suffixIndent > 0:
+		first = min(first, suffixIndent)
+	case first > 0:
+		// Nothing follows, or only top-level code: the completion may
+		// close any inner block, but a completion that starts indented
+		// and reaches column 0 has left its definition.
+		first = 1
+	}
 	off := 0
 	l := c.lexer.Clone()
 	for n, ln := range strings.SplitAfter(s, "\n") {
@@ -337,12 +365,50 @@ func indentWidth(ln string) int {
 	return w
 }
 
-// firstNonBlankLine returns the first line of s with text, trimmed.
-func firstNonBlankLine(s string) string {
+// repeatLines is how many of the suffix's first lines a completion must
+// reproduce to count as repeating the suffix. Why 3: one line such as
+// "i++;" or "return x" often occurs legitimately inside the completion too;
+// three in a row in the same order almost never do by chance.
+const repeatLines = 3
+
+// nonBlankLines returns up to n first non-blank lines of s, trimmed.
+func nonBlankLines(s string, n int) []string {
+	var out []string
 	for _, ln := range strings.Split(s, "\n") {
 		if t := strings.TrimSpace(ln); t != "" {
-			return t
+			out = append(out, t)
+			if len(out) == n {
+				break
+			}
 		}
 	}
-	return ""
+	return out
+}
+
+// repeats reports whether lines (from the completion) begin with the
+// non-blank lines want, as far as either goes.
+func repeats(lines, want []string) bool {
+	k := 0
+	for _, ln := range lines {
+		t := strings.TrimSpace(ln)
+		if t == "" {
+			continue
+		}
+		if k == len(want) {
+			break
+		}
+		if t != want[k] {
+			return false
+		}
+		k++
+	}
+	return k > 0
+}
+
+// lineBreak returns the line break style of s ("\r\n" or "\n").
+func lineBreak(s string) string {
+	if strings.Contains(s, "\r\n") {
+		return "\r\n"
+	}
+	return "\n"
 }
