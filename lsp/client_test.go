@@ -37,7 +37,7 @@ func (m msg) isResponse() bool { return m.Method == "" }
 // the server's requests (progress tokens, registrations) with null results
 // and keeps the server's notifications for inspection.
 type client struct {
-	t      *testing.T
+	t      testing.TB
 	conn   net.Conn
 	nextID int
 
@@ -52,7 +52,7 @@ type client struct {
 }
 
 // start runs a server with opts on one end of a pipe.
-func start(t *testing.T, opts lsp.Options) *client {
+func start(t testing.TB, opts lsp.Options) *client {
 	t.Helper()
 	srv, err := lsp.New(opts)
 	if err != nil {
@@ -298,7 +298,7 @@ func noDebounce() *lsp.Config {
 	return &c
 }
 
-func fakeServer(t *testing.T, fake *lsptest.Fake, mod func(*lsp.Options)) *client {
+func fakeServer(t testing.TB, fake *lsptest.Fake, mod func(*lsp.Options)) *client {
 	opts := lsp.Options{Completer: fake, Config: noDebounce(), Logger: testLogger(t)}
 	if mod != nil {
 		mod(&opts)
@@ -307,11 +307,11 @@ func fakeServer(t *testing.T, fake *lsptest.Fake, mod func(*lsp.Options)) *clien
 }
 
 // testLogger sends the server's log to t.Log (shown for failing tests).
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-type tWriter struct{ t *testing.T }
+type tWriter struct{ t testing.TB }
 
 func (w tWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))

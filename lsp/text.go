@@ -3,6 +3,7 @@ package lsp
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -38,19 +39,43 @@ type Text struct {
 
 // NewText indexes s.
 func NewText(s string) *Text {
-	t := &Text{s: s, lines: make([]int, 1, 1+strings.Count(s, "\n"))}
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\n':
-			t.lines = append(t.lines, i+1)
-		case '\r':
-			if i+1 < len(s) && s[i+1] == '\n' {
-				continue // the '\n' ends the line
-			}
-			t.lines = append(t.lines, i+1)
+	lines := make([]int, 1, 1+strings.Count(s, "\n"))
+	return &Text{s: s, lines: appendLineStarts(lines, s, 0, len(s)+1)}
+}
+
+// appendLineStarts appends to dst, in order, every line start p of s with
+// from < p < to: the offsets just after a '\n', or after a '\r' that no
+// '\n' follows. It uses strings.IndexByte (vectorised) rather than a byte
+// loop: documents are re-indexed on every change.
+func appendLineStarts(dst []int, s string, from, to int) []int {
+	end := min(to-1, len(s)) // break characters lie in [from, end)
+	n0 := len(dst)
+	for off := from; off < end; {
+		i := strings.IndexByte(s[off:end], '\n')
+		if i < 0 {
+			break
+		}
+		off += i + 1
+		dst = append(dst, off)
+	}
+	// A '\r' not followed by '\n' also ends a line (old Mac files, stray
+	// characters: rare), merged in.
+	lone := false
+	for off := from; off < end; {
+		i := strings.IndexByte(s[off:end], '\r')
+		if i < 0 {
+			break
+		}
+		off += i + 1
+		if off == len(s) || s[off] != '\n' {
+			dst = append(dst, off)
+			lone = true
 		}
 	}
-	return t
+	if lone {
+		slices.Sort(dst[n0:])
+	}
+	return dst
 }
 
 // String returns the text.
@@ -211,7 +236,31 @@ func (t *Text) Apply(r *protocol.Range, newText string, enc PositionEncoding) (*
 	b.WriteString(newText)
 	b.WriteString(t.s[end:])
 	e := Edit{StartByte: start, OldEndByte: end, StartPoint: pointAt(t.s, start), OldEndPoint: pointAt(t.s, end), NewText: newText}
-	return NewText(b.String()), e, nil
+	return t.reindex(b.String(), start, end, len(newText)-(end-start)), e, nil
+}
+
+// reindex builds the line index of ns, which is t's text with [start, end)
+// replaced (changing the length by delta), reusing t's index outside the
+// edit: only the lines it touches are scanned, and later line starts are
+// shifted. Breaks are decided by at most two bytes ("\r\n"), so the scan
+// starts one line before the edit (an inserted '\n' can join a '\r' just
+// before it) and stops at the first old line start past the edit, whose
+// break bytes are untouched.
+func (t *Text) reindex(ns string, start, end, delta int) *Text {
+	sl, _ := slices.BinarySearch(t.lines, start+1) // lines[sl-1] <= start < lines[sl]
+	a := max(0, sl-2)                              // one line earlier
+	k, _ := slices.BinarySearch(t.lines, end+1)    // first start > end
+	to := len(ns) + 1
+	if k < len(t.lines) {
+		to = t.lines[k] + delta
+	}
+	lines := make([]int, 0, len(t.lines)+strings.Count(ns[t.lines[a]:min(to, len(ns))], "\n"))
+	lines = append(lines, t.lines[:a+1]...)
+	lines = appendLineStarts(lines, ns, t.lines[a], to)
+	for _, l := range t.lines[k:] {
+		lines = append(lines, l+delta)
+	}
+	return &Text{s: ns, lines: lines}
 }
 
 // ErrTooLarge: a document over MaxDocumentBytes.

@@ -184,6 +184,34 @@ func FuzzPositions(f *testing.F) {
 				t.Fatalf("line past the end accepted")
 			}
 		}
+		// Any edit: the incrementally updated line index equals a fresh one.
+		for k, repl := range []string{"", "\r", "\n", "\r\n", "😀x", "a\rb\nc"} {
+			i := (int(extra) * (k + 3)) % (len(s) + 1)
+			j := (int(extra)*7 + k) % (len(s) + 1)
+			i, j = min(i, j), max(i, j)
+			for i > 0 && i < len(s) && !utf8.RuneStart(s[i]) {
+				i--
+			}
+			for j > 0 && j < len(s) && !utf8.RuneStart(s[j]) {
+				j--
+			}
+			// An offset between '\r' and '\n' has no position: use the
+			// line end.
+			r := &protocol.Range{Start: text.Position(i, UTF32), End: text.Position(j, UTF32)}
+			i, _ = text.Offset(r.Start, UTF32)
+			j, _ = text.Offset(r.End, UTF32)
+			next, e, err := text.Apply(r, repl, UTF32)
+			if err != nil {
+				t.Fatalf("Apply %v: %v", r, err)
+			}
+			want := s[:i] + repl + s[j:]
+			if next.String() != want || e.StartByte != i || e.OldEndByte != j {
+				t.Fatalf("Apply [%d,%d) %q on %q = %q, want %q", i, j, repl, s, next.String(), want)
+			}
+			if fresh := NewText(want); fmt.Sprint(next.lines) != fmt.Sprint(fresh.lines) {
+				t.Fatalf("Apply [%d,%d) %q on %q: line index %v, fresh %v", i, j, repl, s, next.lines, fresh.lines)
+			}
+		}
 		// Replacing a range of the document and its reference splice agree.
 		if len(lines) > 0 {
 			li := int(extra) % len(lines)
