@@ -52,6 +52,7 @@ func BenchmarkTypingSession(b *testing.B) {
 	slices.Sort(lat)
 	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) }
 	b.ReportMetric(q(0.50), "p50-µs/keystroke")
+	b.ReportMetric(q(0.90), "p90-µs/keystroke")
 	b.ReportMetric(q(0.99), "p99-µs/keystroke")
 	b.ReportMetric(float64(len(lat))/float64(b.N), "keystrokes/op")
 }

@@ -78,40 +78,14 @@ func (s *Server) didChange(raw json.RawMessage) {
 	}
 	wasSkipped := doc.skip != nil
 	text, failure := doc.text, doc.skip
-	var edits []Edit
-	reopened := false // text rebuilt from a full change after a failure
-	for i, ch := range p.ContentChanges {
-		if ch.Range == nil { // the whole text: also the way back from a skip
-			if err := checkContent(ch.Text); err != nil {
-				text, failure = nil, err
-				continue
-			}
-			if text == nil {
-				reopened, edits = true, nil
-			} else {
-				old := text.String()
-				edits = append(edits, Edit{OldEndByte: len(old), OldEndPoint: pointAt(old, len(old)), NewText: ch.Text})
-			}
-			text, failure = NewText(ch.Text), nil
-			continue
-		}
-		if text == nil {
-			continue // skipped: an incremental change has nothing to apply to
-		}
-		if strings.IndexByte(ch.Text, 0) >= 0 {
-			text, failure = nil, ErrBinary
-			continue
-		}
-		next, e, err := text.Apply(ch.Range, ch.Text, s.enc)
-		if err != nil {
-			if !errors.Is(err, ErrTooLarge) {
-				err = fmt.Errorf("change %d could not be applied (%w); no completions until the client resends the document", i, err)
-			}
-			text, failure = nil, err
-			continue
-		}
-		text = next
-		edits = append(edits, e)
+	s.mu.Unlock()
+	// Applied outside the lock: only the message loop writes documents,
+	// and a panic here (a bug) must not leave the server locked.
+	text, failure, edits, reopened := applyChanges(text, failure, p.ContentChanges, s.enc)
+	s.mu.Lock()
+	if s.docs[uri] != doc {
+		s.mu.Unlock()
+		return
 	}
 	doc.version = p.TextDocument.Version
 	doc.text, doc.skip = text, failure
@@ -139,6 +113,47 @@ func (s *Server) didChange(raw json.RawMessage) {
 	case len(edits) > 0:
 		o.DidChange(uri, doc.version, edits, text.String())
 	}
+}
+
+// applyChanges applies a didChange's content changes in order. text is nil
+// and failure set for a skipped document; a full-text change can revive it.
+// reopened says the text was rebuilt from a full change after a failure
+// within these changes (observers must start over).
+func applyChanges(text *Text, failure error, changes []contentChange, enc PositionEncoding) (_ *Text, _ error, edits []Edit, reopened bool) {
+	for i, ch := range changes {
+		if ch.Range == nil { // the whole text: also the way back from a skip
+			if err := checkContent(ch.Text); err != nil {
+				text, failure = nil, err
+				continue
+			}
+			if text == nil {
+				reopened, edits = true, nil
+			} else {
+				old := text.String()
+				edits = append(edits, Edit{OldEndByte: len(old), OldEndPoint: pointAt(old, len(old)), NewText: ch.Text})
+			}
+			text, failure = NewText(ch.Text), nil
+			continue
+		}
+		if text == nil {
+			continue // skipped: an incremental change has nothing to apply to
+		}
+		if strings.IndexByte(ch.Text, 0) >= 0 {
+			text, failure = nil, ErrBinary
+			continue
+		}
+		next, e, err := text.Apply(ch.Range, ch.Text, enc)
+		if err != nil {
+			if !errors.Is(err, ErrTooLarge) {
+				err = fmt.Errorf("change %d could not be applied (%w); no completions until the client resends the document", i, err)
+			}
+			text, failure = nil, err
+			continue
+		}
+		text = next
+		edits = append(edits, e)
+	}
+	return text, failure, edits, reopened
 }
 
 func (s *Server) didClose(raw json.RawMessage) {

@@ -563,3 +563,25 @@ func TestWorkspace(t *testing.T) {
 		t.Errorf("files %+v", files)
 	}
 }
+
+// panicky is a DocumentObserver with a bug.
+type panicky struct{}
+
+func (panicky) DidOpen(string, string, int32, string)      {}
+func (panicky) DidChange(string, int32, []lsp.Edit, string) { panic("observer bug") }
+func (panicky) DidClose(string)                             {}
+
+// A panic in a notification handler is recovered; the document is still
+// updated and the session goes on.
+func TestPanicInNotificationRecovered(t *testing.T) {
+	fake := &lsptest.Fake{}
+	c := fakeServer(t, fake, func(o *lsp.Options) { o.Documents = panicky{} })
+	c.initialize(vscodeCaps, nil)
+	c.open("file:///p.go", "go", "a")
+	c.change("file:///p.go", edit(0, 1, 0, 1, "b"))
+	var list inlineList
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///p.go", 0, 2, 2)), &list)
+	if got := list.texts(); len(got) != 1 || got[0] != "ghost0(ab)" {
+		t.Errorf("after a panicking observer: %q", got)
+	}
+}

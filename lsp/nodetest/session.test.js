@@ -241,5 +241,9 @@ test('ghostline lsp speaks LSP 3.18 inline completion as VS Code does', { timeou
     ['shown', 'ghost0(v)', undefined], ['partial', 'ghost0(v)', 5], ['accepted', 'ghost0(v)', undefined],
   ]);
   assert.ok(records.every((r) => r.uri === uri && r.languageId === 'typescript'));
+  // --log writes the server log as JSON lines (log/slog).
+  const logLines = fs.readFileSync(path.join(dir, 'server.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(logLines.length > 0 && logLines.every((l) => l.time && l.level && l.msg), 'slog JSON records');
+  assert.ok(logLines.some((l) => l.msg === 'initialize'));
   fs.rmSync(dir, { recursive: true, force: true });
 });
