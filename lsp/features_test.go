@@ -567,7 +567,7 @@ func TestWorkspace(t *testing.T) {
 // panicky is a DocumentObserver with a bug.
 type panicky struct{}
 
-func (panicky) DidOpen(string, string, int32, string)      {}
+func (panicky) DidOpen(string, string, int32, string)       {}
 func (panicky) DidChange(string, int32, []lsp.Edit, string) { panic("observer bug") }
 func (panicky) DidClose(string)                             {}
 
