@@ -193,45 +193,45 @@ func (c *CPU) ApplyRope(x []float32, heads, headDim int, pos []int32, r backend.
 }
 
 // Attend runs each (query row, head) pair independently, split over
-// threads by query row.
+// threads by pair, so one-token decode over a long context uses every
+// thread too.
 func (c *CPU) Attend(out, q []float32, a backend.Attention) {
 	n := len(a.Visible)
 	qDim := a.Heads * a.HeadDim
 	kvDim := a.KVHeads * a.HeadDim
 	group := a.Heads / a.KVHeads
-	c.parallel(n, 1, func(lo, hi int) {
+	c.parallel(n*a.Heads, 1, func(lo, hi int) {
 		var scores []float32
-		for i := lo; i < hi; i++ {
+		for item := lo; item < hi; item++ {
+			i, h := item/a.Heads, item%a.Heads
 			vis := a.Visible[i]
 			if cap(scores) < len(vis) {
 				scores = make([]float32, len(vis))
 			}
 			scores = scores[:len(vis)]
-			for h := 0; h < a.Heads; h++ {
-				qh := q[i*qDim+h*a.HeadDim : i*qDim+(h+1)*a.HeadDim]
-				kvOff := (h / group) * a.HeadDim
-				mx := float32(math.Inf(-1))
-				for j, cell := range vis {
-					k := a.K[int(cell)*kvDim+kvOff : int(cell)*kvDim+kvOff+a.HeadDim]
-					s := quant.DotF32(qh, k) * a.Scale
-					scores[j] = s
-					mx = max(mx, s)
-				}
-				var sum float32
-				for j, s := range scores {
-					e := float32(math.Exp(float64(s - mx)))
-					scores[j] = e
-					sum += e
-				}
-				o := out[i*qDim+h*a.HeadDim : i*qDim+(h+1)*a.HeadDim]
-				clear(o)
-				inv := 1 / sum
-				for j, cell := range vis {
-					v := a.V[int(cell)*kvDim+kvOff : int(cell)*kvDim+kvOff+a.HeadDim]
-					p := scores[j] * inv
-					for d := range o {
-						o[d] += p * v[d]
-					}
+			qh := q[i*qDim+h*a.HeadDim : i*qDim+(h+1)*a.HeadDim]
+			kvOff := (h / group) * a.HeadDim
+			mx := float32(math.Inf(-1))
+			for j, cell := range vis {
+				k := a.K[int(cell)*kvDim+kvOff : int(cell)*kvDim+kvOff+a.HeadDim]
+				s := quant.DotF32(qh, k) * a.Scale
+				scores[j] = s
+				mx = max(mx, s)
+			}
+			var sum float32
+			for j, s := range scores {
+				e := float32(math.Exp(float64(s - mx)))
+				scores[j] = e
+				sum += e
+			}
+			o := out[i*qDim+h*a.HeadDim : i*qDim+(h+1)*a.HeadDim]
+			clear(o)
+			inv := 1 / sum
+			for j, cell := range vis {
+				v := a.V[int(cell)*kvDim+kvOff : int(cell)*kvDim+kvOff+a.HeadDim]
+				p := scores[j] * inv
+				for d := range o {
+					o[d] += p * v[d]
 				}
 			}
 		}
