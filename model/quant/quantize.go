@@ -134,18 +134,25 @@ func quantQ5_1(x []float32, b []byte) {
 func quantQ8_0(x []float32, b []byte) {
 	var amax float32
 	for _, v := range x {
-		amax = max(amax, float32(math.Abs(float64(v))))
+		amax = max(amax, v, -v)
 	}
 	d := amax / 127
 	id := inv(d)
 	putHalf(b, d)
 	for j := 0; j < 32; j++ {
-		b[2+j] = byte(int8(math.Round(float64(x[j] * id))))
+		b[2+j] = byte(int8(roundAway(x[j] * id)))
 	}
 }
 
+// roundAway rounds half away from zero, as C's roundf: truncate f ± 0.5
+// (exact in float64), branch-free since the signs of random data are
+// unpredictable.
+func roundAway(f float32) int {
+	return int(float64(f) + math.Copysign(0.5, float64(f)))
+}
+
 func clampRound(f float32, lo, hi int) int {
-	r := int(math.Round(float64(f)))
+	r := roundAway(f)
 	return max(lo, min(hi, r))
 }
 
