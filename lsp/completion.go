@@ -47,6 +47,7 @@ type shown struct {
 type job struct {
 	id       jsonrpc2.ID
 	uri      string
+	received time.Time
 	req      CompletionRequest
 	debounce time.Duration
 	// build turns the final suggestions into the reply.
@@ -73,6 +74,7 @@ var errEmpty = errors.New("no completion for this document")
 // the message loop, so it sees the document exactly as the messages before
 // it left it.
 func (s *Server) prepare(id jsonrpc2.ID, uri string, p protocol.Position, sel *SelectedCompletionInfo, trigger InlineCompletionTriggerKind) (*job, *where, error) {
+	received := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	doc := s.docs[uri]
@@ -132,6 +134,7 @@ func (s *Server) prepare(id jsonrpc2.ID, uri string, p protocol.Position, sel *S
 	j := &job{
 		id:       id,
 		uri:      uri,
+		received: received,
 		debounce: debounce,
 		cache:    true,
 		req: CompletionRequest{
@@ -272,6 +275,7 @@ func (s *Server) schedule(j *job, reply replier) {
 		s.mu.Unlock()
 		s.log.Debug("typed along a suggestion", "uri", j.uri, "items", len(rems))
 		reply(s.ctx, j.build(rems), nil)
+		s.timing(j, "cached", len(rems), nil)
 		return
 	}
 	ctx, cancel := context.WithCancelCause(s.ctx)
@@ -287,8 +291,45 @@ func (s *Server) schedule(j *job, reply replier) {
 }
 
 type outcome struct {
-	res CompletionResult
-	err error
+	res        CompletionResult
+	err        error
+	start, end time.Time // the Completer call
+}
+
+// CompletionTiming describes one answered completion request, for
+// latency measurements that separate the server's own time from the
+// model's (Options.OnCompletion).
+type CompletionTiming struct {
+	URI     string
+	Trigger InlineCompletionTriggerKind
+	// Outcome: "items", "empty", "cached" (typing along, no Completer
+	// call), "cancelled" or "error".
+	Outcome string
+	Items   int
+	// Received: the request reached the handler (after JSON-RPC decoding).
+	// Started/Returned: the Completer call (zero if it was not called).
+	// Replied: the reply was handed to the connection.
+	Received, Started, Returned, Replied time.Time
+}
+
+// Model returns the time spent in the Completer.
+func (t CompletionTiming) Model() time.Duration {
+	if t.Started.IsZero() {
+		return 0
+	}
+	return t.Returned.Sub(t.Started)
+}
+
+// timing reports one request to Options.OnCompletion.
+func (s *Server) timing(j *job, outcome string, items int, o *outcome) {
+	if s.opts.OnCompletion == nil {
+		return
+	}
+	t := CompletionTiming{URI: j.uri, Trigger: j.req.Trigger, Outcome: outcome, Items: items, Received: j.received, Replied: time.Now()}
+	if o != nil {
+		t.Started, t.Returned = o.start, o.end
+	}
+	s.opts.OnCompletion(t)
 }
 
 // run executes one job on its own goroutine.
@@ -341,8 +382,9 @@ func (s *Server) run(ctx context.Context, j *job, sl, prev *slot, reply replier)
 				out <- outcome{err: fmt.Errorf("completer panicked: %v", p)}
 			}
 		}()
+		start := time.Now()
 		res, err := s.opts.Completer.Complete(ctx, j.req)
-		out <- outcome{res, err}
+		out <- outcome{res, err, start, time.Now()}
 	}()
 	t1 := time.Now()
 	select {
@@ -355,6 +397,7 @@ func (s *Server) run(ctx context.Context, j *job, sl, prev *slot, reply replier)
 		case o.err != nil:
 			s.log.Warn("completion failed", "uri", j.uri, "err", o.err)
 			reply(ctx, nil, jsonrpc2.Errorf(codeRequestFailed, "completion failed: %v", o.err))
+			s.timing(j, "error", 0, &o)
 		default:
 			texts := cleanCandidates(o.res.Candidates, j.req.N, j.req.MaxLines)
 			if j.cache && len(texts) > 0 {
@@ -367,6 +410,11 @@ func (s *Server) run(ctx context.Context, j *job, sl, prev *slot, reply replier)
 			s.log.Debug("completion", "uri", j.uri, "trigger", j.req.Trigger.String(), "items", len(texts),
 				"wait_ms", t1.Sub(t0).Milliseconds(), "model_ms", time.Since(t1).Milliseconds())
 			reply(ctx, j.build(texts), nil)
+			what := "items"
+			if len(texts) == 0 {
+				what = "empty"
+			}
+			s.timing(j, what, len(texts), &o)
 		}
 	}
 }
@@ -393,6 +441,7 @@ func (s *Server) replyCancelled(ctx context.Context, j *job, reply replier) {
 	}
 	s.log.Debug("completion cancelled", "uri", j.uri, "reason", cause.Error())
 	reply(context.WithoutCancel(ctx), nil, jsonrpc2.NewError(codeRequestCancelled, cause.Error()))
+	s.timing(j, "cancelled", 0, nil)
 }
 
 // cleanCandidates drops empty and duplicate candidates, cuts each to

@@ -585,3 +585,26 @@ func TestPanicInNotificationRecovered(t *testing.T) {
 		t.Errorf("after a panicking observer: %q", got)
 	}
 }
+
+func TestCompletionTiming(t *testing.T) {
+	var mu sync.Mutex
+	var got []lsp.CompletionTiming
+	c := fakeServer(t, &lsptest.Fake{}, func(o *lsp.Options) {
+		o.OnCompletion = func(ct lsp.CompletionTiming) { mu.Lock(); got = append(got, ct); mu.Unlock() }
+	})
+	c.initialize(vscodeCaps, nil)
+	c.open("file:///t.go", "go", "SLOW x")
+	var list inlineList
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///t.go", 0, 6, 2)), &list)
+	c.change("file:///t.go", edit(0, 6, 0, 6, "gh"))
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///t.go", 0, 8, 2)), &list)
+	c.waitFor("two timings", 2*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if got[0].Outcome != "items" || got[0].Items != 1 || got[0].Model() < 250*time.Millisecond || got[0].Replied.Before(got[0].Returned) {
+		t.Errorf("first: %+v (model %v), want items after a ~300 ms Completer call", got[0], got[0].Model())
+	}
+	if got[1].Outcome != "cached" || got[1].Model() != 0 {
+		t.Errorf("second: %+v, want cached with no model time", got[1])
+	}
+}

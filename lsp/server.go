@@ -33,6 +33,10 @@ type Options struct {
 	Config *Config
 	// Version is reported in serverInfo.
 	Version string
+	// OnCompletion, if set, is called after each completion request is
+	// answered, with its timing (benchmarks, latency logs). It runs on
+	// the request's goroutine and must be quick.
+	OnCompletion func(CompletionTiming)
 }
 
 // ErrNoShutdown is returned by Serve when the session ended without the
