@@ -176,6 +176,11 @@ func (l *Lexer) try(piece string) bool {
 type Vocab struct {
 	pieces  []string
 	classes []uint16
+	// lead is the number of leading spaces of each piece (capped at 255),
+	// and first the byte after them (0 if the piece is all spaces): at the
+	// start of a Python line they settle the indentation.
+	lead  []uint8
+	first []byte
 }
 
 // Byte classes that matter to some lexer state.
@@ -222,13 +227,21 @@ func byteClass(c byte) uint16 {
 // NewVocab prepares pieces (token id → text; "" for tokens without text,
 // such as special tokens) for Mask.
 func NewVocab(pieces []string) *Vocab {
-	v := &Vocab{pieces: pieces, classes: make([]uint16, len(pieces))}
+	v := &Vocab{pieces: pieces, classes: make([]uint16, len(pieces)), lead: make([]uint8, len(pieces)), first: make([]byte, len(pieces))}
 	for i, p := range pieces {
 		var cl uint16
 		for j := 0; j < len(p); j++ {
 			cl |= byteClass(p[j])
 		}
 		v.classes[i] = cl
+		k := 0
+		for k < len(p) && p[k] == ' ' {
+			k++
+		}
+		v.lead[i] = uint8(min(k, 255))
+		if k < len(p) {
+			v.first[i] = p[k]
+		}
 	}
 	return v
 }
@@ -291,8 +304,45 @@ func (l *Lexer) danger() uint16 {
 // without text are allowed: the decoder decides about special tokens.
 func (l *Lexer) Mask(v *Vocab, allowed []bool) {
 	d := l.danger()
+	if d == ^uint16(0) && l.st.mode == mCode {
+		l.maskLineStart(v, allowed)
+		return
+	}
 	for i, p := range v.pieces {
 		allowed[i] = v.classes[i]&d == 0 || p == "" || l.try(p)
+	}
+}
+
+// maskLineStart is Mask at the start of a Python line, where the first
+// non-blank byte settles the indentation. For pieces made of spaces and then
+// an ordinary byte, the indentation check depends only on the column the
+// spaces reach, so it runs once per column; after it only code's dangerous
+// bytes need the automaton.
+func (l *Lexer) maskLineStart(v *Vocab, allowed []bool) {
+	const codeDanger = clCloser | clNewline | clDQuote | clSQuote | clBacktick | clBackslash | clSlash | clHash
+	var okAt [256]int8 // 0 unknown, 1 ok, -1 impossible; by leading spaces
+	for i, p := range v.pieces {
+		f := v.first[i]
+		switch {
+		case p == "":
+			allowed[i] = true
+		case int(v.lead[i]) == len(p):
+			allowed[i] = true // only spaces: the line is still being indented
+		case f == '\t' || f == '\f' || f == '\r' || f == '\n' || f == '#' || v.lead[i] == 255:
+			allowed[i] = l.try(p)
+		default:
+			k := v.lead[i]
+			if okAt[k] == 0 {
+				l.tmp.copyFrom(&l.st)
+				l.tmp.col += int(k)
+				l.tmp.lineStart = false
+				okAt[k] = -1
+				if l.tmp.indent(true) {
+					okAt[k] = 1
+				}
+			}
+			allowed[i] = okAt[k] > 0 && (v.classes[i]&codeDanger == 0 || l.try(p))
+		}
 	}
 }
 
