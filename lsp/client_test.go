@@ -47,6 +47,7 @@ type client struct {
 	serverCalls   []msg
 	changed       chan struct{} // signalled on every message
 	versions      map[string]int
+	all           [][]byte // every server message, in order
 
 	served chan error
 }
@@ -100,6 +101,7 @@ func (c *client) readLoop() {
 			continue
 		}
 		c.mu.Lock()
+		c.all = append(c.all, body)
 		switch {
 		case m.isResponse():
 			c.responses[string(m.ID)] = m
