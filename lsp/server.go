@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.lsp.dev/jsonrpc2"
 )
@@ -38,6 +39,12 @@ type Options struct {
 	// the request's goroutine and must be quick.
 	OnCompletion func(CompletionTiming)
 }
+
+// shutdownGrace bounds how long Serve waits, once the session is over, for
+// work that ignores cancellation (a Loader reading a file, a stuck read):
+// the editor is waiting for the process to go, and an engine that cannot
+// stop within two seconds will not stop at all.
+const shutdownGrace = 2 * time.Second
 
 // ErrNoShutdown is returned by Serve when the session ended without the
 // shutdown request (exit before shutdown, or the client went away). The
@@ -134,10 +141,21 @@ func (s *Server) Serve(ctx context.Context, rwc io.ReadWriteCloser) error {
 	case <-s.conn.Done():
 	case <-ctx.Done():
 		s.conn.Close()
-		<-s.conn.Done()
+		// A read blocked on a terminal or blocking pipe may not return
+		// when its file is closed; do not hang on it.
+		select {
+		case <-s.conn.Done():
+		case <-time.After(shutdownGrace):
+		}
 	}
 	s.cancel() // stop completions, loads and indexing
-	s.tasks.Wait()
+	tasks := make(chan struct{})
+	go func() { s.tasks.Wait(); close(tasks) }()
+	select {
+	case <-tasks:
+	case <-time.After(shutdownGrace):
+		s.log.Warn("background work did not stop in time; exiting anyway", "grace", shutdownGrace)
+	}
 	if s.feedback != nil {
 		s.feedback.close()
 	}

@@ -1,0 +1,74 @@
+package lsp
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func TestInsertTextJSON(t *testing.T) {
+	tests := []struct {
+		in    string
+		plain string
+		err   bool
+	}{
+		{`"abc"`, "abc", false},
+		{`{"kind":"snippet","value":"f(${1:x})"}`, "f(${1:x})", false},
+		{`{"kind":"markdown","value":"x"}`, "", true},
+		{`42`, "", true},
+	}
+	for _, tt := range tests {
+		var it InsertText
+		err := json.Unmarshal([]byte(tt.in), &it)
+		if (err != nil) != tt.err || (err == nil && it.Plain() != tt.plain) {
+			t.Errorf("%s: %+v, %v", tt.in, it, err)
+			continue
+		}
+		if err == nil {
+			out, _ := json.Marshal(it)
+			if string(out) != tt.in {
+				t.Errorf("round trip %s -> %s", tt.in, out)
+			}
+		}
+	}
+	// An item with no range leaves it out (clients then choose), and the
+	// trigger kinds are the spec's numbers.
+	b, _ := json.Marshal(InlineCompletionItem{InsertText: InsertText{Text: "x"}})
+	if string(b) != `{"insertText":"x"}` {
+		t.Errorf("item %s", b)
+	}
+	if InlineInvoked != 1 || InlineAutomatic != 2 {
+		t.Error("trigger kinds differ from LSP 3.18 (Invoked 1, Automatic 2)")
+	}
+}
+
+func TestConfigApply(t *testing.T) {
+	base := DefaultConfig()
+	tests := []struct {
+		name  string
+		in    string
+		check func(Config) bool
+		bad   int
+	}{
+		{"empty", ``, func(c Config) bool { return c.MaxLines == base.MaxLines }, 0},
+		{"null", `null`, func(c Config) bool { return c.MaxLines == base.MaxLines }, 0},
+		{"flat", `{"maxLines":3,"debounceMs":0}`, func(c Config) bool { return c.MaxLines == 3 && c.Debounce == 0 }, 0},
+		{"wrapped", `{"ghostline":{"contextBudget":512,"astguard":false},"other":{"x":1}}`, func(c Config) bool { return c.ContextBudget == 512 && !c.AstGuard }, 0},
+		{"enable merges", `{"enable":{"go":false}}`, func(c Config) bool { return !c.Enabled("go") && c.Enabled("rust") && !c.Enabled("markdown") }, 0},
+		{"default off", `{"enable":{"*":false,"python":true}}`, func(c Config) bool { return !c.Enabled("go") && c.Enabled("python") }, 0},
+		{"out of range", `{"maxLines":0,"debounceMs":99999,"contextBudget":1}`, func(c Config) bool {
+			return c.MaxLines == base.MaxLines && c.Debounce == 50*time.Millisecond && c.ContextBudget == base.ContextBudget
+		}, 3},
+		{"wrong type", `{"maxLines":"ten"}`, func(c Config) bool { return c.MaxLines == base.MaxLines }, 1},
+		{"model", `{"model":"/m.gguf"}`, func(c Config) bool { return c.Model == "/m.gguf" }, 0},
+	}
+	for _, tt := range tests {
+		got, bad := base.Apply(json.RawMessage(tt.in))
+		if !tt.check(got) || len(bad) != tt.bad {
+			t.Errorf("%s: %+v, refused %q", tt.name, got, bad)
+		}
+	}
+	if base.Enabled("go") != true || len(base.Enable) != 4 {
+		t.Error("Apply changed the receiver's Enable map")
+	}
+}
