@@ -42,8 +42,13 @@ type bpeModel struct {
 }
 
 // cacheMax bounds the word cache: 64K words of a few tokens each is a few MB,
-// and a code base's distinct words fit well within it.
-const cacheMax = 1 << 16
+// and a code base's distinct words fit well within it. Words longer than
+// cacheMaxWord bytes (minified code, base64 blobs) are rare and unlikely to
+// repeat, so they are not cached.
+const (
+	cacheMax     = 1 << 16
+	cacheMaxWord = 256
+)
 
 func newBPE(tokens []string, toID map[string]int32, merges []string, ignoreMerges bool) *bpeModel {
 	m := &bpeModel{
@@ -135,6 +140,9 @@ type bpeScratch struct {
 
 // encodeWord appends the tokens of one pre-tokenized word.
 func (m *bpeModel) encodeWord(word string, out []int32, sc *bpeScratch) []int32 {
+	if len(word) > cacheMaxWord {
+		return m.merge(word, out, sc)
+	}
 	m.mu.RLock()
 	cached, ok := m.cache[word]
 	m.mu.RUnlock()

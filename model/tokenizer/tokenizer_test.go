@@ -386,3 +386,52 @@ func TestFixtureSpecialTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentEncode shares one tokenizer (and its word cache) between
+// goroutines; run with -race.
+func TestConcurrentEncode(t *testing.T) {
+	tk := loadTokenizer(t, filepath.Join(sharedDir(t), "vocab", "ggml-vocab-starcoder.gguf"))
+	texts := []string{"func main() {}\n", "for i := range xs {\n\tx += i\n}\n", "héllo 🦙 世界", strings.Repeat("abc ", 100)}
+	want := make([][]int32, len(texts))
+	for i, s := range texts {
+		want[i] = tk.Encode(s, EncodeOptions{})
+	}
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for n := 0; n < 50; n++ {
+				i := (g + n) % len(texts)
+				if got := tk.Encode(texts[i], EncodeOptions{}); !slices.Equal(got, want[i]) {
+					done <- fmt.Errorf("goroutine %d: %q gave %v, want %v", g, texts[i], got, want[i])
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// A word far longer than the cache limit (minified code) still tokenizes
+// like its parts would merge, and is not cached.
+func TestLongWord(t *testing.T) {
+	tk := loadTokenizer(t, filepath.Join(sharedDir(t), "vocab", "ggml-vocab-gpt-2.gguf"))
+	word := strings.Repeat("ab", 5000)
+	ids := tk.Encode(word, EncodeOptions{})
+	if back, _ := tk.Decode(ids, DecodeOptions{}); back != word {
+		t.Fatalf("long word does not round-trip")
+	}
+	if len(ids) > len(word)/2 {
+		t.Errorf("%d tokens for %d bytes: merges did not run", len(ids), len(word))
+	}
+	tk.bpe.mu.RLock()
+	_, cached := tk.bpe.cache[word]
+	tk.bpe.mu.RUnlock()
+	if cached {
+		t.Error("a 10,000-byte word was cached")
+	}
+}
