@@ -134,42 +134,94 @@ type hole struct {
 
 // NewChecker prepares a Checker for the hole between prefix and suffix:
 // parses prefix and prefix+fill+suffix for every neutral fill, and keeps the
-// fill with the fewest errors as the baseline.
+// fill with the fewest errors as the baseline. Where the file is open in a
+// Document, NewCheckerAt starts from its tree and costs much less.
 func NewChecker(lang Language, prefix, suffix string) (*Checker, error) {
 	if err := checkSource([]byte(prefix + suffix)); err != nil {
 		return nil, err
 	}
+	c, err := newChecker(lang, prefix, suffix)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.full.init(lang, prefix, suffix, nil); err != nil {
+		return nil, err
+	}
+	return c, c.baseline()
+}
+
+// NewCheckerAt prepares a Checker for a hole at byte offset cursor of an
+// open Document (prefix = text before the cursor, suffix = text after it).
+// The document's tree is already the parse of prefix+suffix, so the
+// Checker starts from a copy of it and needs no full parse
+// (BenchmarkNewCheckerAt against BenchmarkNewChecker).
+func NewCheckerAt(d *Document, cursor int) (*Checker, error) {
+	if cursor < 0 || cursor > len(d.src) {
+		return nil, fmt.Errorf("cursor %d outside document of %d bytes", cursor, len(d.src))
+	}
+	prefix, suffix := string(d.src[:cursor]), string(d.src[cursor:])
+	c, err := newChecker(d.lang, prefix, suffix)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.full.init(d.lang, prefix, suffix, d.tree); err != nil {
+		return nil, err
+	}
+	return c, c.baseline()
+}
+
+// ensurePart builds the prefix tree on the first Partial call (Final and
+// Truncate never need it): a copy of the full tree with the middle and
+// suffix replaced by the closers in one incremental edit, so it costs a
+// reparse of the changed region, not of the prefix.
+func (c *Checker) ensurePart() error {
+	if c.part.tree != nil {
+		return nil
+	}
+	h := &c.part
+	p, err := newParser(c.lang)
+	if err != nil {
+		return err
+	}
+	h.parser = p
+	h.src = append([]byte(nil), c.full.src...)
+	h.pre, h.tail = len(c.prefix), 0
+	h.mid = c.full.mid + c.suffix
+	h.tree = c.full.tree.Copy()
+	if err := h.set(c.lexer.Closers()); err != nil {
+		h.close()
+		return err
+	}
+	c.basePart = keys(h.errors(), h)
+	return nil
+}
+
+// newChecker sets up everything but the trees.
+func newChecker(lang Language, prefix, suffix string) (*Checker, error) {
 	lx, err := NewLexer(lang)
 	if err != nil {
 		return nil, err
 	}
 	lx.Prime(prefix)
-	c := &Checker{lang: lang, prefix: prefix, suffix: suffix, policy: DefaultPolicy, lexer: lx,
-		memoPart: map[string]Judgement{}, memoFull: map[string]Judgement{}}
-	if err := c.part.init(lang, prefix, ""); err != nil {
-		return nil, err
-	}
-	if err := c.part.set(lx.Closers()); err != nil {
-		c.part.close()
-		return nil, err
-	}
-	if err := c.full.init(lang, prefix, suffix); err != nil {
-		c.part.close()
-		return nil, err
-	}
-	c.basePart = keys(c.part.errors(), &c.part)
+	return &Checker{lang: lang, prefix: prefix, suffix: suffix, policy: DefaultPolicy, lexer: lx,
+		memoPart: map[string]Judgement{}, memoFull: map[string]Judgement{}}, nil
+}
+
+// baseline records the baseline errors of Final: prefix+fill+suffix with
+// the best neutral fill. On error the Checker is closed.
+func (c *Checker) baseline() error {
 	best := -1
-	for _, f := range neutralFills[lang] {
+	for _, f := range neutralFills[c.lang] {
 		if err := c.full.set(f); err != nil {
 			c.Close()
-			return nil, err
+			return err
 		}
 		errs := c.full.errors()
 		if best < 0 || len(errs) < best {
 			best, c.fill, c.baseFull = len(errs), f, keys(errs, &c.full)
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // SetPolicy replaces the policy (and forgets memoised judgements).
@@ -204,6 +256,9 @@ func (c *Checker) BaselineErrors() int {
 func (c *Checker) Partial(candidate string) (Judgement, error) {
 	if j, ok := c.memoPart[candidate]; ok {
 		return j, nil
+	}
+	if err := c.ensurePart(); err != nil {
+		return Judgement{}, err
 	}
 	front, closers := c.frontier(candidate)
 	if err := c.part.set(candidate + closers); err != nil {
@@ -349,8 +404,9 @@ func (h *hole) key(e rawError) errKey {
 	return errKey{kind: e.kind, start: e.start, end: e.end, text: e.text + "\x00" + h.mid}
 }
 
-// init parses prefix+tail as the hole's first state (empty middle).
-func (h *hole) init(lang Language, prefix, tail string) error {
+// init sets prefix+tail as the hole's first state (empty middle): a copy
+// of tree when it is the parse of exactly that text, else a full parse.
+func (h *hole) init(lang Language, prefix, tail string, tree *sitter.Tree) error {
 	p, err := newParser(lang)
 	if err != nil {
 		return err
@@ -358,6 +414,10 @@ func (h *hole) init(lang Language, prefix, tail string) error {
 	h.parser = p
 	h.src = append(append(make([]byte, 0, len(prefix)+len(tail)+256), prefix...), tail...)
 	h.pre, h.tail = len(prefix), len(tail)
+	if tree != nil {
+		h.tree = tree.Copy()
+		return nil
+	}
 	h.tree, err = parse(p, nil, h.src)
 	if err != nil {
 		p.Close()

@@ -95,52 +95,71 @@ func TestCheckerPerLanguage(t *testing.T) {
 			t.Errorf("%s: no hole case", lang)
 			continue
 		}
-		t.Run(string(lang), func(t *testing.T) {
-			c, err := NewChecker(lang, hc.prefix, hc.suffix)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			// Judge in an order that moves the trees back and forth, as
-			// beams do, and judge the first again at the end.
-			final := func(cand string, wantNew bool) {
-				t.Helper()
-				j, err := c.Final(cand)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if (j.NewErrors > 0) != wantNew || (j.Verdict == Penalize) != wantNew || wantNew && j.Penalty >= 0 {
-					t.Errorf("Final(%q) = %+v, want new errors: %v", cand, j, wantNew)
-				}
-			}
-			partial := func(cand string, wantHard bool) {
-				t.Helper()
-				j, err := c.Partial(cand)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if (j.Hard > 0) != wantHard || (j.Verdict == Prune) != wantHard || j.Completable == wantHard {
-					t.Errorf("Partial(%q) = %+v, want hard: %v", cand, j, wantHard)
-				}
-			}
-			final(hc.valid, false)
-			final(hc.broken, true)
-			partial(hc.open, false)
-			partial(hc.hard, true)
-			// Every prefix of the valid candidate is a fine partial one.
-			for i := 1; i <= len(hc.valid); i++ {
-				if hc.valid[i-1] == '\n' || i == len(hc.valid) {
-					partial(hc.valid[:i], false)
-				}
-			}
-			final(hc.valid, false)
-			c.SetPolicy(DefaultPolicy) // drop memoised answers: recompute from the trees
-			final(hc.broken, true)
-			final(hc.valid, false)
-			partial(hc.hard, true)
-			partial(hc.open, false)
-		})
+		for _, how := range []string{"NewChecker", "NewCheckerAt"} {
+			t.Run(string(lang)+"/"+how, func(t *testing.T) {
+				testHoleCase(t, lang, hc, how == "NewCheckerAt")
+			})
+		}
 	}
+}
+
+// testHoleCase judges a hole case's candidates with a Checker made from the
+// texts or from an open Document.
+func testHoleCase(t *testing.T, lang Language, hc holeCase, fromDoc bool) {
+	var c *Checker
+	var err error
+	if fromDoc {
+		d, derr := NewDocument(lang, []byte(hc.prefix+hc.suffix))
+		if derr != nil {
+			t.Fatal(derr)
+		}
+		defer d.Close()
+		c, err = NewCheckerAt(d, len(hc.prefix))
+	} else {
+		c, err = NewChecker(lang, hc.prefix, hc.suffix)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Judge in an order that moves the trees back and forth, as
+	// beams do, and judge the first again at the end.
+	final := func(cand string, wantNew bool) {
+		t.Helper()
+		j, err := c.Final(cand)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (j.NewErrors > 0) != wantNew || (j.Verdict == Penalize) != wantNew || wantNew && j.Penalty >= 0 {
+			t.Errorf("Final(%q) = %+v, want new errors: %v", cand, j, wantNew)
+		}
+	}
+	partial := func(cand string, wantHard bool) {
+		t.Helper()
+		j, err := c.Partial(cand)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (j.Hard > 0) != wantHard || (j.Verdict == Prune) != wantHard || j.Completable == wantHard {
+			t.Errorf("Partial(%q) = %+v, want hard: %v", cand, j, wantHard)
+		}
+	}
+	final(hc.valid, false)
+	final(hc.broken, true)
+	partial(hc.open, false)
+	partial(hc.hard, true)
+	// Every prefix of the valid candidate is a fine partial one.
+	for i := 1; i <= len(hc.valid); i++ {
+		if hc.valid[i-1] == '\n' || i == len(hc.valid) {
+			partial(hc.valid[:i], false)
+		}
+	}
+	final(hc.valid, false)
+	c.SetPolicy(DefaultPolicy) // drop memoised answers: recompute from the trees
+	final(hc.broken, true)
+	final(hc.valid, false)
+	partial(hc.hard, true)
+	partial(hc.open, false)
 }
 
 // bigHole cuts a 5,000-line Go file in the middle of a function body.
@@ -213,6 +232,26 @@ func BenchmarkCheckerFinal(b *testing.B) {
 		if err != nil || j.NewErrors != 0 {
 			b.Fatal(err, j)
 		}
+	}
+	m.report(b.N, "op")
+}
+
+// BenchmarkNewCheckerAt is the per-request setup when the file is open in a
+// Document: no full parse.
+func BenchmarkNewCheckerAt(b *testing.B) {
+	prefix, suffix := bigHole()
+	d, err := NewDocument(Go, []byte(prefix+suffix))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	m := startCPU(b)
+	for i := 0; i < b.N; i++ {
+		c, err := NewCheckerAt(d, len(prefix))
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
 	}
 	m.report(b.N, "op")
 }
