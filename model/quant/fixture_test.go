@@ -1,6 +1,7 @@
 package quant_test
 
 import (
+	"bytes"
 	"math"
 	"os"
 	"path/filepath"
@@ -65,6 +66,56 @@ func TestFixtureTensors(t *testing.T) {
 				if rel > maxRel[qt] {
 					t.Errorf("%s-%s %s (%s): relative RMS error %.4f > %.4f", arch, typ, ti.Name, qt, rel, maxRel[qt])
 				}
+			}
+			f.Close()
+		}
+	}
+}
+
+// TestQuantizeMatchesLlamaQuantize requantizes the f32 fixture tensors with
+// the simple types and requires the very bytes llama-quantize wrote: these
+// quantizers follow ggml's reference ones, so files written by `model
+// synth` or a converter are what llama.cpp itself would write.
+func TestQuantizeMatchesLlamaQuantize(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "fixtures", "models")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("fixtures not found at %s (../shared is absent)", dir)
+	}
+	for _, arch := range []string{"llama-dscoder", "qwen2", "starcoder2"} {
+		ref, err := gguf.Open(filepath.Join(dir, arch+"-f32.gguf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ref.Close()
+		for _, typ := range []string{"f16", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0"} {
+			f, err := gguf.Open(filepath.Join(dir, arch+"-"+typ+".gguf"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checked := 0
+			for i := range f.Tensors {
+				ti := &f.Tensors[i]
+				qt := quant.Type(ti.Type)
+				if qt == quant.F32 || qt == quant.Q6_K {
+					continue
+				}
+				rt, _ := ref.Tensor(ti.Name)
+				want := f.TensorData(ti)
+				got := make([]byte, len(want))
+				if err := quant.Quantize(qt, quant.F32View(ref.TensorData(rt)), got); err != nil {
+					t.Fatal(err)
+				}
+				bb := qt.BlockBytes()
+				for b := 0; b < len(want)/bb; b++ {
+					if !bytes.Equal(got[b*bb:(b+1)*bb], want[b*bb:(b+1)*bb]) {
+						t.Errorf("%s-%s %s block %d: % x, llama-quantize % x", arch, typ, ti.Name, b, got[b*bb:(b+1)*bb], want[b*bb:(b+1)*bb])
+						break
+					}
+				}
+				checked++
+			}
+			if checked == 0 {
+				t.Errorf("%s-%s: no %s tensors checked", arch, typ, typ)
 			}
 			f.Close()
 		}

@@ -73,6 +73,11 @@ func inv(d float32) float32 {
 	return 1 / d
 }
 
+// The float32(...) conversions around products below round them before the
+// addition, as ggml's separate C statements do: Go may otherwise fuse
+// x*y+z into one FMA on arm64, and the bytes would differ from
+// llama-quantize's in rare blocks.
+
 // truncI8 converts like C's (int8_t) cast of a value already known to be
 // in range: truncation toward zero.
 func truncI8(f float32) int { return int(int8(int32(f))) }
@@ -82,8 +87,8 @@ func quantQ4_0(x []float32, b []byte) {
 	id := inv(d)
 	putHalf(b, d)
 	for j := 0; j < 16; j++ {
-		q0 := min(15, truncI8(x[j]*id+8.5))
-		q1 := min(15, truncI8(x[j+16]*id+8.5))
+		q0 := min(15, truncI8(float32(x[j]*id)+8.5))
+		q1 := min(15, truncI8(float32(x[j+16]*id)+8.5))
 		b[2+j] = byte(q0) | byte(q1)<<4
 	}
 }
@@ -95,8 +100,8 @@ func quantQ4_1(x []float32, b []byte) {
 	putHalf(b, d)
 	putHalf(b[2:], lo)
 	for j := 0; j < 16; j++ {
-		q0 := min(15, truncI8((x[j]-lo)*id+0.5))
-		q1 := min(15, truncI8((x[j+16]-lo)*id+0.5))
+		q0 := min(15, truncI8(float32((x[j]-lo)*id)+0.5))
+		q1 := min(15, truncI8(float32((x[j+16]-lo)*id)+0.5))
 		b[4+j] = byte(q0) | byte(q1)<<4
 	}
 }
@@ -107,8 +112,8 @@ func quantQ5_0(x []float32, b []byte) {
 	putHalf(b, d)
 	var qh uint32
 	for j := 0; j < 16; j++ {
-		q0 := min(31, truncI8(x[j]*id+16.5))
-		q1 := min(31, truncI8(x[j+16]*id+16.5))
+		q0 := min(31, truncI8(float32(x[j]*id)+16.5))
+		q1 := min(31, truncI8(float32(x[j+16]*id)+16.5))
 		b[6+j] = byte(q0&0xf) | byte(q1&0xf)<<4
 		qh |= uint32(q0>>4&1)<<uint(j) | uint32(q1>>4&1)<<uint(j+16)
 	}
@@ -123,8 +128,8 @@ func quantQ5_1(x []float32, b []byte) {
 	putHalf(b[2:], lo)
 	var qh uint32
 	for j := 0; j < 16; j++ {
-		q0 := min(31, int(uint8((x[j]-lo)*id+0.5)))
-		q1 := min(31, int(uint8((x[j+16]-lo)*id+0.5)))
+		q0 := min(31, int(uint8(float32((x[j]-lo)*id)+0.5)))
+		q1 := min(31, int(uint8(float32((x[j+16]-lo)*id)+0.5)))
 		b[8+j] = byte(q0&0xf) | byte(q1&0xf)<<4
 		qh |= uint32(q0>>4&1)<<uint(j) | uint32(q1>>4&1)<<uint(j+16)
 	}
