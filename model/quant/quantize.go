@@ -9,8 +9,8 @@ import (
 // Quantize encodes src (a whole number of blocks of type t) into dst, which
 // must hold exactly RowBytes(len(src)) bytes.
 //
-// The simple types (Q4_0 … Q8_0) follow ggml's reference quantizers, so a
-// file written here decodes to the same values llama.cpp's would. The
+// The simple types (F16, Q4_0 … Q8_0) follow ggml's reference quantizers:
+// on the fixture models their bytes equal llama-quantize's (tested). The
 // k-quants use a simpler scale search than ggml's (min/max per sub-block,
 // then 6- or 8-bit scales): the layout is exact and the error small, but the
 // bytes differ from llama-quantize's. That is fine for `model synth`, whose
