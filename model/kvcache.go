@@ -46,6 +46,10 @@ func (m *Model) NewKVCache(size int) *KVCache {
 	return c
 }
 
+// CellBytes is the memory one cell takes: one token's keys and values in
+// every layer, as float32.
+func (c *KVCache) CellBytes() int { return 2 * c.layers * c.kvDim * 4 }
+
 // Size is the number of cells; Used the number holding a token.
 func (c *KVCache) Size() int { return len(c.pos) }
 func (c *KVCache) Used() int { return c.used }
