@@ -24,6 +24,24 @@
 // MISSING nodes already. What matters for a candidate is whether it makes
 // things worse than the hole filled with something neutral.
 //
+// # Wiring into a decoder
+//
+// Per completion request (the hole is prefix|suffix):
+//
+//	c, err := astguard.NewCheckerAt(doc, cursor) // or NewChecker(lang, prefix, suffix)
+//	defer c.Close()
+//	unit, _ := astguard.DecideMode(lang, prefix, suffix) // single line or block
+//	vocab := astguard.NewVocab(pieces)                    // once per model, not per request
+//
+// Per beam: lex := c.Lexer() at the start, lex.Clone() when a beam forks.
+// Per decode step and beam: lex.Mask(vocab, allowed) gives the tokens that
+// can come next (about 4–5 ns a token, ~150 µs for a 32K vocabulary), and
+// lex.Feed(piece) advances the beam. When a piece ends a line,
+// c.Partial(text) prunes beams with errors no continuation can fix; when a
+// beam finishes, c.Final(text) adds Judgement.Penalty to its score. At the
+// end, c.Truncate(best, unit) cuts an over-long completion at a syntactic
+// boundary so that the file still parses.
+//
 // Nothing here is safe for concurrent use unless its doc says so: a decoder
 // that judges beams on several goroutines makes one Checker per goroutine.
 package astguard
