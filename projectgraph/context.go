@@ -45,6 +45,15 @@ type Result struct {
 	Blocks []Block // ranked, best first
 	// Defs are the definitions whose signature or body the blocks show.
 	Defs []SymbolRef
+	// Spans are the source lines the blocks show, per file (benchmarks
+	// check whether a definition's line is among them).
+	Spans []Span
+}
+
+// Span is a range of lines of one file, 1-based and inclusive.
+type Span struct {
+	Path       string
+	Start, End int
 }
 
 // Relation weights: how likely a definition in a file with this relation
@@ -69,6 +78,19 @@ const proximityLines = 12.0
 // maxDefsPerName bounds how many definitions one identifier contributes:
 // beyond the two best-related, more same-named definitions are noise.
 const maxDefsPerName = 2
+
+// maxCandidates bounds the definitions tried: the ranking's tail is
+// same-name coincidences, and each try costs a token count.
+const maxCandidates = 256
+
+// maxNeighbours bounds the neighbour files tried: a widely imported
+// file has thousands of importers, and past the first few dozen the
+// budget is long spent.
+const maxNeighbours = 48
+
+// minUseful is the smallest remainder of the budget worth filling: under
+// it no signature fits, and trying costs tokenizer calls.
+const minUseful = 8
 
 // maxOutlineLines bounds one neighbour file's outline: a neighbour is a
 // table of contents, not a copy of the file.
@@ -169,15 +191,23 @@ func (ix *Index) Context(req Request) (*Result, error) {
 			samePkg[p] = true
 		}
 	}
-	importers := map[string]bool{}
-	for _, p := range ix.importersLocked(rel) {
-		importers[p] = true
-	}
+	// Two hops: what the imported files import, kept as targets (files
+	// and package ids) so nothing is expanded per request.
 	twoHops := map[string]bool{}
 	for f := range imported {
-		for _, p := range ix.importsLocked(f) {
-			twoHops[p] = true
+		for t := range ix.fwd[f] {
+			twoHops[t] = true
 		}
+	}
+	inTwoHops := func(p string) bool {
+		if twoHops[p] {
+			return true
+		}
+		g := ix.files[p]
+		return g != nil && twoHops[PkgPrefix+g.Pkg] && g.Lang.family() == lang.family()
+	}
+	isImporter := func(p string) bool {
+		return ix.rev[rel][p] || ix.rev[PkgPrefix+cur.Pkg][p]
 	}
 	relation := func(p string) (float64, string) {
 		switch {
@@ -185,9 +215,9 @@ func (ix *Index) Context(req Request) (*Result, error) {
 			return relImported, "imported"
 		case samePkg[p]:
 			return relSamePkg, "same package"
-		case twoHops[p]:
+		case inTwoHops(p):
 			return relTwoHops, "imported indirectly"
-		case importers[p]:
+		case isImporter(p):
 			return relImporter, "importer"
 		}
 		return relOther, "same name"
@@ -265,6 +295,9 @@ func (ix *Index) Context(req Request) (*Result, error) {
 	p := packer{ix: ix, budget: req.Budget, counter: counter, files: map[string][]byte{}}
 	// 3a. Signatures, best first.
 	for i := range cands {
+		if i >= maxCandidates || p.budget-p.used < minUseful {
+			break
+		}
 		p.addSignature(&cands[i])
 	}
 	// 3b. Bodies of the best few: what a call needs beyond the signature
@@ -309,7 +342,10 @@ func (ix *Index) Context(req Request) (*Result, error) {
 	}
 	addNb(open, "open in the editor", 0.5)
 	sort.SliceStable(nbs, func(i, j int) bool { return nbs[i].score > nbs[j].score })
-	for _, n := range nbs {
+	for i, n := range nbs {
+		if i >= maxNeighbours || p.budget-p.used < minUseful {
+			break
+		}
 		p.addOutline(n.path, n.reason)
 	}
 	// 5. Remaining bodies if room is left.
@@ -547,7 +583,7 @@ func (p *packer) addOutline(rel, reason string) {
 			break
 		}
 	}
-	for len(lines) > 0 {
+	for tries := 0; len(lines) > 0 && tries < 4; tries++ {
 		text := strings.Join(lines, "\n")
 		cost := p.counter.Count(text)
 		if p.fits(cost) {
@@ -581,6 +617,12 @@ func (p *packer) result() *Result {
 		r.Blocks = append(r.Blocks, b.Block)
 		r.Tokens += b.cost
 		if b.c != nil {
+			ref := b.c.ref
+			if b.body {
+				r.Spans = append(r.Spans, Span{ref.Path, ref.Line, ref.EndLine})
+			} else {
+				r.Spans = append(r.Spans, Span{ref.Path, ref.Line, max(ref.Line, ref.SigLine)})
+			}
 			continue
 		}
 		// An outline shows the definitions whose signatures it lists.
@@ -588,6 +630,7 @@ func (p *packer) result() *Result {
 			for _, s := range f.Symbols {
 				if s.Signature != "" && strings.Contains(b.Text, MaskSecrets(s.Signature)) {
 					r.Defs = append(r.Defs, SymbolRef{Path: b.Path, Symbol: s})
+					r.Spans = append(r.Spans, Span{b.Path, s.Line, max(s.Line, s.SigLine)})
 				}
 			}
 		}

@@ -24,8 +24,8 @@ type Symbol struct {
 	// belongs to ("" at top level).
 	Container string
 	// Line and EndLine are 1-based; Line is where the definition starts
-	// (after its doc comment).
-	Line, EndLine int
+	// (after its doc comment), SigLine where its signature ends.
+	Line, SigLine, EndLine int
 	// Start and End are byte offsets of the whole definition including its
 	// leading doc comment: the "body" the context packer may show.
 	Start, End int
@@ -824,6 +824,7 @@ func (w *walker) defNamed(c, outer *sitter.Node, kind, container, name string) s
 		}
 	}
 	sym.Signature = sig
+	sym.SigLine = sym.Line + bytes.Count(w.src[start:max(start, min(sigEnd, end))], []byte("\n"))
 	// Doc: comments right above the definition, or a Python docstring.
 	docStart := start
 	prevRow := int(outer.StartPoint().Row)

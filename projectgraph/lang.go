@@ -74,6 +74,10 @@ func (l Lang) family() string {
 	return string(l)
 }
 
+// Grammar returns the tree-sitter grammar the index parses l with (nil
+// for an unknown language); benchmarks use it to time a plain parse.
+func (l Lang) Grammar() *sitter.Language { return l.sitter() }
+
 func (l Lang) sitter() *sitter.Language {
 	switch l {
 	case Go:

@@ -13,3 +13,6 @@ func PeakMB() float64 {
 	runtime.ReadMemStats(&m)
 	return float64(m.Sys) / (1 << 20)
 }
+
+// CPUSeconds returns 0: the process CPU time is not reported here.
+func CPUSeconds() float64 { return 0 }

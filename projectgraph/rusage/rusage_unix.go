@@ -22,3 +22,13 @@ func PeakMB() float64 {
 	}
 	return kb / 1024
 }
+
+// CPUSeconds returns the user plus system CPU time the process has used.
+func CPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(ru.Utime) + tv(ru.Stime)
+}
