@@ -154,13 +154,13 @@ func (m *Model) block(l int, x []float32, s *scratch, c *KVCache, cells, pos []i
 	m.be.ApplyRope(s.q, m.Heads, m.HeadDim, pos, m.Rope)
 	m.be.ApplyRope(s.k, m.KVHeads, m.HeadDim, pos, m.Rope)
 	for i, cell := range cells {
-		copy(c.k[l][int(cell)*kvDim:(int(cell)+1)*kvDim], s.k[i*kvDim:(i+1)*kvDim])
-		copy(c.v[l][int(cell)*kvDim:(int(cell)+1)*kvDim], s.v[i*kvDim:(i+1)*kvDim])
+		c.store(l, cell, s.k[i*kvDim:(i+1)*kvDim], s.v[i*kvDim:(i+1)*kvDim])
 	}
+	K, V, K16, V16 := c.attention(l)
 	m.be.Attend(s.att, s.q, backend.Attention{
 		Heads: m.Heads, KVHeads: m.KVHeads, HeadDim: m.HeadDim,
 		Scale: float32(1 / math.Sqrt(float64(m.HeadDim))),
-		K:     c.k[l], V: c.v[l], Visible: visible,
+		K:     K, V: V, K16: K16, V16: V16, Visible: visible,
 	})
 	m.linear(s.o, ly.wo, ly.bo, s.att, n)
 	m.be.Add(x, s.o)

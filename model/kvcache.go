@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+
+	"github.com/ghostline-dev/ghostline/model/quant"
 )
 
 // SeqID names a sequence in a KVCache: a request, a beam, a cached prefix.
@@ -28,27 +30,73 @@ const MaxSeqs = 64
 // A KVCache is used by one goroutine at a time.
 type KVCache struct {
 	layers, kvDim int
+	half          bool        // keys and values stored as f16 (k16, v16) instead of float32
 	k, v          [][]float32 // per layer: cells × kvDim
+	k16, v16      [][]uint16  // per layer, when half
 	pos           []int32
 	seqs          []uint64 // bit s set: the cell belongs to sequence s
 	used          int
 	next          int // where the search for a free cell starts
 }
 
-// NewKVCache makes a cache of size cells (tokens) for m. Memory:
-// 2 × layers × size × KVDim float32s.
+// NewKVCache makes a cache of size cells (tokens) for m, storing keys and
+// values as float32. Memory: CellBytes × size.
 func (m *Model) NewKVCache(size int) *KVCache {
-	c := &KVCache{layers: m.Layers, kvDim: m.KVDim(), pos: make([]int32, size), seqs: make([]uint64, size)}
-	for i := 0; i < m.Layers; i++ {
-		c.k = append(c.k, make([]float32, size*c.kvDim))
-		c.v = append(c.v, make([]float32, size*c.kvDim))
-	}
+	c, _ := m.NewKVCacheType(size, quant.F32)
 	return c
 }
 
+// NewKVCacheType makes a cache storing keys and values as typ: F32, or F16
+// (half the memory, and what llama.cpp stores by default; the values are
+// rounded to f16 once, when stored).
+func (m *Model) NewKVCacheType(size int, typ quant.Type) (*KVCache, error) {
+	if typ != quant.F32 && typ != quant.F16 {
+		return nil, fmt.Errorf("kv cache: unsupported type %s (supported: f32, f16)", typ)
+	}
+	c := &KVCache{layers: m.Layers, kvDim: m.KVDim(), half: typ == quant.F16, pos: make([]int32, size), seqs: make([]uint64, size)}
+	for i := 0; i < m.Layers; i++ {
+		if c.half {
+			c.k16 = append(c.k16, make([]uint16, size*c.kvDim))
+			c.v16 = append(c.v16, make([]uint16, size*c.kvDim))
+		} else {
+			c.k = append(c.k, make([]float32, size*c.kvDim))
+			c.v = append(c.v, make([]float32, size*c.kvDim))
+		}
+	}
+	return c, nil
+}
+
+// store writes one token's keys and values of layer l into cell.
+func (c *KVCache) store(l int, cell int32, k, v []float32) {
+	o := int(cell) * c.kvDim
+	if !c.half {
+		copy(c.k[l][o:o+c.kvDim], k)
+		copy(c.v[l][o:o+c.kvDim], v)
+		return
+	}
+	kk, vv := c.k16[l][o:o+c.kvDim], c.v16[l][o:o+c.kvDim]
+	for i := range kk {
+		kk[i] = quant.F32ToF16(k[i])
+		vv[i] = quant.F32ToF16(v[i])
+	}
+}
+
+// attention describes layer l's cache to the backend.
+func (c *KVCache) attention(l int) (k, v []float32, k16, v16 []uint16) {
+	if c.half {
+		return nil, nil, c.k16[l], c.v16[l]
+	}
+	return c.k[l], c.v[l], nil, nil
+}
+
 // CellBytes is the memory one cell takes: one token's keys and values in
-// every layer, as float32.
-func (c *KVCache) CellBytes() int { return 2 * c.layers * c.kvDim * 4 }
+// every layer.
+func (c *KVCache) CellBytes() int {
+	if c.half {
+		return 2 * c.layers * c.kvDim * 2
+	}
+	return 2 * c.layers * c.kvDim * 4
+}
 
 // Size is the number of cells; Used the number holding a token.
 func (c *KVCache) Size() int { return len(c.pos) }

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/ghostline-dev/ghostline/model/quant"
 )
 
 // refCache is the pure-Go reference for the cache's bookkeeping: which
@@ -194,5 +196,43 @@ func TestKVCacheSharedPrefix(t *testing.T) {
 				t.Errorf("seq 1 lost positions when seq 0 was removed: %v", got)
 			}
 		})
+	}
+}
+
+// TestKVCacheHalf checks the f16 cache: half the memory, logits within
+// 0.5% of the range of the float32 cache's (keys and values are rounded
+// once, to f16's 11-bit precision), and the shared-prefix behaviour intact.
+func TestKVCacheHalf(t *testing.T) {
+	for _, arch := range Architectures() {
+		t.Run(arch, func(t *testing.T) {
+			m := synthTiny(t, arch, "f32", false)
+			tokens := testTokens(40, m.Vocab)
+			c32 := m.NewKVCache(64)
+			c16, err := m.NewKVCacheType(64, quant.F16)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c16.CellBytes()*2 != c32.CellBytes() {
+				t.Errorf("cell bytes: f16 %d, f32 %d", c16.CellBytes(), c32.CellBytes())
+			}
+			want, err := m.Forward(c32, Batch{Tokens: tokens})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Forward(c16, Batch{Tokens: tokens[:30]}); err != nil {
+				t.Fatal(err)
+			}
+			c16.SeqCp(0, 1, -1, -1)
+			got, err := m.Forward(c16, Batch{Tokens: tokens[30:], Seq: []SeqID{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := relErr(got, want); e > 0.005 || e == 0 {
+				t.Errorf("f16 cache differs from f32 by %.4f of range (want (0, 0.005])", e)
+			}
+		})
+	}
+	if _, err := synthTiny(t, "llama", "f32", false).NewKVCacheType(4, quant.Q8_0); err == nil {
+		t.Error("q8_0 cache: no error")
 	}
 }

@@ -61,7 +61,9 @@ type Rope struct {
 
 // Attention describes one attention call over a layer's KV cache.
 //
-// K and V hold the cache rows (KVHeads·HeadDim floats per cache cell).
+// K and V hold the cache rows (KVHeads·HeadDim floats per cache cell), or,
+// for a half-precision cache, K16 and V16 hold them as IEEE f16 bits (K and
+// V are then nil).
 // For query token i, Visible[i] lists the cache cells it attends to; the
 // caller guarantees causality (cells of the same sequence at positions ≤
 // the token's). Cells may come in any order: softmax does not care.
@@ -69,6 +71,7 @@ type Attention struct {
 	Heads, KVHeads, HeadDim int
 	Scale                   float32 // score scale, usually 1/√HeadDim
 	K, V                    []float32
+	K16, V16                []uint16
 	Visible                 [][]int32
 }
 

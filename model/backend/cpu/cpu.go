@@ -213,8 +213,13 @@ func (c *CPU) Attend(out, q []float32, a backend.Attention) {
 			kvOff := (h / group) * a.HeadDim
 			mx := float32(math.Inf(-1))
 			for j, cell := range vis {
-				k := a.K[int(cell)*kvDim+kvOff : int(cell)*kvDim+kvOff+a.HeadDim]
-				s := quant.DotF32(qh, k) * a.Scale
+				off := int(cell)*kvDim + kvOff
+				var s float32
+				if a.K16 != nil {
+					s = dotHalf(qh, a.K16[off:off+a.HeadDim]) * a.Scale
+				} else {
+					s = quant.DotF32(qh, a.K[off:off+a.HeadDim]) * a.Scale
+				}
 				scores[j] = s
 				mx = max(mx, s)
 			}
@@ -228,14 +233,36 @@ func (c *CPU) Attend(out, q []float32, a backend.Attention) {
 			clear(o)
 			inv := 1 / sum
 			for j, cell := range vis {
-				v := a.V[int(cell)*kvDim+kvOff : int(cell)*kvDim+kvOff+a.HeadDim]
+				off := int(cell)*kvDim + kvOff
 				p := scores[j] * inv
+				if a.V16 != nil {
+					v := a.V16[off : off+a.HeadDim]
+					for d := range o {
+						o[d] += p * quant.F16ToF32(v[d])
+					}
+					continue
+				}
+				v := a.V[off : off+a.HeadDim]
 				for d := range o {
 					o[d] += p * v[d]
 				}
 			}
 		}
 	})
+}
+
+func dotHalf(x []float32, h []uint16) float32 {
+	h = h[:len(x)]
+	var s0, s1 float32
+	i := 0
+	for ; i+2 <= len(x); i += 2 {
+		s0 += x[i] * quant.F16ToF32(h[i])
+		s1 += x[i+1] * quant.F16ToF32(h[i+1])
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * quant.F16ToF32(h[i])
+	}
+	return s0 + s1
 }
 
 func (c *CPU) AddBias(x, bias []float32) {
