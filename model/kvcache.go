@@ -287,3 +287,72 @@ func (c *KVCache) visible(pos []int32, seq []SeqID) [][]int32 {
 	}
 	return out
 }
+
+// SeqAdd shifts sequence seq's positions in [p0, p1) by delta (negative
+// bounds: unbounded), as llama.cpp's seq_add: the cached keys are rotated
+// by delta positions, which is exact for rotary embeddings (a rotation by
+// θ(p+δ) is the rotation by θp followed by θδ). Cells shifted below
+// position 0 are removed. The values computed at the old positions are kept
+// as they are, so shifting after changing earlier tokens is an
+// approximation (llama.cpp's context shift makes the same one).
+//
+// A cell shared with another sequence cannot move for one of them only:
+// that is an error, as is a shift onto a position seq already holds; on
+// error nothing changes.
+func (m *Model) SeqAdd(c *KVCache, seq SeqID, p0, p1, delta int32) error {
+	if err := validSeq(seq); err != nil {
+		return err
+	}
+	if delta == 0 {
+		return nil
+	}
+	p0, p1 = posRange(p0, p1)
+	b := bit(seq)
+	var moved []int32
+	stay := map[int32]bool{}
+	for i, s := range c.seqs {
+		if s&b == 0 {
+			continue
+		}
+		if c.pos[i] >= p0 && c.pos[i] < p1 {
+			if s != b {
+				return fmt.Errorf("kv cache: position %d of sequence %d is shared with other sequences; cannot shift it for one of them", c.pos[i], seq)
+			}
+			moved = append(moved, int32(i))
+		} else {
+			stay[c.pos[i]] = true
+		}
+	}
+	for _, i := range moved {
+		if np := int64(c.pos[i]) + int64(delta); np >= 0 && (stay[int32(np)] || np > math.MaxInt32) {
+			return fmt.Errorf("kv cache: shifting sequence %d by %d moves position %d onto one it already holds", seq, delta, c.pos[i])
+		}
+	}
+	kvDim := c.kvDim
+	row := make([]float32, kvDim)
+	for _, i := range moved {
+		c.pos[i] += delta
+		if c.pos[i] < 0 {
+			c.seqs[i] = 0
+			c.used--
+			c.next = min(c.next, int(i))
+			continue
+		}
+		o := int(i) * kvDim
+		for l := 0; l < c.layers; l++ {
+			if !c.half {
+				m.be.ApplyRope(c.k[l][o:o+kvDim], m.KVHeads, m.HeadDim, []int32{delta}, m.Rope)
+				continue
+			}
+			k16 := c.k16[l][o : o+kvDim]
+			for j, h := range k16 {
+				row[j] = quant.F16ToF32(h)
+			}
+			m.be.ApplyRope(row, m.KVHeads, m.HeadDim, []int32{delta}, m.Rope)
+			for j, v := range row {
+				k16[j] = quant.F32ToF16(v)
+			}
+		}
+	}
+	return nil
+}

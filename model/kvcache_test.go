@@ -236,3 +236,59 @@ func TestKVCacheHalf(t *testing.T) {
 		t.Error("q8_0 cache: no error")
 	}
 }
+
+// TestSeqAdd evaluates a prompt at positions 7.., shifts it to 0.. and
+// continues: the result must equal a fresh pass over the same tokens at
+// positions 0.. (keys re-rotated exactly; values do not depend on position).
+func TestSeqAdd(t *testing.T) {
+	for _, arch := range Architectures() {
+		for _, typ := range []quant.Type{quant.F32, quant.F16} {
+			t.Run(arch+"-"+typ.String(), func(t *testing.T) {
+				m := synthTiny(t, arch, "f32", false)
+				tokens := testTokens(12, m.Vocab)
+				c, _ := m.NewKVCacheType(32, typ)
+				pos := make([]int32, 11)
+				for i := range pos {
+					pos[i] = int32(7 + i)
+				}
+				if _, err := m.Forward(c, Batch{Tokens: tokens[:11], Pos: pos}); err != nil {
+					t.Fatal(err)
+				}
+				if err := m.SeqAdd(c, 0, -1, -1, -7); err != nil {
+					t.Fatal(err)
+				}
+				got, err := m.Decode(c, 0, 11, tokens[11])
+				if err != nil {
+					t.Fatal(err)
+				}
+				fresh, _ := m.NewKVCacheType(32, typ)
+				want, err := m.Forward(fresh, Batch{Tokens: tokens})
+				if err != nil {
+					t.Fatal(err)
+				}
+				limit := 1e-4
+				if typ == quant.F16 {
+					limit = 0.005 // keys rounded to f16 twice
+				}
+				if e := relErr(got, want); e > limit {
+					t.Errorf("after SeqAdd: differs from a fresh pass by %.2g of range", e)
+				}
+				// Shifting below 0 removes; shifting onto held positions fails.
+				c.SeqCp(0, 1, 0, 2)
+				if err := m.SeqAdd(c, 0, 0, 3, 1); err == nil {
+					t.Error("shift of cells shared with sequence 1: no error")
+				}
+				if err := m.SeqAdd(c, 0, 5, 6, 1); err == nil {
+					t.Error("shift onto position 6, which seq 0 holds: no error")
+				}
+				c.SeqRm(1, -1, -1)
+				if err := m.SeqAdd(c, 0, 0, 4, -2); err != nil {
+					t.Fatal(err)
+				}
+				if ps := c.SeqPositions(0); len(ps) != 10 {
+					t.Errorf("after shifting 0..3 by -2: %d positions %v, want 10", len(ps), ps)
+				}
+			})
+		}
+	}
+}
