@@ -138,8 +138,9 @@ func TestSession(t *testing.T) {
 	// Cancellation: a completion that blocks is stopped by $/cancelRequest
 	// and answered with RequestCancelled.
 	c.change(uri, edit(3, 1, 3, 9, "BLOCK"))
+	n := len(fake.Requests())
 	id := c.call(lsp.MethodInlineCompletion, inlineParams(uri, 3, 6, 2))
-	time.Sleep(20 * time.Millisecond)
+	c.waitFor("the completer to start", 5*time.Second, func() bool { return len(fake.Requests()) > n })
 	t0 := time.Now()
 	c.notify("$/cancelRequest", map[string]any{"id": json.RawMessage(id)})
 	if code, m := c.errorCode(id); code != -32800 || !strings.Contains(m, "cancelled by the client") {
@@ -151,8 +152,9 @@ func TestSession(t *testing.T) {
 	c.waitFor("completer sees the cancellation", 2*time.Second, func() bool { return fake.Cancelled() == 1 })
 
 	// Supersession: a newer request for the document cancels the older.
+	n = len(fake.Requests())
 	older := c.call(lsp.MethodInlineCompletion, inlineParams(uri, 3, 6, 2))
-	time.Sleep(20 * time.Millisecond)
+	c.waitFor("the completer to start", 5*time.Second, func() bool { return len(fake.Requests()) > n })
 	c.change(uri, edit(3, 1, 3, 6, "f"))
 	newer := c.call(lsp.MethodInlineCompletion, inlineParams(uri, 3, 2, 1))
 	if code, m := c.errorCode(older); code != -32800 || !strings.Contains(m, "superseded") {
