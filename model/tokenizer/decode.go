@@ -92,7 +92,10 @@ func (t *Tokenizer) Piece(id int32, opt DecodeOptions) []byte {
 // Decode turns ids back into text. It is the inverse of Encode: for every
 // valid UTF-8 string s without special-token texts,
 // Decode(Encode(s, EncodeOptions{})) == s, and for any byte string it
-// returns Sanitize(s) with byte-level BPE.
+// returns Sanitize(s) with byte-level BPE. The one exception is a byte the
+// vocabulary has no token for, which Encode drops as llama.cpp does:
+// StarCoder's vocabulary lacks 0xF1, the lead byte of the unassigned
+// Unicode planes 4-7.
 //
 // For SentencePiece vocabularies that add a leading space (add_space_prefix)
 // the space of the first text token is removed, after a leading BOS, if any.
