@@ -3,6 +3,7 @@ package lsp
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Completer is what the server needs from the decoding engine: given the
@@ -53,6 +54,12 @@ type CompletionRequest struct {
 
 	Trigger InlineCompletionTriggerKind // Invoked or Automatic
 	N       int                         // distinct candidates wanted: 1 (Automatic) or up to 3 (Invoked)
+
+	// Deadline is a soft latency budget (Options.CompletionBudget): past
+	// it the engine should stop extending candidates and return what it
+	// has. It is not cancellation: ctx still says when to give up
+	// entirely. Zero means no budget.
+	Deadline time.Time
 
 	MaxLines      int  // the longest suggestion wanted, in lines (setting ghostline.maxLines)
 	ContextBudget int  // prompt budget in tokens (setting ghostline.contextBudget)

@@ -145,6 +145,9 @@ func (s *Server) prepare(id jsonrpc2.ID, uri string, p protocol.Position, sel *S
 			MaxLines: s.cfg.MaxLines, ContextBudget: s.cfg.ContextBudget, AstGuard: s.cfg.AstGuard,
 		},
 	}
+	if s.opts.CompletionBudget > 0 {
+		j.req.Deadline = received.Add(s.opts.CompletionBudget)
+	}
 	return j, w, nil
 }
 

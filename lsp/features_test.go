@@ -604,7 +604,32 @@ func TestCompletionTiming(t *testing.T) {
 	if got[0].Outcome != "items" || got[0].Items != 1 || got[0].Model() < 250*time.Millisecond || got[0].Replied.Before(got[0].Returned) {
 		t.Errorf("first: %+v (model %v), want items after a ~300 ms Completer call", got[0], got[0].Model())
 	}
+	if got[0].Received.IsZero() || got[0].Started.Before(got[0].Received) {
+		t.Errorf("first: received %v started %v", got[0].Received, got[0].Started)
+	}
 	if got[1].Outcome != "cached" || got[1].Model() != 0 {
 		t.Errorf("second: %+v, want cached with no model time", got[1])
+	}
+}
+
+func TestCompletionBudget(t *testing.T) {
+	fake := &lsptest.Fake{}
+	c := fakeServer(t, fake, func(o *lsp.Options) { o.CompletionBudget = 150 * time.Millisecond })
+	c.initialize(vscodeCaps, nil)
+	c.open("file:///u.go", "go", "x")
+	t0 := time.Now()
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///u.go", 0, 1, 2)), nil)
+	d := fake.Requests()[0].Deadline
+	if d.Before(t0.Add(150*time.Millisecond)) || d.After(time.Now().Add(150*time.Millisecond)) {
+		t.Errorf("deadline %v not 150 ms after the request (sent %v)", d, t0)
+	}
+	// Without a budget, no deadline.
+	fake2 := &lsptest.Fake{}
+	c2 := fakeServer(t, fake2, nil)
+	c2.initialize(vscodeCaps, nil)
+	c2.open("file:///u.go", "go", "x")
+	c2.result(c2.call(lsp.MethodInlineCompletion, inlineParams("file:///u.go", 0, 1, 2)), nil)
+	if d := fake2.Requests()[0].Deadline; !d.IsZero() {
+		t.Errorf("deadline %v without a budget", d)
 	}
 }

@@ -34,6 +34,11 @@ type Options struct {
 	Config *Config
 	// Version is reported in serverInfo.
 	Version string
+	// CompletionBudget, if positive, sets CompletionRequest.Deadline to
+	// this long after the request arrived (gopls keeps such a budget
+	// apart from cancellation the same way): a partial suggestion in time
+	// beats a complete one after the user has moved on.
+	CompletionBudget time.Duration
 	// OnCompletion, if set, is called after each completion request is
 	// answered, with its timing (benchmarks, latency logs). It runs on
 	// the request's goroutine and must be quick.
