@@ -1,6 +1,7 @@
 package astguard
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -75,6 +76,51 @@ func FuzzLexer(f *testing.F) {
 		}
 		if l.Depth() != 0 {
 			t.Fatalf("after closers %q of %q still open: %q", closers, text, l.OpenBrackets())
+		}
+	})
+}
+
+// FuzzChecker judges arbitrary candidates in arbitrary holes: no panic or
+// error, the neutral fill itself never counts as new errors, and judging a
+// candidate again (after the trees moved elsewhere) gives the same count.
+func FuzzChecker(f *testing.F) {
+	f.Add(uint8(0), "package a\nfunc f() {\n\t", "x := (1", "\n}\n")
+	f.Add(uint8(1), "def f(x):\n    ", "return [x,\n", "\n")
+	f.Add(uint8(3), "const x: number = ", "`${1", ";\n")
+	f.Add(uint8(8), "fn f() {\n    let s = r#\"", "a\"#;", "\n}\n")
+	f.Fuzz(func(t *testing.T, li uint8, prefix, cand, suffix string) {
+		if len(prefix)+len(suffix)+len(cand) > 4000 {
+			return
+		}
+		lang := languages[int(li)%len(languages)]
+		c, err := NewChecker(lang, prefix, suffix)
+		if err != nil {
+			if strings.Contains(err.Error(), "binary") {
+				return
+			}
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if j, err := c.Final(c.Fill()); err != nil || j.NewErrors != 0 {
+			t.Fatalf("the neutral fill %q has %d new errors (%v)", c.Fill(), j.NewErrors, err)
+		}
+		j1, err := c.Final(cand)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Partial(cand); err != nil {
+			t.Fatal(err)
+		}
+		c.SetPolicy(DefaultPolicy) // forget memoised answers
+		if _, err := c.Final(cand + "x"); err != nil {
+			t.Fatal(err)
+		}
+		j2, err := c.Final(cand)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j1.NewErrors == 0 && j2.NewErrors != 0 {
+			t.Fatalf("candidate %q: valid, then %d new errors after the trees moved", cand, j2.NewErrors)
 		}
 	})
 }
