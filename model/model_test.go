@@ -247,3 +247,33 @@ func TestSynthWithVocab(t *testing.T) {
 		t.Errorf("general.file_type %d, want 2 (MOSTLY_Q4_0)", ft)
 	}
 }
+
+// TestSynthRowsDistinct guards against chunks of a tensor sharing a random
+// stream (which once made every 1,170th embedding row identical).
+func TestSynthRowsDistinct(t *testing.T) {
+	s := tinyShape
+	s.Dim, s.Heads, s.KVHeads, s.Vocab = 896, 14, 2, 3000 // 896 does not divide the chunk size
+	w, err := Synth(SynthOptions{Arch: "qwen2", Shape: s, Type: "f32", Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "m.gguf")
+	if err := w.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	te, _ := f.Tensor("token_embd.weight")
+	data := f.TensorData(te)
+	seen := map[string]int{}
+	for r := 0; r < s.Vocab; r++ {
+		key := string(data[r*896*4 : r*896*4+64])
+		if prev, ok := seen[key]; ok {
+			t.Fatalf("embedding rows %d and %d start alike", prev, r)
+		}
+		seen[key] = r
+	}
+}

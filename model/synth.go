@@ -269,7 +269,8 @@ const synthChunk = 1 << 20
 
 // fill makes every tensor's random values and encodes them, in parallel
 // over chunks of whole rows. Each chunk has its own generator seeded from
-// (seed, tensor, chunk), so the output does not depend on scheduling.
+// (seed, tensor, first element), so the output does not depend on
+// scheduling and no two chunks repeat each other's values.
 func fill(ts []*synthTensor, o SynthOptions) error {
 	type task struct {
 		t      *synthTensor
@@ -321,7 +322,7 @@ func fill(ts []*synthTensor, o SynthOptions) error {
 					buf = make([]float32, n)
 				}
 				buf = buf[:n]
-				r := rand.New(rand.NewPCG(o.Seed, uint64(tk.ti)<<32|uint64(tk.lo/synthChunk)))
+				r := rand.New(rand.NewPCG(o.Seed^uint64(tk.ti+1)*0x9e3779b97f4a7c15, uint64(tk.lo)))
 				for i := range buf {
 					buf[i] = tk.t.mean + tk.t.scale*approxNormal(r)
 				}
