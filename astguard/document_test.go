@@ -227,3 +227,24 @@ func BenchmarkFullParse(b *testing.B) {
 	}
 	m.report(b.N, "op")
 }
+
+// TestPathologicalInput: deeply nested brackets must parse (with an error)
+// in bounded time in every language, never hang or crash.
+func TestPathologicalInput(t *testing.T) {
+	src := []byte("x = " + strings.Repeat("(", 50000) + strings.Repeat("[{", 10000))
+	for _, lang := range Languages() {
+		d, err := NewDocument(lang, src)
+		if err != nil {
+			t.Fatalf("%s: %v", lang, err)
+		}
+		if len(d.Errors()) == 0 {
+			t.Errorf("%s: unbalanced input reported valid", lang)
+		}
+		d.Close()
+		l, _ := NewLexer(lang)
+		l.Prime(string(src))
+		if l.Depth() != 70000 || l.Allows(")") || !l.Allows("}]") {
+			t.Errorf("%s: lexer depth %d after 70,000 openers, or wrong closers allowed", lang, l.Depth())
+		}
+	}
+}
