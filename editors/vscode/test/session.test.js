@@ -1,0 +1,304 @@
+// Tests of the extension's client code (out/core.js, the part that does not
+// need VS Code) against the real `ghostline lsp`, spoken to with
+// vscode-languageserver-protocol / vscode-jsonrpc, the libraries inside
+// vscode-languageclient. The transport below is what extension.ts passes to
+// Completer (client.sendRequest / client.sendNotification); document sync
+// is sent as vscode-languageclient sends it (incremental didChange).
+//
+// The server command comes from GHOSTLINE_LSP_CMD (default "ghostline lsp").
+// With --fake-completer in it the exact suggestions are known and checked;
+// with a real model the checks are on shape (ranges, counts, feedback).
+//
+// Run: npm ci && npm test   (GHOSTLINE_LSP_CMD="/tmp/ghostline lsp --fake-completer")
+'use strict';
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const {
+  createProtocolConnection, StreamMessageReader, StreamMessageWriter,
+  InitializeRequest, InitializedNotification, ShutdownRequest, ExitNotification,
+  DidOpenTextDocumentNotification, DidChangeTextDocumentNotification, DidCloseTextDocumentNotification,
+  DidChangeConfigurationNotification, WorkDoneProgressCreateRequest, WorkDoneProgress, CancellationTokenSource,
+} = require('vscode-languageserver-protocol/node');
+const core = require('../out/core.js');
+
+const serverCmd = (process.env.GHOSTLINE_LSP_CMD || 'ghostline lsp').trim().split(/\s+/);
+const fake = serverCmd.includes('--fake-completer') || serverCmd.includes('-fake-completer');
+// A real model may need to load (and download) first.
+const loadTimeout = fake ? 5000 : 300000;
+
+function waitFor(pred, what, ms) {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const tick = () => {
+      if (pred()) return resolve();
+      if (Date.now() - t0 > ms) return reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
+      setTimeout(tick, 5);
+    };
+    tick();
+  });
+}
+
+test('readSettings: defaults, user values, and bad values fall back with a problem', () => {
+  const cases = [
+    { name: 'empty', cfg: {}, want: { ...core.defaultSettings }, problems: 0 },
+    { name: 'user values', cfg: { serverPath: '/opt/gl', model: 'm.gguf', debounceMs: 0, maxLines: 3, astguard: false, enable: { go: false } },
+      want: { ...core.defaultSettings, serverPath: '/opt/gl', model: 'm.gguf', debounceMs: 0, maxLines: 3, astguard: false, enable: { ...core.defaultSettings.enable, go: false } }, problems: 0 },
+    { name: 'out of range', cfg: { maxLines: 0, debounceMs: 9000 }, want: { ...core.defaultSettings }, problems: 2 },
+    { name: 'wrong types', cfg: { maxLines: '4', astguard: 'yes', enable: ['go'], serverArgs: 'x' }, want: { ...core.defaultSettings }, problems: 4 },
+    { name: 'blank server path keeps the default', cfg: { serverPath: '  ' }, want: { ...core.defaultSettings }, problems: 0 },
+  ];
+  for (const c of cases) {
+    const { settings, problems } = core.readSettings((k) => c.cfg[k]);
+    assert.deepEqual(settings, { ...c.want, serverArgs: c.want.serverArgs ?? [] }, c.name);
+    assert.equal(problems.length, c.problems, `${c.name}: ${problems.join('; ')}`);
+  }
+  const { settings } = core.readSettings((k) => ({ maxLines: 4, serverArgs: ['--log', 'x'] })[k]);
+  assert.deepEqual(core.serverCommand(settings), { command: 'ghostline', args: ['lsp', '--log', 'x'] });
+  // The shape lsp/config.go reads: under "ghostline", these key names.
+  assert.deepEqual(core.serverSettings(settings), {
+    ghostline: { model: '', maxLines: 4, debounceMs: 50, astguard: true, enable: { '*': true, plaintext: false, markdown: false, scminput: false } },
+  });
+  assert.equal(core.enabledFor(settings, 'go'), true);
+  assert.equal(core.enabledFor(settings, 'markdown'), false);
+  assert.equal(core.enabledFor({ ...settings, enable: { '*': false, go: true } }, 'rust'), false);
+});
+
+test('trigger kinds map from VS Code (0-based) to LSP 3.18 (1-based)', () => {
+  assert.equal(core.lspTriggerKind(0), core.LspTrigger.Invoked);
+  assert.equal(core.lspTriggerKind(1), core.LspTrigger.Automatic);
+});
+
+test('normalizeResult accepts every 3.18 answer shape and drops empty items', () => {
+  const r = { start: { line: 1, character: 2 }, end: { line: 1, character: 2 } };
+  const cases = [
+    { name: 'null', in: null, want: [] },
+    { name: 'list', in: { items: [{ insertText: 'a', range: r }] }, want: [['a', false, r]] },
+    { name: 'array', in: [{ insertText: 'a' }, { insertText: 'b' }], want: [['a', false, undefined], ['b', false, undefined]] },
+    { name: 'snippet StringValue', in: [{ insertText: { kind: 'snippet', value: 'f(${1:x})' } }], want: [['f(${1:x})', true, undefined]] },
+    { name: 'empty and malformed dropped', in: { items: [{ insertText: '' }, { insertText: 3 }, null, { insertText: 'ok', range: { start: 1 } }] }, want: [['ok', false, undefined]] },
+    { name: 'not a list', in: { items: 'x' }, want: [] },
+  ];
+  for (const c of cases) {
+    assert.deepEqual(core.normalizeResult(c.in).map((i) => [i.insertText, i.snippet, i.range]), c.want, c.name);
+  }
+});
+
+test('accept word / line take what VS Code accepts next', () => {
+  const cases = [
+    ['foo(bar)', 3, 8], ['  foo bar', 5, 9], ['(x)', 1, 3], ['\n\tghost0()\n}', 1, 11],
+    ['x\ny', 1, 2], ['αβγ δ', 3, 5], ['', 0, 0], ['\r\nx', 2, 3],
+  ];
+  for (const [text, word, line] of cases) {
+    assert.equal(core.nextWordLength(text), word, `word of ${JSON.stringify(text)}`);
+    assert.equal(core.nextLineLength(text), line, `line of ${JSON.stringify(text)}`);
+  }
+});
+
+test('Status: loading, ready, generating, error, disabled', () => {
+  const s = new core.Status();
+  const seen = [];
+  s.onChange((v) => seen.push(v.kind));
+  s.started();
+  s.onProgress('t', { kind: 'begin', title: 'Ghostline: loading model', percentage: 0 });
+  s.onProgress('t', { kind: 'report', percentage: 40 });
+  assert.equal(s.view().text, '$(loading~spin) Ghostline 40%');
+  s.requestStarted(); // a request while loading: still loading
+  assert.equal(s.view().kind, 'loading');
+  s.onProgress('t', { kind: 'end' });
+  assert.equal(s.view().kind, 'generating');
+  s.requestEnded();
+  s.requestStarted();
+  s.requestEnded('boom');
+  assert.match(s.view().tooltip, /boom/);
+  s.requestStarted();
+  s.requestEnded();
+  s.setDisabledLanguage('markdown');
+  s.stopped('exit 1');
+  assert.deepEqual(s.history, ['starting', 'ready', 'loading', 'generating', 'ready', 'generating', 'error', 'generating', 'ready', 'disabled', 'stopped']);
+  assert.equal(seen.at(-1), 'stopped');
+});
+
+test('a VS Code session against ghostline lsp: open, type, suggest, accept, cancel, shut down', { timeout: loadTimeout + 60000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ghostline-vscode-'));
+  const feedbackLog = path.join(dir, 'feedback.jsonl');
+  const child = spawn(serverCmd[0], [...serverCmd.slice(1), '--feedback-log', feedbackLog], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b) => { stderr += b; });
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  child.on('error', (err) => { stderr += String(err); });
+  const conn = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+  try {
+    // Progress as vscode-languageclient's ProgressFeature wires it, fed to
+    // Status as the extension's handleWorkDoneProgress middleware does.
+    const status = new core.Status();
+    const shownMessages = [];
+    conn.onRequest(WorkDoneProgressCreateRequest.type, ({ token }) => {
+      conn.onProgress(WorkDoneProgress.type, token, (v) => status.onProgress(token, v));
+      return null;
+    });
+    conn.onNotification('window/showMessage', (p) => shownMessages.push(p));
+    conn.listen();
+
+    let settings = core.readSettings((k) => ({ debounceMs: 0 })[k]).settings;
+    const sent = [];
+    const transport = {
+      sendRequest: (m, p, t) => { sent.push(m); return t ? conn.sendRequest(m, p, t) : conn.sendRequest(m, p); },
+      sendNotification: (m, p) => { sent.push(m); return conn.sendNotification(m, p); },
+    };
+    const completer = new core.Completer(transport, status, () => settings);
+
+    const init = await conn.sendRequest(InitializeRequest.type, {
+      processId: process.pid,
+      clientInfo: { name: 'Visual Studio Code', version: '1.91.0' },
+      rootUri: null,
+      workspaceFolders: null,
+      capabilities: {
+        general: { positionEncodings: ['utf-16'] },
+        textDocument: { inlineCompletion: { dynamicRegistration: true }, synchronization: { dynamicRegistration: true, didSave: true } },
+        window: { workDoneProgress: true },
+        workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true } },
+      },
+      initializationOptions: core.serverSettings(settings),
+    });
+    assert.ok(init.capabilities.inlineCompletionProvider, 'server announces inline completion');
+    assert.equal(init.capabilities.textDocumentSync.change, 2, 'incremental sync');
+    assert.deepEqual(init.capabilities.executeCommandProvider.commands, ['ghostline.didAccept']);
+    status.started();
+    await conn.sendNotification(InitializedNotification.type, {});
+    // The model loads behind $/progress: the status shows it, then ready.
+    await waitFor(() => status.history.includes('loading') && status.view().kind === 'ready', 'model loading to end', loadTimeout);
+    assert.deepEqual(shownMessages, [], 'no warnings about our settings');
+
+    const uri = 'file:///work/demo/main.go';
+    let version = 1;
+    const lines = ['package main', '', 'import "fmt"', '', 'func main() {', '\t', '}', ''];
+    await conn.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'go', version, text: lines.join('\n') } });
+    const at = (line, character) => ({ line, character });
+    const type = async (line, col, text) => {
+      for (let i = 0; i < text.length; i++) {
+        await conn.sendNotification(DidChangeTextDocumentNotification.type, {
+          textDocument: { uri, version: ++version },
+          contentChanges: [{ range: { start: at(line, col + i), end: at(line, col + i) }, text: text[i] }],
+        });
+      }
+      return col + text.length;
+    };
+    const doc = { uri, languageId: 'go' };
+    const col = await type(5, 1, 'fmt.Pri');
+
+    // Automatic (VS Code 1): one item at the cursor; "generating" while in flight.
+    const kindsDuring = [];
+    const pending = completer.provide(doc, at(5, col), core.lspTriggerKind(1), new CancellationTokenSource().token);
+    kindsDuring.push(status.view().kind);
+    let items = await pending;
+    assert.deepEqual(kindsDuring, ['generating']);
+    assert.equal(status.view().kind, 'ready');
+    assert.equal(items.length, 1, 'Automatic: one item');
+    assert.deepEqual(items[0].range, { start: at(5, col), end: at(5, col) });
+    assert.equal(items[0].command.command, 'ghostline.didAccept');
+    if (fake) assert.equal(items[0].insertText, 'ghost0(Pri)');
+    else assert.ok(items[0].insertText.length > 0);
+
+    // Invoked (VS Code 0): alternatives to cycle through, all distinct.
+    const invoked = await completer.provide(doc, at(5, col), core.lspTriggerKind(0));
+    assert.ok(invoked.length >= 1 && invoked.length <= 3);
+    assert.equal(new Set(invoked.map((i) => i.insertText)).size, invoked.length, 'distinct alternatives');
+    if (fake) assert.deepEqual(invoked.map((i) => i.insertText), ['ghost0(Pri)', 'ghost1(Pri)', 'ghost2(Pri)']);
+
+    // Shown, then accepted word by word and line by line (as our
+    // ghostline.acceptWord/acceptLine commands report it), each part typed
+    // into the document as VS Code inserts it; then the whole accept runs
+    // the item's command.
+    const item = items[0];
+    await completer.didShow(item);
+    const w = await completer.didAcceptPart('word');
+    assert.equal(w, core.nextWordLength(item.insertText));
+    let c2 = await type(5, col, item.insertText.slice(0, w));
+    const l = await completer.didAcceptPart('line');
+    assert.equal(w + l, item.insertText.length, 'the rest of the one-line item');
+    c2 = await type(5, c2, item.insertText.slice(w));
+    assert.equal(await completer.didAcceptPart('word'), 0, 'nothing left to accept');
+    await completer.didAccept(item);
+
+    // Typing along a suggestion: the server answers with the remainder
+    // (without running the model again); the client shows it as is.
+    {
+      const first = await completer.provide(doc, at(5, c2), core.lspTriggerKind(1));
+      assert.equal(first.length, 1);
+      const typed = first[0].insertText.slice(0, 2);
+      c2 = await type(5, c2, typed);
+      const rest = await completer.provide(doc, at(5, c2), core.lspTriggerKind(1));
+      if (fake) assert.deepEqual(rest.map((i) => i.insertText), [first[0].insertText.slice(2)]);
+      assert.deepEqual(rest[0].range, { start: at(5, c2), end: at(5, c2) });
+    }
+
+    // Cancellation: VS Code cancels the token when the user moves on. The
+    // answer is "no suggestion", not an error, and promptly.
+    {
+      // The fake blocks on a line containing BLOCK until cancelled; a real
+      // model is cancelled mid-decode.
+      const bcol = fake ? await type(6, 0, '// BLOCK') : c2;
+      const bpos = fake ? at(6, bcol) : at(5, c2);
+      const cts = new CancellationTokenSource();
+      const t0 = Date.now();
+      const p = completer.provide(doc, bpos, core.lspTriggerKind(0), cts.token);
+      setTimeout(() => cts.cancel(), 50);
+      assert.deepEqual(await p, []);
+      assert.ok(Date.now() - t0 < 2000, `cancelled promptly (${Date.now() - t0} ms)`);
+      assert.equal(status.view().kind, 'ready', 'a cancellation is not an error');
+    }
+    if (fake) {
+      // Supersession: the server cancels the older request for the
+      // document (RequestCancelled); the client shows the newer answer.
+      const older = completer.provide(doc, at(6, 8), core.lspTriggerKind(1));
+      await new Promise((r) => setTimeout(r, 30));
+      const newer = completer.provide(doc, at(5, 4), core.lspTriggerKind(1));
+      assert.deepEqual(await older, []);
+      assert.deepEqual((await newer).map((i) => i.insertText), ['ghost0(fmt)']);
+      assert.equal(status.view().kind, 'ready');
+    }
+
+    // A request the server refuses (position past the end) is an error state
+    // with the server's message, cleared by the next good answer.
+    assert.deepEqual(await completer.provide(doc, at(99, 0), core.lspTriggerKind(1)), []);
+    assert.equal(status.view().kind, 'error');
+    assert.match(status.view().tooltip, /position/);
+    assert.ok((await completer.provide(doc, at(5, 4), core.lspTriggerKind(1))).length > 0);
+    assert.equal(status.view().kind, 'ready');
+
+    // Switching the language off: no request at all from the client, and the
+    // server (told by didChangeConfiguration) answers nothing either.
+    settings = core.readSettings((k) => ({ debounceMs: 0, enable: { go: false } })[k]).settings;
+    await conn.sendNotification(DidChangeConfigurationNotification.type, { settings: core.serverSettings(settings) });
+    const before = sent.length;
+    assert.deepEqual(await completer.provide(doc, at(5, 4), core.lspTriggerKind(1)), []);
+    assert.equal(sent.length, before, 'no request for a disabled language');
+    assert.equal(status.view().kind, 'disabled');
+    const direct = await conn.sendRequest('textDocument/inlineCompletion', core.inlineParams(uri, at(5, 4), 1));
+    assert.deepEqual(core.normalizeResult(direct), []);
+    assert.deepEqual(shownMessages, []);
+
+    await conn.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri } });
+    assert.equal(await conn.sendRequest(ShutdownRequest.type), null);
+    await conn.sendNotification(ExitNotification.type);
+    assert.equal(await exited, 0, 'exit after shutdown: status 0');
+
+    // Feedback kept by the server: shown, the two partial accepts (running
+    // totals), and the accept.
+    const records = fs.readFileSync(feedbackLog, 'utf8').trim().split('\n').map((x) => JSON.parse(x));
+    assert.deepEqual(records.map((r) => [r.event, r.acceptedLength]), [['shown', undefined], ['partial', w], ['partial', item.insertText.length], ['accepted', undefined]]);
+    assert.ok(records.every((r) => r.text === item.insertText && r.uri === uri && r.languageId === 'go'));
+  } catch (err) {
+    if (stderr) err.message += `\nserver stderr:\n${stderr.slice(-4000)}`;
+    throw err;
+  } finally {
+    conn.dispose();
+    if (child.exitCode === null) child.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
