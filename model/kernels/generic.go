@@ -233,3 +233,20 @@ func gdotQ6_K(w, x []byte, cols int) float32 {
 	}
 	return sum
 }
+
+// sumU64Go adds the words of p with four accumulators (bandwidth probe
+// where there is no C).
+func sumU64Go(p []uint64) uint64 {
+	var a, b, c, d uint64
+	i := 0
+	for ; i+4 <= len(p); i += 4 {
+		a += p[i]
+		b += p[i+1]
+		c += p[i+2]
+		d += p[i+3]
+	}
+	for ; i < len(p); i++ {
+		a += p[i]
+	}
+	return a + b + c + d
+}

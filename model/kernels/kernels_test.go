@@ -339,3 +339,29 @@ func TestNativeIsUsed(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkersCoverRows: the two-worker scheme of the benchmarks (and the
+// advice to the backend) computes every row exactly once per run, run
+// after run.
+func TestWorkersCoverRows(t *testing.T) {
+	for _, n := range []int{1, 2, 3} {
+		pool := newWorkers(n)
+		for _, rows := range []int{1, 15, 16, 17, 896, 4864} {
+			for run := 0; run < 50; run++ {
+				hits := make([]int32, rows)
+				pool.run(func(i, n int) {
+					lo, hi := splitRows(rows, i, n)
+					for r := lo; r < hi; r++ {
+						hits[r]++
+					}
+				})
+				for r, h := range hits {
+					if h != 1 {
+						t.Fatalf("n=%d rows=%d run %d: row %d computed %d times", n, rows, run, r, h)
+					}
+				}
+			}
+		}
+		pool.close()
+	}
+}

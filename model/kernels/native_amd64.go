@@ -48,3 +48,14 @@ func nativeMatMul(p path, t quant.Type, w []byte, rb, cols, rowStart, rowEnd int
 	}
 	return ok != 0
 }
+
+// sumU64 adds the words of p; used by the bandwidth benchmark.
+func sumU64(p []uint64) uint64 {
+	if len(p) == 0 {
+		return 0
+	}
+	if best < pathAVX2 {
+		return sumU64Go(p)
+	}
+	return uint64(C.gl_sum_u64_avx2((*C.uint64_t)(unsafe.Pointer(&p[0])), C.int64_t(len(p))))
+}

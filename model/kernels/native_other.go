@@ -10,3 +10,5 @@ func detect() path { return pathGeneric }
 func nativeMatMul(p path, t quant.Type, w []byte, rb, cols, rowStart, rowEnd int, xq []byte, xb, nTok int, out []float32, outStride int) bool {
 	return false
 }
+
+func sumU64(p []uint64) uint64 { return sumU64Go(p) }
