@@ -35,19 +35,21 @@ type lexConfig struct {
 	cppRaw          bool // R"delim(...)delim"
 	csVerbatim      bool // @"...""..."
 	pyIndent        bool // indentation is syntax (Python)
+	jsx             bool // JSX text may hold lone quotes (It's): a newline in a quoted string is not an error
+	preprocessor    bool // '#' first on a line starts a directive, read like a comment (C, C++, C#)
 }
 
 var lexConfigs = map[Language]*lexConfig{
 	Go:         {slashComments: true, charLiteral: true, goRaw: true},
 	Python:     {hashComment: true, singleQuoteStr: true, tripleDouble: true, tripleSingle: true, pyIndent: true},
-	JavaScript: {slashComments: true, singleQuoteStr: true, template: true, regex: true},
+	JavaScript: {slashComments: true, singleQuoteStr: true, template: true, regex: true, jsx: true},
 	TypeScript: {slashComments: true, singleQuoteStr: true, template: true, regex: true},
-	TSX:        {slashComments: true, singleQuoteStr: true, template: true, regex: true},
+	TSX:        {slashComments: true, singleQuoteStr: true, template: true, regex: true, jsx: true},
 	Java:       {slashComments: true, charLiteral: true, tripleDouble: true},
-	C:          {slashComments: true, charLiteral: true, digitSeparator: true},
-	Cpp:        {slashComments: true, charLiteral: true, digitSeparator: true, cppRaw: true},
+	C:          {slashComments: true, charLiteral: true, digitSeparator: true, preprocessor: true},
+	Cpp:        {slashComments: true, charLiteral: true, digitSeparator: true, cppRaw: true, preprocessor: true},
 	Rust:       {slashComments: true, nestedComments: true, rustQuote: true, multilineString: true, rustRaw: true},
-	CSharp:     {slashComments: true, charLiteral: true, tripleDouble: true, csVerbatim: true},
+	CSharp:     {slashComments: true, charLiteral: true, tripleDouble: true, csVerbatim: true, preprocessor: true},
 }
 
 // lexMode is where the automaton stands.
@@ -76,6 +78,7 @@ const (
 	mVerbatimQuote          // saw '"' inside a C# verbatim string
 	mRegex                  // inside a JS regular expression
 	mRegexClass             // inside [...] of a regular expression
+	mDirective              // a preprocessor line: brackets are not tracked
 )
 
 // templateMark on the bracket stack stands for the '${' of a template
@@ -112,6 +115,10 @@ type lexState struct {
 	needIndent bool  // the previous logical line ended with ':'
 	indents    []int // indentation levels, bottom first (0 at the bottom)
 	bsl        bool  // a backslash in code: the next newline continues the line
+
+	// blankSoFar: only whitespace since the last newline (a '#' here starts
+	// a preprocessor directive).
+	blankSoFar bool
 }
 
 // Lexer is the lexical automaton for one language, primed with a prefix and
@@ -130,7 +137,7 @@ func NewLexer(lang Language) (*Lexer, error) {
 		return nil, &UnsupportedLanguageError{Name: string(lang)}
 	}
 	l := &Lexer{cfg: cfg}
-	l.st.lineStart = true
+	l.st.lineStart, l.st.blankSoFar = true, true
 	l.st.indents = []int{0}
 	return l, nil
 }
@@ -275,6 +282,11 @@ func (l *Lexer) danger() uint16 {
 		return quoteClass(s.q) | clBackslash | clNewline
 	case mLineComment:
 		return clNewline
+	case mDirective:
+		if s.esc {
+			return ^uint16(0)
+		}
+		return clNewline | clBackslash
 	case mBlockComment:
 		return clSlash
 	case mTriple:
@@ -403,7 +415,10 @@ func (l *Lexer) Closers() string {
 		for i := s.qrun; i < 3; i++ {
 			b = append(b, s.q)
 		}
-	case mLineComment:
+	case mLineComment, mDirective:
+		if s.esc {
+			b = append(b, ' ')
+		}
 		b = append(b, '\n')
 	case mBlockComment:
 		for i := 0; i < s.blockDepth; i++ {
@@ -555,7 +570,7 @@ func (s *lexState) step(cfg *lexConfig, c byte, strict bool) bool {
 			case c == s.q:
 				s.mode, s.lastSig = mCode, 'a'
 			case c == '\n' && !(cfg.multilineString && s.q == '"'):
-				if strict {
+				if strict && !cfg.jsx {
 					return false // a newline cannot stand in a one-line string
 				}
 				s.mode = mCode
@@ -735,6 +750,18 @@ func (s *lexState) step(cfg *lexConfig, c byte, strict bool) bool {
 			s.mode, s.lastSig = mCode, 'a'
 			continue
 
+		case mDirective:
+			switch {
+			case s.esc:
+				s.esc = false
+			case c == '\\':
+				s.esc = true
+			case c == '\n':
+				s.mode = mCode
+				continue
+			}
+			return true
+
 		case mRegex:
 			switch {
 			case s.esc:
@@ -796,6 +823,16 @@ func (s *lexState) code(cfg *lexConfig, c byte, strict bool) bool {
 	}
 	bsl := s.bsl
 	s.bsl = false
+	blank := s.blankSoFar
+	if c == '\n' {
+		s.blankSoFar = true
+	} else if c != ' ' && c != '\t' && c != '\r' && c != '\f' && c != '\v' {
+		s.blankSoFar = false
+	}
+	if c == '#' && blank && cfg.preprocessor {
+		s.mode = mDirective
+		return true
+	}
 
 	// Words: track the current one for string prefixes and keywords.
 	if isWordByte(c) {

@@ -98,7 +98,9 @@ var lexCases = map[Language][]lexCase{
 		{"template brace mismatch", "const s = `a ${f(", "1]", false},
 		{"regex with paren", "const r = s.replace(", "/[)(]/g, '')", true},
 		{"division is not regex", "const r = (a + b) / (c", ")", true},
-		{"newline in string", "const s = 'ab", "\n", false},
+		// JSX text may hold a lone apostrophe, which reads as an open
+		// string: a newline there must stay possible.
+		{"newline after a lone quote (JSX text)", "const e = <p>Don't", "\n</p>;", true},
 		{"wrong closer", "function f() { if (x", "}", false},
 	},
 	TypeScript: {
@@ -107,6 +109,7 @@ var lexCases = map[Language][]lexCase{
 		{"template", "const s = `x", "${a}`", true},
 	},
 	TSX: {
+		{"jsx text with apostrophe", "const e = (\n  <p>It's", "\n  </p>\n);", true},
 		{"jsx braces", "const e = <div>{items.map((i) => (", "<li>{i}</li>))}</div>;", true},
 		{"wrong closer", "const e = <div>{f(", "}", false},
 	},
@@ -121,12 +124,16 @@ var lexCases = map[Language][]lexCase{
 		{"wrong closer", "int main() { f(", "]", false},
 		{"comment hides closer", "int x; /* ", ") */", true},
 		{"newline in string", "puts(\"ab", "\n", false},
+		{"directive brackets not counted", "#define LP (\n", "int x;", true},
+		{"closer after a directive", "#define LP (\nint f() {", "\n}\n)", false},
+		{"continued directive", "#define M(a) \\\n  ((a) +", " 1)\nint y;", true},
 	},
 	Cpp: {
 		{"raw string", "auto s = R\"x(", ")\" )x\";", true},
 		{"digit separator", "int n = 1'000", "'000;", true},
 		{"wrong closer", "void f() { g(", "}", false},
 		{"bad raw delimiter", "auto s = R\"a", " (", false},
+		{"include", "#include <vector>\n", "int main() { return 0; }", true},
 	},
 	Rust: {
 		{"lifetime", "fn f<'a>(x: &'a str", ") -> &'a str {", true},
@@ -141,6 +148,7 @@ var lexCases = map[Language][]lexCase{
 		{"interpolated verbatim", "var s = $@\"{x}", "\n\";", true},
 		{"newline in string", "var s = \"ab", "\n", false},
 		{"wrong closer", "void F() { G(", "}", false},
+		{"region directive", "class A {\n  #region x (", "\n}", true},
 	},
 }
 
