@@ -18,7 +18,7 @@ func TestCheckerOnReferences(t *testing.T) {
 		limit = 15
 	}
 	tasks := loadBenchTasks(t, limit)
-	var pruned, rejected, checked, broken, caught int
+	var pruned, rejected, checked, broken, caught, corrupt, prunedBad int
 	perLang := map[Language][2]int{}
 	for i, task := range tasks {
 		c, err := NewChecker(task.lang, task.prefix, task.suffix)
@@ -67,9 +67,27 @@ func TestCheckerOnReferences(t *testing.T) {
 			}
 			perLang[task.lang] = pl
 		}
+		// Insert a garbage line after the reference's first line: Partial
+		// must prune once the line after it is written.
+		if lines := strings.SplitAfter(mid, "\n"); len(lines) >= 3 {
+			ind := lines[1][:len(lines[1])-len(strings.TrimLeft(lines[1], " \t"))]
+			bad := lines[0] + ind + "= = =\n" + lines[1]
+			corrupt++
+			jd, err := c.Partial(bad)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if jd.Verdict == Prune {
+				prunedBad++
+			}
+		}
 		c.Close()
 	}
 	t.Logf("%d references: %d pruned on the way, %d with new errors when finished", checked, pruned, rejected)
+	t.Logf("references with a garbage line inserted: %d of %d pruned by Partial", prunedBad, corrupt)
+	if corrupt > 0 && prunedBad*10 < corrupt*8 {
+		t.Errorf("Partial pruned only %d of %d corrupted references", prunedBad, corrupt)
+	}
 	t.Logf("broken references caught by Final: %d of %d", caught, broken)
 	for l, pl := range perLang {
 		t.Logf("  %s: %d of %d", l, pl[1], pl[0])
