@@ -89,12 +89,13 @@ var neutralFills = map[Language][]string{
 const judgeCacheSize = 4096
 
 // Checker judges candidate completions of one hole: the text between a fixed
-// prefix and suffix. It keeps two parse trees, prefix+candidate (for
-// candidates still being generated) and prefix+candidate+suffix (for
-// finished ones; the first also gets the closing brackets and quotes that
-// prefix+candidate still needs, see Lexer.Closers), and moves each from the last candidate to the next by a
-// tree edit of the differing middle bytes, so one judgement costs an
-// incremental reparse around the hole rather than a parse of the file.
+// prefix and suffix. It keeps two parse trees: prefix+candidate+closers for
+// candidates still being generated (closers close the brackets and quotes
+// that prefix+candidate leaves open, see Lexer.Closers) and
+// prefix+candidate+suffix for finished ones. It moves each tree from the
+// last candidate to the next by a tree edit of the differing middle bytes,
+// so one judgement costs an incremental reparse around the hole rather than
+// a parse of the file.
 //
 // Use Lexer for the per-token mask between judgements; call Partial at line
 // ends (or when a beam closes a bracket) and Final when a beam finishes.
@@ -132,10 +133,11 @@ type hole struct {
 	tail   int    // len(suffix) (0 for the partial tree)
 }
 
-// NewChecker prepares a Checker for the hole between prefix and suffix:
-// parses prefix and prefix+fill+suffix for every neutral fill, and keeps the
-// fill with the fewest errors as the baseline. Where the file is open in a
-// Document, NewCheckerAt starts from its tree and costs much less.
+// NewChecker prepares a Checker for the hole between prefix and suffix: it
+// parses prefix+suffix once, tries every neutral fill by incremental edits,
+// and keeps the fill with the fewest errors as the baseline. Where the file
+// is open in a Document, NewCheckerAt starts from its tree and costs much
+// less.
 func NewChecker(lang Language, prefix, suffix string) (*Checker, error) {
 	if err := checkSource([]byte(prefix + suffix)); err != nil {
 		return nil, err
