@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+func TestKeystrokeDocs(t *testing.T) {
+	text := "ab\ncd\n"
+	want := [][2]string{
+		{"a", "\ncd\n"}, {"ab", "\ncd\n"}, {"ab\n", "\n"}, {"ab\nc", "\n"}, {"ab\ncd", "\n"}, {"ab\ncd\n", ""},
+	}
+	if got := keystrokeDocs(text, 0); !reflect.DeepEqual(got, want) {
+		t.Errorf("keystrokeDocs = %q\nwant %q", got, want)
+	}
+	if got := keystrokeDocs("é𝄞", 0); len(got) != 2 || got[0][0] != "é" {
+		t.Errorf("one keystroke per code point: %q", got)
+	}
+	if got := keystrokeDocs(text, 2); len(got) != 2 {
+		t.Errorf("limit 2: %d keystrokes", len(got))
+	}
+}
+
+func TestBenchKeystrokesJSON(t *testing.T) {
+	model := fixture(t, "qwen2-q8_0.gguf")
+	src := filepath.Join(t.TempDir(), "a.py")
+	text := "def add(a, b):\n    return a + b\n\n\nprint(add(1, 2))\n"
+	os.WriteFile(src, []byte(text), 0o644)
+	for _, order := range []string{"psm", "spm"} {
+		var out bytes.Buffer
+		err := runBenchKeys(benchKeysFlags{file: src, model: model, json: true, maxTokens: 2, order: order, threads: 2}, &out, &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		if k := keysOf(m); !reflect.DeepEqual(k, []string{"computed_tokens_cached", "computed_tokens_uncached", "keystrokes", "p50_ms", "p99_ms"}) {
+			t.Errorf("keys %v", k)
+		}
+		var r benchKeysReport
+		json.Unmarshal(out.Bytes(), &r)
+		if r.Keystrokes != len(text) {
+			t.Errorf("%d keystrokes, want %d (one per character)", r.Keystrokes, len(text))
+		}
+		// Typing changes the prompt right after the cursor. In SPM order
+		// only the new tokens are computed, so the cache must spare most of
+		// the work; in PSM order the suffix after the cursor is computed
+		// again at every keystroke, so it can only spare the prefix.
+		if order == "spm" && r.ComputedTokensCached*3 > r.ComputedTokensUncached {
+			t.Errorf("%s: %d tokens computed with the cache, %d without", order, r.ComputedTokensCached, r.ComputedTokensUncached)
+		}
+		if r.ComputedTokensCached >= r.ComputedTokensUncached {
+			t.Errorf("%s: the cache spared nothing (%d vs %d)", order, r.ComputedTokensCached, r.ComputedTokensUncached)
+		}
+	}
+}
+
+func TestBenchFIMJSON(t *testing.T) {
+	model := fixture(t, "qwen2-q8_0.gguf")
+	dir := t.TempDir()
+	set := filepath.Join(dir, "tasks.jsonl")
+	os.WriteFile(set, []byte(`{"task_id": "t/1", "entry_point": "add", "prompt": "def add(a, b):\n", "suffix": "\n", "canonical_solution": "    return a + b\n", "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n"}
+{"lang": "python", "prompt": "x", "eval_prompt": "a, b = map(int, input().split())\n{{completion}}\n", "ground_truth": "print(a + b)", "unit_tests": [{"input": "1 2", "output": ["3"]}], "task_id": "t/2"}
+`), 0o644)
+	results := filepath.Join(dir, "results.jsonl")
+	var out, errb bytes.Buffer
+	err := runBenchFIM(benchFIMFlags{set: set, model: model, beams: 1, astguard: "off", json: true, out: results, maxTokens: 4, order: "psm", threads: 2}, &out, &errb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if k := keysOf(m); !reflect.DeepEqual(k, []string{"decode_tok_s", "edit_similarity", "exact_match", "p50_ms", "p99_ms", "pass_at_1", "syntax_valid", "tasks"}) {
+		t.Errorf("keys %v", k)
+	}
+	if m["tasks"].(float64) != 2 {
+		t.Errorf("tasks %v", m["tasks"])
+	}
+	b, _ := os.ReadFile(results)
+	if n := bytes.Count(b, []byte("\n")); n != 2 {
+		t.Errorf("%d result lines, want 2", n)
+	}
+	if err := runBenchFIM(benchFIMFlags{set: filepath.Join(dir, "missing.jsonl"), beams: 1, astguard: "off", maxTokens: 4}, &out, &errb); err == nil {
+		t.Error("missing set: no error")
+	}
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/ghostline-dev/ghostline/decode"
+)
+
+func init() {
+	register(&command{
+		name:    "bench keystrokes",
+		summary: "replay typing a file and measure completion latency and prompt tokens computed with and without the prefix cache",
+		usage: "--file F [--model PATH] [--json] [--limit N] [--max-tokens N] [--order psm|spm]\n\n" +
+			"Types F character by character, as an editor with debounce off would see it: at each\n" +
+			"keystroke the document is F up to the cursor, then the rest of the file from the end of\n" +
+			"the cursor's line (the lines below already exist), and a completion is requested.\n" +
+			"computed_tokens_uncached is what an engine without a prefix cache computes: every\n" +
+			"prompt token of every request.",
+		setup: func(fs *flag.FlagSet) func([]string) error {
+			o := benchKeysFlags{}
+			fs.StringVar(&o.file, "file", "", "source file to replay")
+			fs.StringVar(&o.model, "model", "", "model file or installed name (default: the default model)")
+			fs.BoolVar(&o.json, "json", false, "print JSON")
+			fs.IntVar(&o.limit, "limit", 0, "replay only the first N keystrokes (0: all)")
+			fs.IntVar(&o.maxTokens, "max-tokens", 16, "tokens generated per keystroke")
+			fs.StringVar(&o.order, "order", "psm", "FIM order: psm or spm")
+			fs.IntVar(&o.threads, "threads", 0, "CPU threads (0: one per core)")
+			return func(args []string) error {
+				if len(args) > 0 {
+					return usageError{fmt.Sprintf("unexpected argument %q", args[0])}
+				}
+				return runBenchKeys(o, os.Stdout, os.Stderr)
+			}
+		},
+	})
+}
+
+type benchKeysFlags struct {
+	file, model, order        string
+	json                      bool
+	limit, maxTokens, threads int
+}
+
+// benchKeysReport is the --json contract of the issue.
+type benchKeysReport struct {
+	Keystrokes             int     `json:"keystrokes"`
+	P50ms                  float64 `json:"p50_ms"`
+	P99ms                  float64 `json:"p99_ms"`
+	ComputedTokensCached   int64   `json:"computed_tokens_cached"`
+	ComputedTokensUncached int64   `json:"computed_tokens_uncached"`
+}
+
+// keystrokeDocs returns, for each keystroke of text, the prefix and suffix
+// around the cursor: text up to and including the typed character, then
+// the file from the end of that line.
+func keystrokeDocs(text string, limit int) [][2]string {
+	var docs [][2]string
+	for i := 0; i < len(text); {
+		_, n := utf8.DecodeRuneInString(text[i:])
+		i += n
+		end := strings.IndexByte(text[i:], '\n')
+		if end < 0 {
+			end = len(text) - i
+		}
+		docs = append(docs, [2]string{text[:i], text[i+end:]})
+		if limit > 0 && len(docs) == limit {
+			break
+		}
+	}
+	return docs
+}
+
+func runBenchKeys(o benchKeysFlags, stdout, stderr io.Writer) error {
+	if o.file == "" {
+		return usageError{"--file is required"}
+	}
+	if o.maxTokens < 1 || o.limit < 0 {
+		return usageError{"--max-tokens must be at least 1, --limit at least 0"}
+	}
+	text, err := readSource(o.file)
+	if err != nil {
+		return err
+	}
+	docs := keystrokeDocs(text, o.limit)
+	if len(docs) == 0 {
+		return fmt.Errorf("%s is empty: nothing to type", o.file)
+	}
+	opts, err := engineOptions(o.order)
+	if err != nil {
+		return err
+	}
+	l, err := loadEngine(o.model, o.threads, opts)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	lang := languageOf(o.file)
+	bar := progressbar.NewOptions(len(docs), progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("keystrokes"),
+		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionOnCompletion(func() { fmt.Fprintln(stderr) }))
+	rep := benchKeysReport{}
+	var lat []float64
+	for _, d := range docs {
+		res, err := l.Complete(context.Background(), decode.Request{
+			Prefix: d[0], Suffix: d[1], Language: lang, Path: filepath.ToSlash(o.file),
+			Limits: decode.Limits{MaxTokens: o.maxTokens},
+		})
+		if err != nil {
+			return err
+		}
+		rep.Keystrokes++
+		rep.ComputedTokensCached += int64(res.Stats.ComputedTokens)
+		rep.ComputedTokensUncached += int64(res.Stats.PromptTokens)
+		lat = append(lat, float64(res.Stats.Total.Microseconds())/1000)
+		bar.Add(1)
+	}
+	rep.P50ms = roundMilli(percentile(lat, 0.50))
+	rep.P99ms = roundMilli(percentile(lat, 0.99))
+	if o.json {
+		return writeJSON(stdout, rep)
+	}
+	ratio := float64(rep.ComputedTokensUncached) / float64(max(1, rep.ComputedTokensCached))
+	fmt.Fprintf(stdout, "keystrokes %d  p50 %.1f ms  p99 %.1f ms  prompt tokens computed: %d with the cache, %d without (%.1f× fewer)\n",
+		rep.Keystrokes, rep.P50ms, rep.P99ms, rep.ComputedTokensCached, rep.ComputedTokensUncached, ratio)
+	return nil
+}
