@@ -1,0 +1,614 @@
+-- Ghostline for Neovim: ghost-text code completion from `ghostline lsp`.
+--
+-- On Neovim >= 0.12 the built-in vim.lsp.inline_completion draws and
+-- accepts suggestions (unless setup{native = false}). On older versions
+-- (Debian bookworm ships 0.7.2) this module does it: it asks the server
+-- with textDocument/inlineCompletion (or textDocument/completion for a
+-- server without it), draws the suggestion with an extmark (virtual text
+-- after the line on < 0.10, where inline virtual text does not exist;
+-- the following lines as virt_lines) and accepts it whole, by word or by
+-- line. Typing along a suggestion trims it at once, without waiting for
+-- the server.
+local M = {}
+
+local api = vim.api
+local uv = vim.loop
+
+local ns = api.nvim_create_namespace('ghostline')
+local has_inline_virt = vim.fn.has('nvim-0.10') == 1
+local has_native = vim.fn.has('nvim-0.12') == 1
+
+local defaults = {
+  -- The server command.
+  cmd = { 'ghostline', 'lsp' },
+  -- Filetypes to attach to; nil = every filetype except `exclude_filetypes`.
+  filetypes = nil,
+  -- Prose and special buffers, where completion is mostly noise.
+  exclude_filetypes = { '', 'help', 'gitcommit', 'gitrebase', 'markdown', 'text', 'TelescopePrompt' },
+  -- Milliseconds after the last keystroke before asking. The request is
+  -- cheap to supersede (the server cancels the older decode), so this only
+  -- keeps a burst of keystrokes from costing a round trip each.
+  debounce = 50,
+  -- Server settings (lsp/config.go): nil keeps the server's default.
+  model = nil,
+  max_lines = nil,
+  astguard = nil,
+  -- Use vim.lsp.inline_completion on Neovim >= 0.12.
+  native = true,
+  -- Insert-mode keys; false disables one (or all: keymaps = false).
+  keymaps = {
+    accept = '<Tab>',
+    accept_word = '<M-Right>',
+    accept_line = '<M-Down>',
+    dismiss = '<C-]>',
+    next = '<M-]>',
+  },
+  -- Root directory for the server's workspace: the nearest parent holding
+  -- one of these, else the current directory.
+  root_markers = { '.git', 'go.mod', 'package.json', 'pyproject.toml', 'Cargo.toml' },
+  -- For tests and servers without inline completion: force the
+  -- textDocument/completion fallback.
+  force_completion_fallback = false,
+}
+
+local config = vim.deepcopy(defaults)
+
+-- Per-buffer state: the suggestion on screen and the request in flight.
+-- shown = { row, col (byte, 0-based, where the ghost text starts), text
+--           (still to insert), replace_end (byte col the accept replaces up
+--           to on row), raw (the server's item), client_id, accepted,
+--           items, index, extmark }
+local buffers = {}
+local status = { progress = {}, inflight = 0, error = nil, running = false }
+
+local function buf_state(bufnr)
+  local s = buffers[bufnr]
+  if not s then
+    s = {}
+    buffers[bufnr] = s
+  end
+  return s
+end
+
+local function get_client(bufnr)
+  local clients = vim.lsp.get_active_clients and vim.lsp.get_active_clients({ bufnr = bufnr })
+    or vim.lsp.get_clients({ bufnr = bufnr })
+  for _, c in ipairs(clients) do
+    if c.name == 'ghostline' then
+      return c
+    end
+  end
+end
+
+local function caps(client)
+  return client.server_capabilities or client.resolved_capabilities or {}
+end
+
+-- Status ------------------------------------------------------------------
+
+--- status returns 'starting', 'loading', 'indexing', 'ready', 'generating',
+--- 'error' or 'off', for a statusline: `%{v:lua.require'ghostline'.status()}`.
+function M.status()
+  if not status.running then
+    return 'off'
+  end
+  for _, p in pairs(status.progress) do
+    return (p.title or ''):lower():find('load') and 'loading' or 'indexing'
+  end
+  if status.inflight > 0 then
+    return 'generating'
+  end
+  if status.error then
+    return 'error'
+  end
+  return status.initialized and 'ready' or 'starting'
+end
+
+local function on_progress(err, result, ctx, cfg)
+  if result and result.value and type(result.value) == 'table' then
+    local v = result.value
+    if v.kind == 'begin' then
+      status.progress[result.token] = { title = v.title, percentage = v.percentage }
+    elseif v.kind == 'end' then
+      status.progress[result.token] = nil
+    end
+    pcall(vim.cmd, 'doautocmd <nomodeline> User GhostlineStatus')
+  end
+  local default = vim.lsp.handlers['$/progress']
+  if default then
+    return default(err, result, ctx, cfg)
+  end
+end
+
+-- Text helpers --------------------------------------------------------------
+
+local word_chars = '[%w_\128-\255]'
+
+--- accept_len returns how many bytes of text "accept word" / "accept line"
+--- take: a word is leading blanks then a run of word characters (or one
+--- other character); a line runs up to and including the next line break
+--- (for text that starts with a break: that break and the next line).
+function M._accept_len(text, kind)
+  if text == '' then
+    return 0
+  end
+  if kind == 'line' then
+    local lead = text:sub(1, 1) == '\n' and 1 or 0
+    local nl = text:find('\n', lead + 1, true)
+    return nl or #text
+  end
+  local i = 1
+  while i <= #text and text:sub(i, i):match('[ \t]') do
+    i = i + 1
+  end
+  if i > #text then
+    return #text
+  end
+  local c = text:sub(i, i)
+  if c == '\n' then
+    return i
+  end
+  if c:match(word_chars) then
+    while i <= #text and text:sub(i, i):match(word_chars) do
+      i = i + 1
+    end
+    return i - 1
+  end
+  return i
+end
+
+-- LSP positions are UTF-16 here (Neovim < 0.11 negotiates nothing else);
+-- the buffer is bytes.
+local function byte_col(bufnr, pos, encoding)
+  local line = api.nvim_buf_get_lines(bufnr, pos.line, pos.line + 1, false)[1] or ''
+  if encoding == 'utf-8' then
+    return math.min(pos.character, #line)
+  end
+  local ok, b = pcall(vim.str_byteindex, line, pos.character, encoding ~= 'utf-32')
+  return ok and b or #line
+end
+
+-- Drawing -------------------------------------------------------------------
+
+local function clear(bufnr)
+  local s = buffers[bufnr]
+  if s and s.shown then
+    pcall(api.nvim_buf_del_extmark, bufnr, ns, s.shown.extmark)
+    s.shown = nil
+  end
+end
+
+local function draw(bufnr)
+  local sh = buffers[bufnr].shown
+  if sh.extmark then
+    pcall(api.nvim_buf_del_extmark, bufnr, ns, sh.extmark)
+  end
+  -- Tabs in virtual text are not expanded on old versions: draw spaces.
+  local tab = string.rep(' ', vim.bo[bufnr].tabstop)
+  local lines = vim.split((sh.text:gsub('\t', tab)), '\n', { plain = true })
+  local virt_lines = {}
+  for i = 2, #lines do
+    virt_lines[#virt_lines + 1] = { { lines[i], 'GhostlineSuggestion' } }
+  end
+  local opts = {
+    virt_text = { { lines[1], 'GhostlineSuggestion' } },
+    virt_text_pos = has_inline_virt and 'inline' or 'eol',
+    hl_mode = 'combine',
+  }
+  if #virt_lines > 0 then
+    opts.virt_lines = virt_lines
+  end
+  sh.extmark = api.nvim_buf_set_extmark(bufnr, ns, sh.row, sh.col, opts)
+end
+
+--- show puts item i of items on screen, or returns false if it does not
+--- fit the buffer as it is now.
+local function show(bufnr, client, items, index)
+  local raw = items[index]
+  local text = type(raw.insertText) == 'table' and raw.insertText.value or raw.insertText
+  if raw.textEdit then -- textDocument/completion fallback item
+    text = raw.textEdit.newText
+  end
+  if type(text) ~= 'string' or text == '' then
+    return false
+  end
+  local cursor = api.nvim_win_get_cursor(0)
+  local row, col = cursor[1] - 1, cursor[2]
+  local enc = client.offset_encoding or 'utf-16'
+  local range = raw.range or (raw.textEdit and (raw.textEdit.range or raw.textEdit.insert))
+  local start_col, end_col = col, col
+  if range then
+    if range.start.line ~= row or range['end'].line ~= row then
+      return false
+    end
+    start_col = byte_col(bufnr, range.start, enc)
+    end_col = byte_col(bufnr, range['end'], enc)
+  end
+  if start_col > col then
+    return false
+  end
+  -- The item replaces [start, end): skip what is already typed before the
+  -- cursor; what it replaces after the cursor goes when it is accepted.
+  local line = api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
+  local typed = line:sub(start_col + 1, col)
+  if text:sub(1, #typed) ~= typed then
+    return false
+  end
+  text = text:sub(#typed + 1)
+  if text == '' then
+    return false
+  end
+  clear(bufnr)
+  buffers[bufnr].shown = {
+    row = row, col = col, text = text, replace_end = math.max(end_col, col),
+    raw = raw, client_id = client.id, accepted = 0, items = items, index = index,
+  }
+  draw(bufnr)
+  client.notify('textDocument/didShowCompletion', { item = raw })
+  return true
+end
+
+-- Requests ------------------------------------------------------------------
+
+local function cancel(bufnr)
+  local s = buffers[bufnr]
+  if s and s.request then
+    local client = vim.lsp.get_client_by_id(s.request.client_id)
+    if client then
+      client.cancel_request(s.request.id)
+    end
+    s.request = nil
+    status.inflight = math.max(0, status.inflight - 1)
+  end
+end
+
+--- request asks the server for suggestions at the cursor (trigger 2 =
+--- Automatic: one item; 1 = Invoked: alternatives to cycle through).
+function M.request(trigger)
+  local bufnr = api.nvim_get_current_buf()
+  local client = get_client(bufnr)
+  if not client then
+    return
+  end
+  cancel(bufnr)
+  local s = buf_state(bufnr)
+  local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
+  local method = 'textDocument/inlineCompletion'
+  if config.force_completion_fallback or not caps(client).inlineCompletionProvider then
+    method = 'textDocument/completion'
+    params.context = { triggerKind = trigger == 1 and 1 or 3 }
+  else
+    params.context = { triggerKind = trigger or 2 }
+  end
+  local tick = api.nvim_buf_get_changedtick(bufnr)
+  local cursor = api.nvim_win_get_cursor(0)
+  local req = { client_id = client.id }
+  status.inflight = status.inflight + 1
+  local ok, id = client.request(method, params, function(err, result)
+    if s.request ~= req then
+      return -- cancelled or superseded; the counter was settled there
+    end
+    s.request = nil
+    status.inflight = math.max(0, status.inflight - 1)
+    if err then
+      if err.code ~= -32800 and err.code ~= -32802 then
+        status.error = err.message
+      end
+      return
+    end
+    status.error = nil
+    -- Drop an answer for text that changed since, or a cursor that moved,
+    -- or a user who left insert mode.
+    if api.nvim_get_current_buf() ~= bufnr or api.nvim_buf_get_changedtick(bufnr) ~= tick
+      or not vim.deep_equal(api.nvim_win_get_cursor(0), cursor) or not api.nvim_get_mode().mode:match('^i') then
+      return
+    end
+    local items = result and (result.items or result) or {}
+    for i = 1, #items do
+      if show(bufnr, client, items, i) then
+        return
+      end
+    end
+  end, bufnr)
+  if ok then
+    req.id = id
+    s.request = req
+  else
+    status.inflight = math.max(0, status.inflight - 1)
+  end
+end
+
+local function schedule_request(bufnr)
+  local s = buf_state(bufnr)
+  if not s.timer then
+    s.timer = uv.new_timer()
+  end
+  s.timer:stop()
+  s.timer:start(config.debounce, 0, vim.schedule_wrap(function()
+    if api.nvim_get_current_buf() == bufnr and api.nvim_get_mode().mode:match('^i') then
+      M.request(2)
+    end
+  end))
+end
+
+-- on_change runs on TextChangedI and CursorMovedI (in either order): a
+-- suggestion the user typed along is trimmed, anything else clears it; a
+-- text change asks again.
+local function on_change(bufnr)
+  local s = buf_state(bufnr)
+  local sh = s.shown
+  local cursor = api.nvim_win_get_cursor(0)
+  local row, col = cursor[1] - 1, cursor[2]
+  local tick = api.nvim_buf_get_changedtick(bufnr)
+  local changed = tick ~= s.tick
+  s.tick = tick
+  if sh then
+    if row == sh.row and col == sh.col and not changed then
+      return
+    end
+    local line = api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
+    local typed = row == sh.row and col > sh.col and line:sub(sh.col + 1, col) or nil
+    if typed and sh.text:sub(1, #typed) == typed and #typed < #sh.text then
+      sh.text = sh.text:sub(#typed + 1)
+      sh.col = col
+      sh.replace_end = math.max(sh.replace_end, col)
+      draw(bufnr)
+      return -- still a valid suggestion: nothing to ask
+    end
+    clear(bufnr)
+  end
+  if changed then
+    cancel(bufnr)
+    schedule_request(bufnr)
+  end
+end
+
+-- Accepting -----------------------------------------------------------------
+
+--- visible reports whether a suggestion is on screen in the current buffer.
+function M.visible()
+  local s = buffers[api.nvim_get_current_buf()]
+  return s ~= nil and s.shown ~= nil
+end
+
+--- accept inserts the suggestion: kind 'all' (default), 'word' or 'line'.
+--- Returns true if something was inserted.
+function M.accept(kind)
+  kind = kind or 'all'
+  local bufnr = api.nvim_get_current_buf()
+  local s = buffers[bufnr]
+  local sh = s and s.shown
+  if not sh then
+    return false
+  end
+  local n = kind == 'all' and #sh.text or M._accept_len(sh.text, kind)
+  local part = sh.text:sub(1, n)
+  local rest = sh.text:sub(n + 1)
+  local lines = vim.split(part, '\n', { plain = true })
+  local end_col = sh.col
+  if rest == '' then
+    end_col = sh.replace_end -- whole: replace what the item covers after the cursor
+  end
+  pcall(api.nvim_buf_del_extmark, bufnr, ns, sh.extmark)
+  sh.extmark = nil
+  api.nvim_buf_set_text(bufnr, sh.row, sh.col, sh.row, end_col, lines)
+  local new_row = sh.row + #lines - 1
+  local new_col = (#lines == 1 and sh.col or 0) + #lines[#lines]
+  api.nvim_win_set_cursor(0, { new_row + 1, new_col })
+  local client = vim.lsp.get_client_by_id(sh.client_id)
+  sh.accepted = sh.accepted + vim.fn.strchars(part)
+  if rest == '' then
+    s.shown = nil
+    -- Tell the server (its local feedback log): the item's command.
+    if client and sh.raw.command then
+      client.request('workspace/executeCommand', sh.raw.command, function() end, bufnr)
+    end
+  else
+    sh.text, sh.row, sh.col, sh.replace_end = rest, new_row, new_col, new_col
+    draw(bufnr)
+    if client then
+      client.notify('textDocument/didPartiallyAcceptCompletion', { item = sh.raw, acceptedLength = sh.accepted })
+    end
+  end
+  -- What we inserted is not a change to react to.
+  s.tick = api.nvim_buf_get_changedtick(bufnr)
+  return true
+end
+
+--- dismiss hides the suggestion and stops the request in flight.
+function M.dismiss()
+  local bufnr = api.nvim_get_current_buf()
+  cancel(bufnr)
+  clear(bufnr)
+end
+
+--- next shows the next alternative (asking for alternatives first).
+function M.next()
+  local bufnr = api.nvim_get_current_buf()
+  local sh = buffers[bufnr] and buffers[bufnr].shown
+  if sh and #sh.items > 1 then
+    local client = vim.lsp.get_client_by_id(sh.client_id)
+    for step = 1, #sh.items - 1 do
+      local i = (sh.index - 1 + step) % #sh.items + 1
+      if client and show(bufnr, client, sh.items, i) then
+        return
+      end
+    end
+  else
+    M.request(1)
+  end
+end
+
+-- Setup ---------------------------------------------------------------------
+
+local function root_dir(bufnr)
+  local name = api.nvim_buf_get_name(bufnr)
+  local dir = name ~= '' and vim.fn.fnamemodify(name, ':p:h') or vim.fn.getcwd()
+  if vim.fs and vim.fs.find then
+    local found = vim.fs.find(config.root_markers, { path = dir, upward = true })[1]
+    if found then
+      return vim.fn.fnamemodify(found, ':h')
+    end
+  end
+  return vim.fn.getcwd()
+end
+
+local function wanted(ft)
+  if config.filetypes then
+    return vim.tbl_contains(config.filetypes, ft)
+  end
+  return not vim.tbl_contains(config.exclude_filetypes, ft)
+end
+
+local function server_settings()
+  local g = {}
+  g.model = config.model
+  g.maxLines = config.max_lines
+  g.astguard = config.astguard
+  -- Our own debounce runs before the request; the server need not wait too.
+  g.debounceMs = 0
+  return { ghostline = g }
+end
+
+local client_id
+
+local function client_config(bufnr)
+  local capabilities = vim.lsp.protocol.make_client_capabilities()
+  -- Announced because we (or 0.12's client) implement it; the server then
+  -- leaves textDocument/completion to other plugins' completion menus.
+  capabilities.textDocument.inlineCompletion = { dynamicRegistration = false }
+  capabilities.window = capabilities.window or {}
+  capabilities.window.workDoneProgress = true
+  return {
+    name = 'ghostline',
+    cmd = config.cmd,
+    root_dir = root_dir(bufnr),
+    capabilities = capabilities,
+    init_options = server_settings(),
+    handlers = { ['$/progress'] = on_progress },
+    flags = { debounce_text_changes = 0 },
+    on_init = function()
+      status.initialized = true
+    end,
+    on_exit = function(code)
+      M._exit_code = code
+      status.running, status.initialized, client_id = false, false, nil
+      status.progress, status.inflight = {}, 0
+    end,
+  }
+end
+
+local function attach(bufnr)
+  if not wanted(vim.bo[bufnr].filetype) or vim.bo[bufnr].buftype ~= '' then
+    return
+  end
+  if has_native and config.native then
+    local id = vim.lsp.start(client_config(bufnr), { bufnr = bufnr })
+    status.running = id ~= nil
+    if id then
+      vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
+    end
+    return
+  end
+  if not client_id or not vim.lsp.get_client_by_id(client_id) then
+    client_id = vim.lsp.start_client(client_config(bufnr))
+    if not client_id then
+      vim.notify('ghostline: could not start ' .. table.concat(config.cmd, ' '), vim.log.levels.ERROR)
+      return
+    end
+  end
+  status.running = true
+  vim.lsp.buf_attach_client(bufnr, client_id)
+  local group = api.nvim_create_augroup('ghostline_buf_' .. bufnr, { clear = true })
+  api.nvim_create_autocmd({ 'TextChangedI', 'CursorMovedI' }, {
+    group = group, buffer = bufnr, callback = function() on_change(bufnr) end,
+  })
+  api.nvim_create_autocmd('InsertEnter', {
+    group = group, buffer = bufnr, callback = function() buf_state(bufnr).tick = api.nvim_buf_get_changedtick(bufnr) end,
+  })
+  api.nvim_create_autocmd({ 'InsertLeave', 'BufLeave' }, {
+    group = group, buffer = bufnr, callback = function() M.dismiss() end,
+  })
+  api.nvim_create_autocmd('BufUnload', {
+    group = group, buffer = bufnr,
+    callback = function()
+      local s = buffers[bufnr]
+      if s and s.timer then
+        s.timer:stop()
+        s.timer:close()
+      end
+      buffers[bufnr] = nil
+    end,
+  })
+end
+
+local function map_keys()
+  local km = config.keymaps
+  if not km then
+    return
+  end
+  local function map(lhs, fn)
+    if not lhs then
+      return
+    end
+    -- An expression mapping: with no suggestion on screen the key does what
+    -- it did before; with one, a <Cmd> runs outside the expression's
+    -- text lock.
+    local fallback = api.nvim_replace_termcodes(lhs, true, false, true)
+    vim.keymap.set('i', lhs, function()
+      if M.visible() then
+        return fn
+      end
+      return fallback
+    end, { expr = true, silent = true, desc = 'ghostline' })
+  end
+  if has_native and config.native then
+    map(km.accept, '<Cmd>lua vim.lsp.inline_completion.get()<CR>')
+    if km.next then
+      -- The cycling function's name changed during 0.12's development.
+      local ic = vim.lsp.inline_completion
+      local cycle = ic.select or ic.jump
+      vim.keymap.set('i', km.next, function() cycle({ count = 1 }) end, { desc = 'ghostline: next' })
+    end
+    return
+  end
+  map(km.accept, "<Cmd>lua require'ghostline'.accept('all')<CR>")
+  map(km.accept_word, "<Cmd>lua require'ghostline'.accept('word')<CR>")
+  map(km.accept_line, "<Cmd>lua require'ghostline'.accept('line')<CR>")
+  map(km.dismiss, "<Cmd>lua require'ghostline'.dismiss()<CR>")
+  if km.next then
+    vim.keymap.set('i', km.next, M.next, { desc = 'ghostline: next suggestion' })
+  end
+end
+
+--- setup starts Ghostline for matching buffers; see `defaults` for opts.
+function M.setup(opts)
+  config = vim.tbl_deep_extend('force', vim.deepcopy(defaults), opts or {})
+  if opts and opts.keymaps == false then
+    config.keymaps = false
+  end
+  if opts and opts.filetypes then
+    config.filetypes = opts.filetypes
+  end
+  api.nvim_set_hl(0, 'GhostlineSuggestion', { link = 'Comment', default = true })
+  local group = api.nvim_create_augroup('ghostline', { clear = true })
+  api.nvim_create_autocmd('FileType', {
+    group = group, callback = function(ev) attach(ev.buf) end,
+  })
+  for _, b in ipairs(api.nvim_list_bufs()) do
+    if api.nvim_buf_is_loaded(b) and vim.bo[b].filetype ~= '' then
+      attach(b)
+    end
+  end
+  map_keys()
+end
+
+-- For tests: the suggestion on screen in the current buffer, or nil.
+function M._shown()
+  local s = buffers[api.nvim_get_current_buf()]
+  return s and s.shown and { text = s.shown.text, row = s.shown.row, col = s.shown.col, accepted = s.shown.accepted }
+end
+
+M._namespace = ns
+
+return M
