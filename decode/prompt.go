@@ -188,8 +188,11 @@ func (t *Template) Build(tok Tokenizer, in PromptInput) (*Prompt, error) {
 		prefixText, prefixIDs = cutPrefix(tok, in.Prefix, prefixAvail)
 		p.Trimmed = true
 	}
-	// Give what the prefix left to the suffix.
-	suffixAvail := avail - p.ContextTokens - headerTok - len(prefixIDs)
+	// The suffix keeps to its share even when the prefix leaves room: in
+	// PSM order every suffix token is computed again at each keystroke
+	// (it follows the cursor in the prompt), so a long suffix is paid for
+	// on every request.
+	suffixAvail := min(suffixCap, avail-p.ContextTokens-headerTok-len(prefixIDs))
 	suffixText := in.Suffix
 	if p.FIM && len(suffixIDs) > suffixAvail {
 		suffixText, suffixIDs = cutSuffix(tok, in.Suffix, suffixAvail)
