@@ -79,6 +79,15 @@ const proximityLines = 12.0
 // beyond the two best-related, more same-named definitions are noise.
 const maxDefsPerName = 2
 
+// maxEagerTypeLines bounds the type bodies shown before other
+// signatures: a 40-line struct is worth it, a 400-line class is not.
+const maxEagerTypeLines = 40
+
+// maxConventionDefs: a name defined more often than this (String,
+// Error, Len in the Go standard library) is a convention, not a reference
+// to one definition; unless an import qualifies it, it is not looked up.
+const maxConventionDefs = 256
+
 // maxCandidates bounds the definitions tried: the ranking's tail is
 // same-name coincidences, and each try costs a token count.
 const maxCandidates = 256
@@ -209,7 +218,7 @@ func (ix *Index) Context(req Request) (*Result, error) {
 	isImporter := func(p string) bool {
 		return ix.rev[rel][p] || ix.rev[PkgPrefix+cur.Pkg][p]
 	}
-	relation := func(p string) (float64, string) {
+	relationOf := func(p string) (float64, string) {
 		switch {
 		case imported[p]:
 			return relImported, "imported"
@@ -221,6 +230,19 @@ func (ix *Index) Context(req Request) (*Result, error) {
 			return relImporter, "importer"
 		}
 		return relOther, "same name"
+	}
+	type relv struct {
+		w   float64
+		why string
+	}
+	relMemo := map[string]relv{}
+	relation := func(p string) (float64, string) {
+		if r, ok := relMemo[p]; ok {
+			return r.w, r.why
+		}
+		w, why := relationOf(p)
+		relMemo[p] = relv{w, why}
+		return w, why
 	}
 
 	// 2. Their definitions in other files, ranked.
@@ -239,6 +261,9 @@ func (ix *Index) Context(req Request) (*Result, error) {
 			for _, f := range files {
 				scoped[f] = true
 			}
+		}
+		if scoped == nil && len(defs) > maxConventionDefs {
+			continue
 		}
 		var mine []cand
 		for _, d := range defs {
@@ -300,10 +325,11 @@ func (ix *Index) Context(req Request) (*Result, error) {
 		}
 		p.addSignature(&cands[i])
 	}
-	// 3b. Bodies of the best few: what a call needs beyond the signature
-	// (field names, the shape of a struct) is often inside.
+	// 3b. Bodies of the best few small types: the fields a selector at the
+	// cursor names are inside them. Function bodies wait for the end: a
+	// body costs the tokens of a dozen signatures.
 	const eagerBodies = 3
-	p.upgradeBodies(eagerBodies)
+	p.upgradeBodies(eagerBodies, true)
 	// 4. Neighbours' outlines.
 	type nb struct {
 		path, reason string
@@ -326,7 +352,11 @@ func (ix *Index) Context(req Request) (*Result, error) {
 	}
 	addNb(ix.importsLocked(rel), "imported by "+rel, 3)
 	addNb(sortedKeys(samePkg), "same package as "+rel, 2)
-	addNb(ix.importersLocked(rel), "imports "+rel, 1)
+	// Importers tell something when they are few; a file imported by
+	// thousands (fmt) is not characterised by any of them.
+	if n := len(ix.rev[rel]) + len(ix.rev[PkgPrefix+cur.Pkg]); n <= maxNeighbours {
+		addNb(ix.importersLocked(rel), "imports "+rel, 1)
+	}
 	var recent []string
 	for _, r := range req.Recent {
 		if q, err := ix.Rel(r); err == nil {
@@ -349,7 +379,7 @@ func (ix *Index) Context(req Request) (*Result, error) {
 		p.addOutline(n.path, n.reason)
 	}
 	// 5. Remaining bodies if room is left.
-	p.upgradeBodies(len(p.blocks))
+	p.upgradeBodies(len(p.blocks), false)
 	return p.result(), nil
 }
 
@@ -461,6 +491,7 @@ type packer struct {
 	blocks  []*packed
 	files   map[string][]byte
 	shown   map[string]bool // "path:start" of definitions shown
+	sigs    int             // signature blocks added
 }
 
 type packed struct {
@@ -477,26 +508,42 @@ func (p *packer) file(rel string) []byte {
 	if b, ok := p.files[rel]; ok {
 		return b
 	}
-	b, err := os.ReadFile(filepath.Join(p.ix.root, filepath.FromSlash(rel)))
-	if err != nil {
-		b = nil
-	}
-	if f := p.ix.files[rel]; b != nil && f != nil && hashContent(b) != f.Hash {
-		b = nil // changed since indexed: offsets no longer hold
+	abs := filepath.Join(p.ix.root, filepath.FromSlash(rel))
+	var b []byte
+	// Changed since indexed (size or mtime differ): offsets no longer
+	// hold, so the file shows no bodies until the watcher catches up.
+	if info, err := os.Stat(abs); err == nil {
+		if f := p.ix.files[rel]; f == nil || f.Size == info.Size() && f.ModTime == info.ModTime().UnixNano() {
+			b, _ = os.ReadFile(abs)
+		}
 	}
 	p.files[rel] = b
 	return b
 }
 
+// signatureText is a definition's summary: the first line of its doc
+// comment, then its signature. Doc comments of the Go standard library
+// run to paragraphs; their first sentence says what the definition is,
+// and the rest would cost the tokens of several other signatures.
 func signatureText(ref SymbolRef) string {
 	sig := ref.Signature
-	if ref.Doc == "" {
+	doc := ref.Doc
+	if doc == "" {
 		return sig
 	}
-	if LangOf(ref.Path) == Python && (strings.HasPrefix(ref.Doc, `"`) || strings.HasPrefix(ref.Doc, "'")) {
-		return sig + ":\n    " + ref.Doc // a docstring follows the def line
+	if i := strings.IndexByte(doc, '\n'); i >= 0 {
+		doc = strings.TrimRight(doc[:i], " \t\r")
+		if strings.HasPrefix(doc, "/*") && !strings.Contains(doc, "*/") {
+			doc += " …*/"
+		}
+		if q := doc[:min(3, len(doc))]; q == `"""` || q == "'''" {
+			doc += " …" + q
+		}
 	}
-	return ref.Doc + "\n" + sig
+	if LangOf(ref.Path) == Python && (strings.HasPrefix(doc, `"`) || strings.HasPrefix(doc, "'")) {
+		return sig + ":\n    " + doc // a docstring follows the def line
+	}
+	return doc + "\n" + sig
 }
 
 func (p *packer) mark(ref SymbolRef) {
@@ -506,8 +553,17 @@ func (p *packer) mark(ref SymbolRef) {
 	p.shown[fmt.Sprint(ref.Path, ":", ref.Start)] = true
 }
 
+// docSignatures is how many of the best definitions keep the first line
+// of their doc comment; the rest show the bare signature, so more
+// definitions fit (a doc line costs about as much as a signature).
+const docSignatures = 8
+
 func (p *packer) addSignature(c *cand) {
-	text := MaskSecrets(signatureText(c.ref))
+	ref := c.ref
+	if p.sigs >= docSignatures {
+		ref.Doc = ""
+	}
+	text := MaskSecrets(signatureText(ref))
 	cost := p.counter.Count(text)
 	if !p.fits(cost) {
 		return
@@ -515,13 +571,14 @@ func (p *packer) addSignature(c *cand) {
 	reason := fmt.Sprintf("definition of %s (%s)", c.ref.Name, c.why)
 	p.blocks = append(p.blocks, &packed{Block: Block{c.ref.Path, text, reason}, cost: cost, c: c})
 	p.used += cost
+	p.sigs++
 	p.mark(c.ref)
 }
 
 // upgradeBodies replaces the signatures of the first n definition blocks
 // by their full text where the budget allows; a body that contains other
 // shown definitions of the same file absorbs their blocks.
-func (p *packer) upgradeBodies(n int) {
+func (p *packer) upgradeBodies(n int, typesOnly bool) {
 	done := 0
 	for _, b := range p.blocks {
 		if done >= n {
@@ -530,10 +587,22 @@ func (p *packer) upgradeBodies(n int) {
 		if b.c == nil || b.body || b.absorbed {
 			continue
 		}
+		if typesOnly {
+			k := b.c.ref.Kind
+			if k != "type" && k != "class" && k != "interface" && k != "enum" || b.c.ref.EndLine-b.c.ref.Line > maxEagerTypeLines {
+				continue
+			}
+		}
 		done++
 		ref := b.c.ref
 		src := p.file(ref.Path)
 		if src == nil || ref.End > len(src) || ref.Start >= ref.End {
+			continue
+		}
+		// Code runs at most ~10 bytes a token in the vocabularies of code
+		// models: a body whose bytes/10 already exceed what is left
+		// cannot fit, so skip masking and counting it.
+		if (ref.End-ref.Start)/10 > p.budget-p.used+b.cost {
 			continue
 		}
 		text := MaskSecrets(string(src[ref.Start:ref.End]))

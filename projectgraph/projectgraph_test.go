@@ -519,3 +519,9 @@ func sortedCopy(s []string) []string {
 	sort.Strings(c)
 	return c
 }
+
+func TestSecretTriggersCoverPatterns(t *testing.T) {
+	if len(secretTriggers) != len(secretPatterns) {
+		t.Fatalf("%d trigger lists for %d patterns", len(secretTriggers), len(secretPatterns))
+	}
+}

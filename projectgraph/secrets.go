@@ -109,6 +109,28 @@ var secretPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`(?i)((?:api[_\-]?key|apikey|secret|token|passwd|password|passphrase|private[_\-]?key|access[_\-]?key|auth[_\-]?key|client[_\-]?secret|credentials?)[A-Za-z0-9_\-]*["']?\s*(?::=|=|:|=>)\s*["'\x60]?)([^\s"'\x60,;)]{8,})`),
 }
 
+// secretTriggers are, per pattern, literals one of which every match
+// contains; a text holding none skips the pattern. The generic assignment
+// pattern's triggers are matched against the lower-cased text. This keeps
+// masking a body of code to a few substring scans instead of fourteen
+// regular-expression passes.
+var secretTriggers = [][]string{
+	{"PRIVATE KEY"},
+	{"AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"},
+	{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"},
+	{"github_pat_"},
+	{"glpat-"},
+	{"xox"},
+	{"AIza"},
+	{"sk-"},
+	{"k_live_", "k_test_"},
+	{"hf_"},
+	{"npm_"},
+	{"eyJ"},
+	{"://"},
+	{"key", "secret", "token", "passw", "passphrase", "credential"},
+}
+
 // redaction replaces a secret. It is a valid token in every language's
 // string or comment and clearly not code to imitate.
 const redaction = "[REDACTED]"
@@ -117,8 +139,23 @@ const redaction = "[REDACTED]"
 // [REDACTED]. Every text the package hands out (context blocks,
 // signatures, docs) passes through it.
 func MaskSecrets(s string) string {
+	lower := ""
 	for i, re := range secretPatterns {
-		if !re.MatchString(s) {
+		text := s
+		if i == len(secretPatterns)-1 {
+			if lower == "" {
+				lower = strings.ToLower(s)
+			}
+			text = lower
+		}
+		hit := false
+		for _, t := range secretTriggers[i] {
+			if strings.Contains(text, t) {
+				hit = true
+				break
+			}
+		}
+		if !hit || !re.MatchString(s) {
 			continue
 		}
 		switch i {

@@ -93,7 +93,8 @@ func init() {
 					}
 					fmt.Println()
 				}
-				fmt.Printf("\nContext latency: p50 %v, p99 %v (%d requests)\n\n", rec.ContextP50.Round(time.Microsecond), rec.ContextP99.Round(time.Microsecond), rec.Targets*len(bs))
+				fmt.Printf("\nContext latency (wall): p50 %v, p99 %v; CPU per request %v (%d requests)\n\n",
+					rec.ContextP50.Round(time.Microsecond), rec.ContextP99.Round(time.Microsecond), rec.ContextCPU.Round(time.Microsecond), rec.Targets*len(bs))
 				if speed == nil {
 					return nil
 				}

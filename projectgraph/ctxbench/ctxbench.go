@@ -30,6 +30,7 @@ import (
 	"golang.org/x/tools/go/packages"
 
 	"github.com/ghostline-dev/ghostline/projectgraph"
+	"github.com/ghostline-dev/ghostline/projectgraph/rusage"
 )
 
 // DefaultPackages are the target packages: a spread of the standard
@@ -68,8 +69,11 @@ type RecallResult struct {
 	Targets     int
 	Identifiers int                    // target identifiers defined in another file
 	Recall      map[string]map[int]float64 // method → budget → recall
-	// ContextLatency is projectgraph's Context time per request.
+	// ContextLatency is projectgraph's Context wall time per request;
+	// ContextCPU the process CPU time per request (comparable on a
+	// loaded machine).
 	ContextP50, ContextP99 time.Duration
+	ContextCPU             time.Duration
 }
 
 type target struct {
@@ -114,6 +118,7 @@ func Recall(ctx context.Context, ix *projectgraph.Index, opt Options) (*RecallRe
 		hits[m] = map[int]int{}
 	}
 	var lat []time.Duration
+	var cpu float64
 	for i, t := range targets {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -122,9 +127,10 @@ func Recall(ctx context.Context, ix *projectgraph.Index, opt Options) (*RecallRe
 		query := prefixTokens(t.src, t.line)
 		jac, bm := wins.jaccard(query, t.file), wins.bm25(query, t.file)
 		for _, b := range opt.Budgets {
-			start := time.Now()
+			start, c0 := time.Now(), rusage.CPUSeconds()
 			r, err := ix.Context(projectgraph.Request{Path: t.file, Line: t.line, Col: t.col, Budget: b, Source: t.src, Counter: opt.Counter})
 			lat = append(lat, time.Since(start))
+			cpu += rusage.CPUSeconds() - c0
 			if err != nil {
 				return nil, fmt.Errorf("context %s:%d: %w", t.file, t.line, err)
 			}
@@ -148,6 +154,7 @@ func Recall(ctx context.Context, ix *projectgraph.Index, opt Options) (*RecallRe
 	if len(lat) > 0 {
 		res.ContextP50 = lat[len(lat)/2]
 		res.ContextP99 = lat[min(len(lat)-1, len(lat)*99/100)]
+		res.ContextCPU = time.Duration(cpu / float64(len(lat)) * float64(time.Second))
 	}
 	return res, nil
 }
