@@ -67,7 +67,7 @@ var Methods = []string{"none", "jaccard", "bm25", "projectgraph"}
 // RecallResult holds recall per method and budget.
 type RecallResult struct {
 	Targets     int
-	Identifiers int                    // target identifiers defined in another file
+	Identifiers int                        // target identifiers defined in another file
 	Recall      map[string]map[int]float64 // method → budget → recall
 	// ContextLatency is projectgraph's Context wall time per request;
 	// ContextCPU the process CPU time per request (comparable on a

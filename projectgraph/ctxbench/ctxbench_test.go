@@ -50,9 +50,9 @@ func writeTree(t *testing.T, files map[string]string) string {
 // never return the query's own file, and pack within the budget.
 func TestBaselines(t *testing.T) {
 	root := writeTree(t, map[string]string{
-		"go.mod":   "module m\n",
-		"a/a.go":   "package a\n\nfunc zebraQuux(giraffe int) int { return giraffe }\n",
-		"b/b.go":   "package b\n\nfunc other(x int) int { return x }\n",
+		"go.mod":    "module m\n",
+		"a/a.go":    "package a\n\nfunc zebraQuux(giraffe int) int { return giraffe }\n",
+		"b/b.go":    "package b\n\nfunc other(x int) int { return x }\n",
 		"c/main.go": "package c\n\nfunc f() {\n\tgiraffe := 1\n\t_ = zebraQuux(giraffe)\n}\n",
 	})
 	ix, err := projectgraph.Open(context.Background(), root, projectgraph.Options{NoCache: true})
