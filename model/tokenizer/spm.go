@@ -25,16 +25,20 @@ func spmLess(a, b spmBigram) bool { // a is popped before b
 }
 
 // encodeSPMText appends the tokens of text (already space-escaped), cutting
-// it at characters that can never merge (see spmBreak).
+// it at characters that can never merge (see spmBreak). Cuts follow the
+// symbol segmentation of the merge loop: in invalid UTF-8 a lead byte can
+// swallow a following newline into its symbol, and then no cut is made there.
 func (t *Tokenizer) encodeSPMText(text string, out []int32) []int32 {
 	var sc spmScratch
 	lo := 0
-	for i := 0; i < len(text); i++ {
-		if c := text[i]; c < 128 && t.spmBreak[c] {
+	for i := 0; i < len(text); {
+		n := min(utf8Len(text[i]), len(text)-i)
+		if c := text[i]; n == 1 && c < 128 && t.spmBreak[c] {
 			out = t.encodeSPM(text[lo:i], out, &sc)
 			out = t.encodeSPM(text[i:i+1], out, &sc)
 			lo = i + 1
 		}
+		i += n
 	}
 	return t.encodeSPM(text[lo:], out, &sc)
 }

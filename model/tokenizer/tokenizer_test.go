@@ -132,6 +132,14 @@ func TestSentencePiece(t *testing.T) {
 			t.Errorf("Encode(%q) = %q, want %q", tc.text, got, tc.want)
 		}
 	}
+	// An invalid lead byte announces a 3-byte character and swallows the
+	// newline after it: llama.cpp's symbols follow lead bytes blindly, so
+	// the newline is emitted as a byte token, not as the "\n" token.
+	id := func(s string) int32 { i, _ := tk.ID(s); return i }
+	want := []int32{id("▁"), id("<0xE2>"), id("<0x0A>"), id("<0x61>"), id("b")}
+	if got := tk.Encode("\xe2\nab", EncodeOptions{}); !slices.Equal(got, want) {
+		t.Errorf("invalid lead byte before a newline: %v, want %v", got, want)
+	}
 	if !tk.AddBOS() || tk.Special().BOS != 1 || tk.Special().EOS != 2 || tk.Special().UNK != 0 {
 		t.Errorf("SentencePiece defaults: addBOS %v, special %+v", tk.AddBOS(), tk.Special())
 	}
