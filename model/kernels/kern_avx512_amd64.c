@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo && !kernels_emu512
 
 // AVX-512 F/BW/VL + VNNI kernels (Ice Lake, Sapphire Rapids, Zen 4 and
 // later). Still 256-bit vectors, but 32 of them (AVX-512VL), vpdpbusd for

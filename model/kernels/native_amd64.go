@@ -24,7 +24,7 @@ func detect() path {
 	if !(x.HasAVX && x.HasAVX2 && x.HasFMA && x.HasF16C) {
 		return pathGeneric
 	}
-	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL && x.HasAVX512VNNI {
+	if emu512 || x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL && x.HasAVX512VNNI {
 		return pathAVX512
 	}
 	return pathAVX2
