@@ -62,6 +62,16 @@ func (o *Options) defaults() {
 	}
 }
 
+// InternalError is a panic inside the engine (a backend failure, a
+// constraint bug) turned into the failure of the requests in flight. Stack
+// holds where it happened, for logs; Error stays one line.
+type InternalError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *InternalError) Error() string { return fmt.Sprintf("decode: internal error: %v", e.Value) }
+
 // ErrClosed is returned by Complete after Close.
 var ErrClosed = errors.New("decode: engine closed")
 
@@ -320,7 +330,7 @@ func (e *Engine) shutdown() {
 func (e *Engine) safeStep() {
 	defer func() {
 		if r := recover(); r != nil {
-			err := fmt.Errorf("decode: internal error: %v\n%s", r, debug.Stack())
+			err := &InternalError{Value: r, Stack: debug.Stack()}
 			for _, j := range e.active {
 				j.poisoned = true
 				e.abort(j, err)

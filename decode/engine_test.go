@@ -487,3 +487,71 @@ func TestClosedEngine(t *testing.T) {
 		t.Fatalf("error %v, want ErrClosed", err)
 	}
 }
+
+// failingLM fails the Forward call number failAt (1-based).
+type failingLM struct {
+	*decodetest.LM
+	calls, failAt int
+}
+
+func (f *failingLM) Forward(b decode.Batch) ([]float32, error) {
+	f.calls++
+	if f.calls == f.failAt {
+		return nil, errors.New("injected backend failure")
+	}
+	return f.LM.Forward(b)
+}
+
+// panicky panics on its third judgement.
+type panicky struct{ n int }
+
+func (p *panicky) Judge(string, bool) (float64, bool) {
+	p.n++
+	if p.n == 3 {
+		panic("constraint bug")
+	}
+	return 0, false
+}
+
+func TestFailuresFailOneRequestAndEngineGoesOn(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	noEnd := decodetest.NoStop(decodetest.HashLogits(4), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
+	inner := decodetest.NewLM(tok.Vocab(), 4096, noEnd)
+	lm := &failingLM{LM: inner, failAt: 3}
+	e, err := decode.NewEngine(lm, tok, tok.Special(), decode.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	req := decode.Request{Prefix: "x = ", Suffix: "\n", Limits: decode.Limits{MaxTokens: 6}}
+	if _, err := e.Complete(context.Background(), req); err == nil || !strings.Contains(err.Error(), "injected") {
+		t.Fatalf("error %v, want the backend failure", err)
+	}
+	checkIdle(t, e, inner)
+	if _, err := e.Complete(context.Background(), req); err != nil {
+		t.Fatalf("after a backend failure: %v", err)
+	}
+	req.Constraint = &panicky{}
+	if _, err := e.Complete(context.Background(), req); err == nil || !strings.Contains(err.Error(), "constraint bug") {
+		t.Fatalf("error %v, want the recovered panic", err)
+	}
+	req.Constraint = nil
+	if _, err := e.Complete(context.Background(), req); err != nil {
+		t.Fatalf("after a panic: %v", err)
+	}
+	checkIdle(t, e, inner)
+}
+
+func TestPromptLargerThanCacheIsAnError(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	lm := decodetest.NewLM(tok.Vocab(), 64, decodetest.HashLogits(1))
+	e, err := decode.NewEngine(lm, tok, tok.Special(), decode.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	_, err = e.Complete(context.Background(), decode.Request{Prefix: strings.Repeat("a", 500)})
+	if err == nil || !strings.Contains(err.Error(), "KV cache") {
+		t.Fatalf("error %v", err)
+	}
+}
