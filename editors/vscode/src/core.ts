@@ -251,7 +251,10 @@ export class Status {
   }
 
   /** The server is up (initialize answered). */
-  started(): void { if (this.kind === 'starting') this.kind = 'ready'; this.update(); }
+  started(): void {
+    if (this.kind === 'starting' || this.kind === 'stopped') { this.kind = 'ready'; this.lastError = ''; }
+    this.update();
+  }
   stopped(reason = ''): void { this.kind = 'stopped'; this.lastError = reason; this.progress.clear(); this.inflight = 0; this.update(); }
   requestStarted(): void { this.inflight++; this.lastError = ''; this.update(); }
   requestEnded(error?: string): void {

@@ -80,6 +80,7 @@ async function startClient(context: vscode.ExtensionContext, output: vscode.LogO
   // clients carry it as a proposed feature.
   if (typeof (c as { registerProposedFeatures?: () => void }).registerProposedFeatures === 'function') c.registerProposedFeatures();
   c.onDidChangeState((e) => {
+    if (client !== c) return; // a client being replaced by a restart
     if (e.newState === State.Running) status.started();
     else if (e.newState === State.Stopped) status.stopped();
   });
