@@ -229,9 +229,9 @@ test('a VS Code session against ghostline lsp: open, type, suggest, accept, canc
 
     // Typing along a suggestion: the server answers with the remainder
     // (without running the model again); the client shows it as is.
-    {
-      const first = await completer.provide(doc, at(5, c2), core.lspTriggerKind(1));
-      assert.equal(first.length, 1);
+    const first = await completer.provide(doc, at(5, c2), core.lspTriggerKind(1));
+    if (fake) assert.equal(first.length, 1);
+    if (first.length > 0) { // a real model may have nothing to add here
       const typed = first[0].insertText.slice(0, 2);
       c2 = await type(5, c2, typed);
       const rest = await completer.provide(doc, at(5, c2), core.lspTriggerKind(1));
