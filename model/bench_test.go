@@ -59,3 +59,15 @@ func BenchmarkPrefill(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSynth times making the 4-layer benchShape model in Q4_K_M
+// (random values plus quantization, all cores); b.SetBytes is the output
+// size.
+func BenchmarkSynth(b *testing.B) {
+	for b.Loop() {
+		w, err := Synth(SynthOptions{Arch: "qwen2", Shape: benchShape, Type: "q4_k_m", Seed: 1, Progress: func(done, total int64) { b.SetBytes(total) }})
+		if err != nil || w == nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package model
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strings"
@@ -322,9 +321,9 @@ func fill(ts []*synthTensor, o SynthOptions) error {
 					buf = make([]float32, n)
 				}
 				buf = buf[:n]
-				r := rand.New(rand.NewPCG(o.Seed^uint64(tk.ti+1)*0x9e3779b97f4a7c15, uint64(tk.lo)))
+				r := newXorshift(o.Seed, uint64(tk.ti), uint64(tk.lo))
 				for i := range buf {
-					buf[i] = tk.t.mean + tk.t.scale*approxNormal(r)
+					buf[i] = tk.t.mean + tk.t.scale*r.approxNormal()
 				}
 				b0, _ := tk.t.typ.RowBytes(tk.lo)
 				b1, _ := tk.t.typ.RowBytes(tk.hi)
@@ -354,12 +353,36 @@ func cmpErr(a, b error) error {
 	return b
 }
 
+// xorshift is xorshift64*: a few cycles a number (math/rand/v2's generic
+// Rand costs an interface call per draw), good enough for random weights.
+type xorshift struct{ s uint64 }
+
+// newXorshift seeds a generator from (seed, tensor, first element) through
+// splitmix64, so nearby keys give unrelated streams.
+func newXorshift(seed, tensor, lo uint64) *xorshift {
+	z := seed ^ tensor*0x9e3779b97f4a7c15 ^ lo*0xbf58476d1ce4e5b9
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	z ^= z >> 31
+	if z == 0 {
+		z = 1
+	}
+	return &xorshift{z}
+}
+
+func (x *xorshift) next() uint64 {
+	x.s ^= x.s >> 12
+	x.s ^= x.s << 25
+	x.s ^= x.s >> 27
+	return x.s * 2685821657736338717
+}
+
 // approxNormal draws an approximately standard normal value from one
 // 64-bit random number: the sum of four 16-bit uniforms (Irwin–Hall),
 // centred and scaled. Several times faster than an exact sampler, and
 // random weights only need the right scale, not exact tails.
-func approxNormal(r *rand.Rand) float32 {
-	u := r.Uint64()
+func (x *xorshift) approxNormal() float32 {
+	u := x.next()
 	s := u&0xffff + u>>16&0xffff + u>>32&0xffff + u>>48 // integer sum: one conversion
 	const mean = 2 * 65535.0
 	const inv = 1.7320508 / 65536.0 // √3 / 2^16: four U(0,1) have variance 1/3
