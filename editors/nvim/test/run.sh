@@ -6,7 +6,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 plugin="$(dirname "$here")"
-command -v nvim >/dev/null || { echo "nvim not found (apt-get install -y neovim)" >&2; exit 2; }
+nvim="${NVIM_BIN:-nvim}"   # NVIM_BIN: another Neovim to test with
+command -v "$nvim" >/dev/null || { echo "$nvim not found (apt-get install -y neovim)" >&2; exit 2; }
 export GHOSTLINE_NVIM_DIR="$plugin"
 # The outer nvim only drives the child; -u NONE keeps user config out of both.
-exec timeout 600 nvim --headless -u NONE -i NONE -n -c "luafile $here/run.lua"
+exec timeout 600 "$nvim" --headless -u NONE -i NONE -n -c "luafile $here/run.lua"

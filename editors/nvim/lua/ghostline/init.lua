@@ -70,9 +70,19 @@ local function buf_state(bufnr)
   return s
 end
 
+-- Client methods: called with ':' from 0.11 (the '.' form is deprecated
+-- there), with '.' before (they take no self).
+local colon = vim.fn.has('nvim-0.11') == 1
+local function call(client, method, ...)
+  if colon then
+    return client[method](client, ...)
+  end
+  return client[method](...)
+end
+
 local function get_client(bufnr)
-  local clients = vim.lsp.get_active_clients and vim.lsp.get_active_clients({ bufnr = bufnr })
-    or vim.lsp.get_clients({ bufnr = bufnr })
+  local clients = vim.lsp.get_clients and vim.lsp.get_clients({ bufnr = bufnr })
+    or vim.lsp.get_active_clients({ bufnr = bufnr })
   for _, c in ipairs(clients) do
     if c.name == 'ghostline' then
       return c
@@ -164,7 +174,12 @@ local function byte_col(bufnr, pos, encoding)
   if encoding == 'utf-8' then
     return math.min(pos.character, #line)
   end
-  local ok, b = pcall(vim.str_byteindex, line, pos.character, encoding ~= 'utf-32')
+  local ok, b
+  if colon then -- 0.11: str_byteindex(s, encoding, index, strict)
+    ok, b = pcall(vim.str_byteindex, line, encoding, pos.character, false)
+  else
+    ok, b = pcall(vim.str_byteindex, line, pos.character, encoding ~= 'utf-32')
+  end
   return ok and b or #line
 end
 
@@ -244,7 +259,7 @@ local function show(bufnr, client, items, index)
     raw = raw, client_id = client.id, accepted = 0, items = items, index = index,
   }
   draw(bufnr)
-  client.notify('textDocument/didShowCompletion', { item = raw })
+  call(client, 'notify', 'textDocument/didShowCompletion', { item = raw })
   return true
 end
 
@@ -255,16 +270,24 @@ local function cancel(bufnr)
   if s and s.request then
     local client = vim.lsp.get_client_by_id(s.request.client_id)
     if client then
-      client.cancel_request(s.request.id)
+      call(client, 'cancel_request', s.request.id)
     end
     s.request = nil
     status.inflight = math.max(0, status.inflight - 1)
   end
 end
 
+local function item_text(raw)
+  if raw.textEdit then
+    return raw.textEdit.newText
+  end
+  return type(raw.insertText) == 'table' and raw.insertText.value or raw.insertText
+end
+
 --- request asks the server for suggestions at the cursor (trigger 2 =
 --- Automatic: one item; 1 = Invoked: alternatives to cycle through).
-function M.request(trigger)
+--- avoid: the text on screen, shown again only if nothing else came.
+function M.request(trigger, avoid)
   local bufnr = api.nvim_get_current_buf()
   local client = get_client(bufnr)
   if not client then
@@ -284,7 +307,7 @@ function M.request(trigger)
   local cursor = api.nvim_win_get_cursor(0)
   local req = { client_id = client.id }
   status.inflight = status.inflight + 1
-  local ok, id = client.request(method, params, function(err, result)
+  local ok, id = call(client, 'request', method, params, function(err, result)
     if s.request ~= req then
       return -- cancelled or superseded; the counter was settled there
     end
@@ -304,9 +327,11 @@ function M.request(trigger)
       return
     end
     local items = result and (result.items or result) or {}
-    for i = 1, #items do
-      if show(bufnr, client, items, i) then
-        return
+    for pass = 1, 2 do
+      for i = 1, #items do
+        if (pass == 2 or avoid == nil or item_text(items[i]) ~= avoid) and show(bufnr, client, items, i) then
+          return
+        end
       end
     end
   end, bufnr)
@@ -401,13 +426,13 @@ function M.accept(kind)
     s.shown = nil
     -- Tell the server (its local feedback log): the item's command.
     if client and sh.raw.command then
-      client.request('workspace/executeCommand', sh.raw.command, function() end, bufnr)
+      call(client, 'request', 'workspace/executeCommand', sh.raw.command, function() end, bufnr)
     end
   else
     sh.text, sh.row, sh.col, sh.replace_end = rest, new_row, new_col, new_col
     draw(bufnr)
     if client then
-      client.notify('textDocument/didPartiallyAcceptCompletion', { item = sh.raw, acceptedLength = sh.accepted })
+      call(client, 'notify', 'textDocument/didPartiallyAcceptCompletion', { item = sh.raw, acceptedLength = sh.accepted })
     end
   end
   -- What we inserted is not a change to react to.
@@ -435,7 +460,8 @@ function M.next()
       end
     end
   else
-    M.request(1)
+    -- Ask for alternatives, and show one that differs from this.
+    M.request(1, sh and item_text(sh.raw) or nil)
   end
 end
 
@@ -511,7 +537,14 @@ local function attach(bufnr)
     return
   end
   if not client_id or not vim.lsp.get_client_by_id(client_id) then
-    client_id = vim.lsp.start_client(client_config(bufnr))
+    if vim.lsp.start then -- 0.8+ (start_client is deprecated from 0.11)
+      client_id = vim.lsp.start(client_config(bufnr), {
+        bufnr = bufnr,
+        reuse_client = function(c, conf) return c.name == conf.name end,
+      })
+    else
+      client_id = vim.lsp.start_client(client_config(bufnr))
+    end
     if not client_id then
       vim.notify('ghostline: could not start ' .. table.concat(config.cmd, ' '), vim.log.levels.ERROR)
       return
@@ -606,7 +639,7 @@ end
 -- For tests: the suggestion on screen in the current buffer, or nil.
 function M._shown()
   local s = buffers[api.nvim_get_current_buf()]
-  return s and s.shown and { text = s.shown.text, row = s.shown.row, col = s.shown.col, accepted = s.shown.accepted }
+  return s and s.shown and { text = s.shown.text, row = s.shown.row, col = s.shown.col, accepted = s.shown.accepted, items = #s.shown.items }
 end
 
 M._namespace = ns
