@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -161,5 +162,22 @@ func TestSampling(t *testing.T) {
 		if !slices.Equal(x, y) {
 			t.Fatal("same seed, different draws")
 		}
+	}
+}
+
+func TestExpNeg(t *testing.T) {
+	for x := float32(-86.9); x <= 0; x += 0.0137 {
+		got, want := float64(expNeg(x)), math.Exp(float64(x))
+		if math.Abs(got-want) > 1e-6*want {
+			t.Fatalf("expNeg(%v) = %v, want %v", x, got, want)
+		}
+	}
+	logits := []float32{3, -1, 0.5, 2.25, -40, 7}
+	var s float64
+	for _, v := range logits {
+		s += math.Exp(float64(v))
+	}
+	if got := logSumExp(logits); math.Abs(got-math.Log(s)) > 1e-6 {
+		t.Errorf("logSumExp = %v, want %v", got, math.Log(s))
 	}
 }
