@@ -596,7 +596,17 @@ local function map_keys()
     end, { expr = true, silent = true, desc = 'ghostline' })
   end
   if has_native and config.native then
-    map(km.accept, '<Cmd>lua vim.lsp.inline_completion.get()<CR>')
+    -- 0.12's get() accepts the candidate on screen and returns false when
+    -- there is none, the documented way to fall back to the key.
+    if km.accept then
+      local fallback = api.nvim_replace_termcodes(km.accept, true, false, true)
+      vim.keymap.set('i', km.accept, function()
+        if vim.lsp.inline_completion.get() then
+          return ''
+        end
+        return fallback
+      end, { expr = true, silent = true, desc = 'ghostline: accept' })
+    end
     if km.next then
       -- The cycling function's name changed during 0.12's development.
       local ic = vim.lsp.inline_completion
