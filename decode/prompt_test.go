@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -249,4 +250,53 @@ func TestPromptBudget(t *testing.T) {
 			t.Errorf("keystroke %d: only %d of %d tokens unchanged: the cut moved", i, common, len(first))
 		}
 	}
+}
+
+// FuzzPromptBuild: any prefix, suffix and context within any budget gives a
+// prompt within the budget (or an error for a budget too small), never a
+// panic, with the special tokens in place.
+func FuzzPromptBuild(f *testing.F) {
+	f.Add("def f():\n    ", "\n", "a.py", "x = 1\n", 100, false, "starcoder")
+	f.Add(strings.Repeat("line\n", 50), strings.Repeat("tail\n", 50), "", "", 40, true, "qwen")
+	f.Add("", "", "p", "", 20, false, "none")
+	f.Fuzz(func(t *testing.T, prefix, suffix, path, ctx string, total int, spm bool, fam string) {
+		sp, ok := families[fam]
+		if !ok || total < 0 || total > 5000 {
+			return
+		}
+		tmpl := Template{Special: sp, Budget: Budget{Total: total}}
+		if spm {
+			tmpl.Order = SPM
+		}
+		in := PromptInput{Prefix: prefix, Suffix: suffix, Path: path, Language: "go"}
+		if ctx != "" {
+			in.Context = []ContextBlock{{Path: "other.go", Text: ctx}}
+		}
+		p, err := tmpl.Build(byteTok{}, in)
+		if err != nil {
+			return
+		}
+		limit := total
+		if limit == 0 {
+			limit = DefaultBudget.Total
+		}
+		if len(p.Tokens) > limit {
+			t.Fatalf("%d tokens over a budget of %d", len(p.Tokens), limit)
+		}
+		if sp.HasFIM() && !slices.Contains(p.Tokens, sp.FIMMid) {
+			t.Fatal("FIM prompt without its middle token")
+		}
+		if !sp.HasFIM() && p.PrefixTokens > 0 && !strings.HasSuffix(prefix, lastText(p, sp)) {
+			t.Fatal("prefix-only prompt does not end with the prefix's end")
+		}
+	})
+}
+
+func lastText(p *Prompt, _ *Special) string {
+	for i := len(p.Segments) - 1; i >= 0; i-- {
+		if p.Segments[i].Special == NoToken {
+			return p.Segments[i].Text
+		}
+	}
+	return ""
 }

@@ -158,3 +158,23 @@ func readFile(t *testing.T, p string) string {
 	}
 	return string(b)
 }
+
+// FuzzSplitAt: any text, line and column give an offset inside the text at
+// a code-point boundary, or an error.
+func FuzzSplitAt(f *testing.F) {
+	f.Add("ab\r\nhé𝄞x\n", 2, 3)
+	f.Add("", 1, 1)
+	f.Add("\xff\xfe\n", 1, 2)
+	f.Fuzz(func(t *testing.T, text string, line, col int) {
+		off, err := splitAt(text, line, col)
+		if err != nil {
+			return
+		}
+		if off < 0 || off > len(text) {
+			t.Fatalf("offset %d outside [0,%d]", off, len(text))
+		}
+		if line == 1 && col == 1 && off != 0 {
+			t.Fatalf("line 1 col 1 at %d", off)
+		}
+	})
+}

@@ -177,3 +177,21 @@ func TestGroundTruthPasses(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseTasks: malformed task files give errors, never panics.
+func FuzzParseTasks(f *testing.F) {
+	f.Add(heLine)
+	f.Add(safimLine)
+	f.Add(`{"task_id": "x", "lang": "cpp", "eval_prompt": "a{{completion}}b{{completion}}", "unit_tests": [{"input": "", "output": []}]}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		tasks, err := parseTasks(strings.NewReader(s), "fuzz")
+		if err != nil {
+			return
+		}
+		for _, tk := range tasks {
+			if tk.ID == "" || (tk.Format != "humaneval" && tk.Format != "safim") {
+				t.Fatalf("task %+v accepted", tk)
+			}
+		}
+	})
+}
