@@ -9,7 +9,8 @@ import (
 // knows nothing of this package; the adapter lives here so imports flow
 // one way (decode → astguard).
 type SyntaxConstraint struct {
-	C *astguard.Checker
+	C   *astguard.Checker
+	lex map[string]*astguard.Lexer // lexer state after each recent beam text
 	// Errors counts checker failures (a parse that could not run); the
 	// candidate is then allowed: a broken checker must not empty the
 	// suggestions.
@@ -53,6 +54,30 @@ func (s *SyntaxConstraint) Judge(text string, final bool) (float64, bool) {
 	}
 	return 0, false
 }
+
+// Allow implements TokenMasker with astguard's lexical automaton: a
+// piece that no continuation could make valid (a closer that matches no
+// open bracket, say) is masked. The automaton's state after a beam's text
+// is cached; a beam grows by one piece per step, so most lookups hit.
+func (s *SyntaxConstraint) Allow(text, next string) bool {
+	l, ok := s.lex[text]
+	if !ok {
+		l = s.C.Lexer()
+		if !l.Feed(text) {
+			l = nil // the text itself is off the automaton's map: do not mask
+		}
+		if s.lex == nil || len(s.lex) >= lexCacheSize {
+			s.lex = map[string]*astguard.Lexer{}
+		}
+		s.lex[text] = l
+	}
+	return l == nil || l.Allows(next)
+}
+
+// lexCacheSize bounds the cached lexer states: a beam search of width 8
+// keeps 8 live texts and asks about a few dozen per step, so a few hundred
+// entries cover many steps before the cache is dropped and rebuilt.
+const lexCacheSize = 512
 
 // Close releases the checker's parse trees.
 func (s *SyntaxConstraint) Close() { s.C.Close() }

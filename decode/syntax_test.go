@@ -65,3 +65,26 @@ func TestSyntaxConstraintSteersBeams(t *testing.T) {
 		t.Errorf("constrained completion %q, want x + 1", got)
 	}
 }
+
+func TestSyntaxConstraintMasks(t *testing.T) {
+	con, err := decode.NewSyntaxConstraint("python", "f.py", "x = (1, ", "\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer con.Close()
+	var m decode.TokenMasker = con
+	for _, tc := range []struct {
+		text, next string
+		ok         bool
+	}{
+		{"2", ")", true},
+		{"2", "]", false},
+		{"[2", "]", true},
+		{"[2", ")", false},
+		{"'a", "]", true}, // inside a string anything goes
+	} {
+		if got := m.Allow(tc.text, tc.next); got != tc.ok {
+			t.Errorf("Allow(%q, %q) = %v, want %v", tc.text, tc.next, got, tc.ok)
+		}
+	}
+}
