@@ -262,6 +262,19 @@ func (ix *Index) Context(req Request) (*Result, error) {
 				scoped[f] = true
 			}
 		}
+		// In Go an unqualified name is declared in the package itself
+		// (or is a builtin): when the package defines it, only those
+		// definitions can be meant.
+		if scoped == nil && k.qual == "" && lang == Go {
+			for _, d := range defs {
+				if samePkg[d.Path] {
+					if scoped == nil {
+						scoped = map[string]bool{}
+					}
+					scoped[d.Path] = true
+				}
+			}
+		}
 		if scoped == nil && len(defs) > maxConventionDefs {
 			continue
 		}
@@ -275,7 +288,9 @@ func (ix *Index) Context(req Request) (*Result, error) {
 				if !scoped[d.Path] {
 					continue
 				}
-				r, why = relImported, "imported"
+				if why != "same package" {
+					r, why = relImported, "imported"
+				}
 			}
 			if k.qual != "" && scoped == nil && d.Kind != "method" && d.Kind != "field" && d.Container == "" {
 				r *= 0.5 // x.Name where x is a value: a member is likelier
