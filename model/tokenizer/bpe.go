@@ -34,11 +34,33 @@ type bpeModel struct {
 	ignoreMerges bool // a word that is a whole token is emitted as is (Llama 3)
 	toID         map[string]int32
 
-	// cache maps a word (raw UTF-8) to its tokens. Source code repeats its
-	// words constantly, so this removes most merge work; it is cleared when
-	// it reaches cacheMax entries to bound memory.
-	mu    sync.RWMutex
-	cache map[string][]int32
+	cache wordCache // word (raw UTF-8) -> tokens
+}
+
+// wordCache maps a piece of text that is tokenized independently of its
+// context (a pre-tokenized word, a SentencePiece segment) to its tokens.
+// Source code repeats its words and lines constantly, so this removes most
+// merge work. It is cleared when it reaches cacheMax entries to bound memory,
+// and safe for concurrent use.
+type wordCache struct {
+	mu sync.RWMutex
+	m  map[string][]int32
+}
+
+func (c *wordCache) get(word string) ([]int32, bool) {
+	c.mu.RLock()
+	toks, ok := c.m[word]
+	c.mu.RUnlock()
+	return toks, ok
+}
+
+func (c *wordCache) put(word string, toks []int32) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= cacheMax {
+		c.m = make(map[string][]int32)
+	}
+	c.m[word] = toks
+	c.mu.Unlock()
 }
 
 // cacheMax bounds the word cache: 64K words of a few tokens each is a few MB,
@@ -57,7 +79,6 @@ func newBPE(tokens []string, toID map[string]int32, merges []string, ignoreMerge
 		merges:       make(map[uint64]bpeMerge, len(merges)),
 		ignoreMerges: ignoreMerges,
 		toID:         toID,
-		cache:        make(map[string][]int32),
 	}
 	for _, t := range tokens {
 		m.intern(t)
@@ -143,21 +164,12 @@ func (m *bpeModel) encodeWord(word string, out []int32, sc *bpeScratch) []int32 
 	if len(word) > cacheMaxWord {
 		return m.merge(word, out, sc)
 	}
-	m.mu.RLock()
-	cached, ok := m.cache[word]
-	m.mu.RUnlock()
-	if ok {
+	if cached, ok := m.cache.get(word); ok {
 		return append(out, cached...)
 	}
 	start := len(out)
 	out = m.merge(word, out, sc)
-	toks := append([]int32(nil), out[start:]...)
-	m.mu.Lock()
-	if len(m.cache) >= cacheMax {
-		clear(m.cache)
-	}
-	m.cache[word] = toks
-	m.mu.Unlock()
+	m.cache.put(word, append([]int32(nil), out[start:]...))
 	return out
 }
 

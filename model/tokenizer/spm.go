@@ -34,13 +34,29 @@ func (t *Tokenizer) encodeSPMText(text string, out []int32) []int32 {
 	for i := 0; i < len(text); {
 		n := min(utf8Len(text[i]), len(text)-i)
 		if c := text[i]; n == 1 && c < 128 && t.spmBreak[c] {
-			out = t.encodeSPM(text[lo:i], out, &sc)
-			out = t.encodeSPM(text[i:i+1], out, &sc)
+			out = t.encodeSPMCached(text[lo:i], out, &sc)
+			out = t.encodeSPMCached(text[i:i+1], out, &sc)
 			lo = i + 1
 		}
 		i += n
 	}
-	return t.encodeSPM(text[lo:], out, &sc)
+	return t.encodeSPMCached(text[lo:], out, &sc)
+}
+
+// encodeSPMCached is encodeSPM through the segment cache: a segment between
+// unmergeable characters is tokenized independently of its context, and
+// code repeats its lines.
+func (t *Tokenizer) encodeSPMCached(seg string, out []int32, sc *spmScratch) []int32 {
+	if len(seg) > cacheMaxWord {
+		return t.encodeSPM(seg, out, sc)
+	}
+	if cached, ok := t.spmCache.get(seg); ok {
+		return append(out, cached...)
+	}
+	start := len(out)
+	out = t.encodeSPM(seg, out, sc)
+	t.spmCache.put(seg, append([]int32(nil), out[start:]...))
+	return out
 }
 
 // spmScratch holds the merge loop's buffers across the parts of one text.

@@ -90,6 +90,7 @@ type Tokenizer struct {
 	// and each part merged on its own with the same result; that keeps the
 	// merge queue small on long inputs.
 	spmBreak [128]bool
+	spmCache wordCache
 
 	special  Special
 	specials []int32 // tokens matched before tokenization, longest text first

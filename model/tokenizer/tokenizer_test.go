@@ -436,10 +436,7 @@ func TestLongWord(t *testing.T) {
 	if len(ids) > len(word)/2 {
 		t.Errorf("%d tokens for %d bytes: merges did not run", len(ids), len(word))
 	}
-	tk.bpe.mu.RLock()
-	_, cached := tk.bpe.cache[word]
-	tk.bpe.mu.RUnlock()
-	if cached {
+	if _, cached := tk.bpe.cache.get(word); cached {
 		t.Error("a 10,000-byte word was cached")
 	}
 }
