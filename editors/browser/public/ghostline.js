@@ -190,6 +190,7 @@
                 ? new monaco.Range(it.range.start.line + 1, it.range.start.character + 1, it.range.end.line + 1, it.range.end.character + 1)
                 : undefined,
               command: it.command ? { id: it.command.command, title: it.command.title, arguments: it.command.arguments } : undefined,
+              lsp: it, // the server's item, for the feedback notifications
             })),
           };
         } catch (err) {
@@ -200,6 +201,13 @@
           inflight--;
           refresh();
         }
+      },
+      // Feedback as Copilot's server takes it (kept in the local log only).
+      handleItemDidShow(_completions, item) {
+        if (item.lsp) rpc.notify('textDocument/didShowCompletion', { item: item.lsp });
+      },
+      handlePartialAccept(_completions, item, acceptedCharacters) {
+        if (item.lsp) rpc.notify('textDocument/didPartiallyAcceptCompletion', { item: item.lsp, acceptedLength: acceptedCharacters });
       },
       freeInlineCompletions() {},
       disposeInlineCompletions() {},

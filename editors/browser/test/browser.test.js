@@ -128,6 +128,21 @@ test('Chromium: typing shows ghost text; Ctrl+Right takes a word, Tab the rest; 
   // server's feedback log.
   const feedback = path.join(dir, 'feedback.jsonl');
   await waitFor(() => fs.existsSync(feedback) && fs.readFileSync(feedback, 'utf8').includes('"accepted"'), 'the accepted record', 5000);
+  // Monaco reported the display and the partial accept (handleItemDidShow,
+  // handlePartialAccept): Copilot-style feedback in the same log.
+  const events = fs.readFileSync(feedback, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  // (earlier suggestions, shown while typing, may come first)
+  assert.ok(events.some((e) => e.event === 'shown' && e.text === shown), `a shown record for ${shown}`);
+  if (fake) {
+    const partial = events.find((e) => e.event === 'partial');
+    assert.ok(partial, `a partial record in ${JSON.stringify(events)}`);
+    assert.equal(partial.acceptedLength, 'ghost0'.length);
+  }
+  // The accepted record is for the suggestion, or for its remainder when
+  // Monaco asked again after the partial accept (the server then answers
+  // with the rest as a new item); after the accept Monaco asks again at the
+  // new cursor, so more records may follow.
+  assert.ok(events.some((e) => e.event === 'accepted' && e.text.length > 0 && shown.endsWith(e.text)), `an accepted record for ${shown}: ${JSON.stringify(events)}`);
 
   if (fake) {
     // Typing on while a request is in flight: Monaco cancels it, the page
