@@ -356,7 +356,12 @@ export class Completer {
   /** The item last offered (what "accept word/line" applies to). */
   current(): Item | undefined { return this.shown?.item; }
 
-  /** VS Code showed an item to the user: Copilot-style didShowCompletion. */
+  /**
+   * An item was shown to the user: Copilot-style didShowCompletion. VS
+   * Code's stable API has no display event (handleDidShowCompletionItem is
+   * a proposed API), so extension.ts does not call this; clients that know
+   * what they displayed do (the browser demo's Monaco does the same).
+   */
   async didShow(item: Item): Promise<void> {
     this.shown = { item, accepted: 0 };
     await this.transport.sendNotification('textDocument/didShowCompletion', { item: item.raw });
@@ -381,7 +386,9 @@ export class Completer {
 
   /**
    * The user accepted a whole item: run its command (ghostline.didAccept)
-   * on the server, as VS Code does when it executes the item's command.
+   * on the server. In VS Code the editor runs the item's command itself
+   * (vscode-languageclient forwards it to workspace/executeCommand); this
+   * is the same request, for the tests and for clients without commands.
    */
   async didAccept(item: Item): Promise<void> {
     this.shown = undefined;
