@@ -108,7 +108,10 @@
     rpc.notifications.set('$/progress', ({ token, value }) => {
       if (value.kind === 'begin') progress.set(token, { title: value.title || '', percentage: value.percentage });
       else if (value.kind === 'report' && progress.has(token)) progress.get(token).percentage = value.percentage;
-      else if (value.kind === 'end') progress.delete(token);
+      else if (value.kind === 'end') {
+        if (/load/i.test(progress.get(token)?.title || '')) window.ghostline.modelLoaded = true;
+        progress.delete(token);
+      }
       refresh();
     });
     rpc.notifications.set('window/showMessage', ({ message }) => {

@@ -97,7 +97,10 @@ test('Chromium: typing shows ghost text; Ctrl+Right takes a word, Tab the rest; 
   page.on('pageerror', (e) => { if (e.message !== 'Canceled') errors.push(e.message); });
   await page.goto(srv.url);
   await page.waitForFunction(() => window.ghostline && window.ghostline.ready, null, { timeout: 30000 });
-  await page.waitForFunction(() => document.getElementById('status').dataset.kind === 'ready', null, { timeout: loadTimeout });
+  // The model loads behind $/progress after initialized: wait for its end.
+  await page.waitForFunction(() => window.ghostline.modelLoaded === true, null, { timeout: loadTimeout });
+  assert.equal(await page.evaluate(() => document.getElementById('status').dataset.kind), 'ready',
+    await page.evaluate(() => document.getElementById('status').textContent));
   assert.equal(srv.children.size, 1, 'one server process for the page');
 
   const ghost = () => page.evaluate(() => [...document.querySelectorAll('.ghost-text-decoration, .ghost-text')].map((e) => e.textContent).join(''));
@@ -152,7 +155,8 @@ test('Chromium: typing shows ghost text; Ctrl+Right takes a word, Tab the rest; 
     await page.waitForFunction(() => document.getElementById('status').dataset.kind === 'generating', null, { timeout: 5000 });
     await page.keyboard.press('Enter');
     await page.keyboard.type('y', { delay: 30 });
-    await page.waitForFunction(() => document.getElementById('status').dataset.kind === 'ready', null, { timeout: 5000 });
+    assert.equal(await page.evaluate(() => document.getElementById('status').dataset.kind), 'ready',
+    await page.evaluate(() => document.getElementById('status').textContent));
     assert.ok(await page.evaluate(() => window.ghostline.cancels) >= 1, '$/cancelRequest sent');
     await page.waitForFunction(() => [...document.querySelectorAll('.ghost-text-decoration')].map((e) => e.textContent).join('') === 'ghost0(y)', null, { timeout: answerTimeout });
   }

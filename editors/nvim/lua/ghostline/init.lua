@@ -114,12 +114,36 @@ function M.status()
   return status.initialized and 'ready' or 'starting'
 end
 
+--- status_detail returns the message behind status(): the progress title,
+--- or the server's last error.
+function M.status_detail()
+  for _, p in pairs(status.progress) do
+    return p.title or ''
+  end
+  return status.error or ''
+end
+
+-- window/showMessage: an error (a missing model, say) shows in status().
+local function on_show_message(err, result, ctx, cfg)
+  if result and result.type == 1 then
+    status.error = result.message
+  end
+  local default = vim.lsp.handlers['window/showMessage']
+  if default then
+    return default(err, result, ctx, cfg)
+  end
+end
+
 local function on_progress(err, result, ctx, cfg)
   if result and result.value and type(result.value) == 'table' then
     local v = result.value
     if v.kind == 'begin' then
       status.progress[result.token] = { title = v.title, percentage = v.percentage }
     elseif v.kind == 'end' then
+      local p = status.progress[result.token]
+      if p and (p.title or ''):lower():find('load') then
+        status.loaded = true
+      end
       status.progress[result.token] = nil
     end
     pcall(vim.cmd, 'doautocmd <nomodeline> User GhostlineStatus')
@@ -511,14 +535,14 @@ local function client_config(bufnr)
     root_dir = root_dir(bufnr),
     capabilities = capabilities,
     init_options = server_settings(),
-    handlers = { ['$/progress'] = on_progress },
+    handlers = { ['$/progress'] = on_progress, ['window/showMessage'] = on_show_message },
     flags = { debounce_text_changes = 0 },
     on_init = function()
       status.initialized = true
     end,
     on_exit = function(code)
       M._exit_code = code
-      status.running, status.initialized, client_id = false, false, nil
+      status.running, status.initialized, status.loaded, client_id = false, false, false, nil
       status.progress, status.inflight = {}, 0
     end,
   }
@@ -644,6 +668,11 @@ function M.setup(opts)
     end
   end
   map_keys()
+end
+
+-- For tests: whether the server has reported its model loaded.
+function M._loaded()
+  return status.loaded == true
 end
 
 -- For tests: the suggestion on screen in the current buffer, or nil.
