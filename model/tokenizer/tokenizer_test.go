@@ -398,7 +398,12 @@ func TestFixtureSpecialTokens(t *testing.T) {
 // TestConcurrentEncode shares one tokenizer (and its word cache) between
 // goroutines; run with -race.
 func TestConcurrentEncode(t *testing.T) {
-	tk := loadTokenizer(t, filepath.Join(sharedDir(t), "vocab", "ggml-vocab-starcoder.gguf"))
+	for _, name := range []string{"starcoder", "llama-spm"} {
+		testConcurrentEncode(t, loadTokenizer(t, filepath.Join(sharedDir(t), "vocab", "ggml-vocab-"+name+".gguf")))
+	}
+}
+
+func testConcurrentEncode(t *testing.T, tk *Tokenizer) {
 	texts := []string{"func main() {}\n", "for i := range xs {\n\tx += i\n}\n", "héllo 🦙 世界", strings.Repeat("abc ", 100)}
 	want := make([][]int32, len(texts))
 	for i, s := range texts {
