@@ -145,3 +145,25 @@ func TestPreTokenizerAgainstIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestClass spot-checks the codepoint classes against llama.cpp's table
+// (unicode-data.cpp): White_Space for \s, general categories otherwise, and
+// unassigned/private/format codepoints as \p{C}.
+func TestClass(t *testing.T) {
+	tests := []struct {
+		c    rune
+		want uint8
+	}{
+		{'a', clsLetter}, {'7', clsNumber}, {'_', clsPunct}, {'$', clsSymbol}, {'~', clsSymbol},
+		{' ', clsSeparator | clsSpace}, {'\t', clsControl | clsSpace}, {'\v', clsControl | clsSpace},
+		{0x1C, clsControl}, {0x85, clsControl | clsSpace}, {0xA0, clsSeparator | clsSpace},
+		{0x3000, clsSeparator | clsSpace}, {0x2028, clsSeparator | clsSpace}, {0x200B, clsControl},
+		{0x0301, clsMark}, {'²', clsNumber}, {'Ⅻ', clsNumber}, {'中', clsLetter}, {'😁', clsSymbol},
+		{0xE000, clsControl}, {0x0378, clsControl}, {0x10FFFF, clsControl}, {0xFFFD, clsSymbol},
+	}
+	for _, tc := range tests {
+		if got := class(tc.c); got != tc.want {
+			t.Errorf("class(%U) = %08b, want %08b", tc.c, got, tc.want)
+		}
+	}
+}

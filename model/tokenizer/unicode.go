@@ -87,16 +87,9 @@ func class(c rune) uint8 {
 	return computeClass(c)
 }
 
-func isLetter(c rune) bool { return class(c)&clsLetter != 0 }
-func isNumber(c rune) bool { return class(c)&clsNumber != 0 }
-func isSpace(c rune) bool  { return class(c)&clsSpace != 0 }
-func isPunct(c rune) bool  { return class(c)&clsPunct != 0 }
-
 // otherMask: a codepoint is in the regex class [^\s\p{L}\p{N}] when none of
 // these bits is set.
 const otherMask = clsSpace | clsLetter | clsNumber
-
-func isOther(c rune) bool { return class(c)&otherMask == 0 }
 
 // utf8Len is llama.cpp's unicode_len_utf8: the sequence length announced by
 // a lead byte, looked up by its high nibble. Continuation and invalid bytes
