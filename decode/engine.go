@@ -377,6 +377,18 @@ func (e *Engine) step() {
 		return
 	}
 
+	// Room in the KV cache for this step: evict cached prefixes first;
+	// if running requests alone overflow it, the newest ones fail so the
+	// older ones can finish.
+	for len(e.active) > 0 && !e.cache.Reserve(e.stepCells()) {
+		j := e.active[len(e.active)-1]
+		e.active = e.active[:len(e.active)-1]
+		e.abort(j, fmt.Errorf("decode: KV cache full (%d cells): too many concurrent requests for its size", e.lm.CacheCells()))
+	}
+	if len(e.active) == 0 {
+		return
+	}
+
 	// One batch for everyone: prompt chunks of requests still prefilling,
 	// the pending token of every beam of requests decoding.
 	b := &e.batch
@@ -413,14 +425,6 @@ func (e *Engine) step() {
 		}
 	}
 	if len(b.Tokens) == 0 {
-		return
-	}
-	if !e.cache.Reserve(len(b.Tokens)) {
-		err := fmt.Errorf("decode: KV cache full (%d cells): too many concurrent requests for its size", e.lm.CacheCells())
-		for _, j := range e.active {
-			e.abort(j, err)
-		}
-		e.active = nil
 		return
 	}
 	logits, err := e.lm.Forward(*b)
@@ -461,6 +465,22 @@ func (e *Engine) step() {
 		}
 	}
 	e.active = live
+}
+
+// stepCells is the number of tokens the next batch will hold (the same
+// walk as the batch building in step, without its effects).
+func (e *Engine) stepCells() int {
+	chunk, n := e.opts.PrefillChunk, 0
+	for _, j := range e.active {
+		if j.beams == nil {
+			k := min(chunk, len(j.prompt)-j.computed)
+			chunk -= k
+			n += k
+			continue
+		}
+		n += len(j.beams)
+	}
+	return n
 }
 
 // admit gives j a sequence holding its longest cached prefix. It returns

@@ -555,3 +555,38 @@ func TestPromptLargerThanCacheIsAnError(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+func TestKVCacheFullFailsTheNewestRequest(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	noEnd := decodetest.NoStop(decodetest.HashLogits(4), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
+	lm := decodetest.NewLM(tok.Vocab(), 400, noEnd)
+	lm.Delay = 2 * time.Millisecond
+	e, err := decode.NewEngine(lm, tok, tok.Special(), decode.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = e.Complete(context.Background(), decode.Request{Prefix: strings.Repeat(fmt.Sprint(i), 150), Suffix: "\n",
+				Limits: decode.Limits{MaxTokens: 60}, Stop: decode.StopRules{Multiline: decode.MultilineAlways, NoBlockEnd: true}})
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else if !strings.Contains(err.Error(), "KV cache full") {
+			t.Errorf("error %v", err)
+		}
+	}
+	if ok == 0 {
+		t.Error("every request failed: the oldest should have finished")
+	}
+	checkIdle(t, e, lm)
+}
