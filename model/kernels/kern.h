@@ -11,5 +11,9 @@ int gl_matmul_avx2(int type, const uint8_t *w, int64_t rb, int64_t cols, int64_t
                    const uint8_t *x, int64_t xb, int64_t ntok, float *out, int64_t os);
 int gl_matmul_avx512(int type, const uint8_t *w, int64_t rb, int64_t cols, int64_t row_start, int64_t row_end,
                      const uint8_t *x, int64_t xb, int64_t ntok, float *out, int64_t os);
+// Activation quantization (see act.go for the formats); n is a multiple of
+// 32 (q8) or 256 (q8k).
+void gl_quantize_q8_avx2(const float *x, int64_t n, uint8_t *dst);
+void gl_quantize_q8k_avx2(const float *x, int64_t n, uint8_t *dst);
 uint64_t gl_sum_u64_avx2(const uint64_t *p, int64_t n);
 #endif

@@ -405,3 +405,72 @@ int CAT(gl_matmul, SFX)(int type, const uint8_t *w, int64_t rb, int64_t cols, in
 	return 0;
 #undef CASE
 }
+
+// ---- activation quantization ----------------------------------------------
+
+// The same arithmetic as act.go, so every path sees identical bytes:
+// d = max|x|/127, id = 1/d (0 when d is zero or subnormal), q = x·id rounded to
+// nearest even (vcvtps2dq under the default MXCSR rounding).
+
+AI float hmax8(__m256 v) {
+	__m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+	m = _mm_max_ss(m, _mm_movehdup_ps(m));
+	return _mm_cvtss_f32(m);
+}
+
+// Quantizes 32 floats with inverse scale id: stores 32 int8 at o, returns
+// the four int32 vectors through q.
+AI void q8_32(const float *x, __m256 idv, uint8_t *o, __m256i q[4]) {
+	UNROLL for (int i = 0; i < 4; i++) q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * i), idv));
+	__m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+	p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+	_mm256_storeu_si256((__m256i *)o, p);
+}
+
+AI float absmax(const float *x, int n) {
+	const __m256 sign = _mm256_set1_ps(-0.0f);
+	__m256 m = _mm256_setzero_ps();
+	for (int i = 0; i < n; i += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
+	return hmax8(m);
+}
+
+AI int32_t hsum_i32(__m256i v) {
+	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+	return _mm_cvtsi128_si32(s);
+}
+
+void CAT(gl_quantize_q8, SFX)(const float *x, int64_t n, uint8_t *dst) {
+	for (int64_t b = 0; b < n / 32; b++) {
+		const float *xx = x + 32 * b;
+		uint8_t *o = dst + Q8B * b;
+		const float d = absmax(xx, 32) / 127.0f;
+		const float id = d >= 0x1p-126f ? 1.0f / d : 0.0f; // as act.go: no 1/subnormal
+		__m256i q[4];
+		q8_32(xx, _mm256_set1_ps(id), o + 8, q);
+		const int32_t s = hsum_i32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
+		memcpy(o, &d, 4);
+		memcpy(o + 4, &s, 4);
+	}
+}
+
+void CAT(gl_quantize_q8k, SFX)(const float *x, int64_t n, uint8_t *dst) {
+	for (int64_t b = 0; b < n / 256; b++) {
+		const float *xx = x + 256 * b;
+		uint8_t *o = dst + Q8KB * b;
+		const float d = absmax(xx, 256) / 127.0f;
+		const float id = d >= 0x1p-126f ? 1.0f / d : 0.0f; // as act.go: no 1/subnormal
+		const __m256 idv = _mm256_set1_ps(id);
+		for (int c = 0; c < 8; c++) {
+			__m256i q[4];
+			q8_32(xx + 32 * c, idv, o + 4 + 32 * c, q);
+			const int16_t s0 = (int16_t)hsum_i32(_mm256_add_epi32(q[0], q[1]));
+			const int16_t s1 = (int16_t)hsum_i32(_mm256_add_epi32(q[2], q[3]));
+			memcpy(o + 260 + 4 * c, &s0, 2);
+			memcpy(o + 262 + 4 * c, &s1, 2);
+		}
+		memcpy(o, &d, 4);
+	}
+}

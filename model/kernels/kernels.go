@@ -103,6 +103,15 @@ func (k Kernel) Type() quant.Type { return k.t }
 // Path is the implementation in use ("avx512vnni", "avx2", "generic").
 func (k Kernel) Path() string { return k.path.String() }
 
+// ActivationFormat names the activation format this kernel takes: "f32"
+// (F32, F16, BF16), "q8" (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) or "q8k" (Q4_K,
+// Q5_K, Q6_K). Kernels with equal formats can share one
+// QuantizeActivations output, e.g. Q, K and V projections of a Q4_K_M
+// model stored as Q5_0 and Q8_0.
+func (k Kernel) ActivationFormat() string {
+	return [...]string{actF32: "f32", actQ8: "q8", actQ8K: "q8k"}[k.act]
+}
+
 // ActivationBytes is the size of one quantized activation row of n
 // elements; n must be a multiple of the weight type's block size.
 func (k Kernel) ActivationBytes(n int) int {
@@ -121,6 +130,9 @@ func (k Kernel) ActivationBytes(n int) int {
 func (k Kernel) QuantizeActivations(x []float32, dst []byte) {
 	if n := k.ActivationBytes(len(x)); len(dst) < n {
 		panic(fmt.Sprintf("kernels: %d activations need %d bytes, dst has %d", len(x), n, len(dst)))
+	}
+	if k.path != pathGeneric && nativeQuantize(k.path, k.act, x, dst) {
+		return
 	}
 	switch k.act {
 	case actQ8:

@@ -229,6 +229,22 @@ func BenchmarkBandwidth(b *testing.B) {
 	for _, threads := range []int{1, 2} {
 		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
 			var sink atomic.Uint64
+			if threads == 1 {
+				// On this goroutine's own thread, so its CPU time can be
+				// reported too (see threadCPU).
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				start, cpu0 := time.Now(), threadCPU()
+				for i := 0; i < b.N; i++ {
+					sink.Add(sumU64(buf))
+				}
+				sec, cpu := time.Since(start).Seconds(), (threadCPU() - cpu0).Seconds()
+				b.ReportMetric(float64(len(buf)*8)*float64(b.N)/sec/1e9, "GB/s")
+				if cpu > 0 {
+					b.ReportMetric(float64(len(buf)*8)*float64(b.N)/cpu/1e9, "cpuGB/s")
+				}
+				return
+			}
 			start := time.Now()
 			for i := 0; i < b.N; i++ {
 				var wg sync.WaitGroup
@@ -246,5 +262,27 @@ func BenchmarkBandwidth(b *testing.B) {
 			}
 			b.ReportMetric(float64(len(buf)*8)*float64(b.N)/time.Since(start).Seconds()/1e9, "GB/s")
 		})
+	}
+}
+
+// BenchmarkQuantizeActivations: the per-row cost paid before each product
+// (or once for several products that share an input), for one 896- and
+// one 4864-element row.
+func BenchmarkQuantizeActivations(b *testing.B) {
+	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_K} {
+		for _, n := range []int{896, 4864} {
+			if n%typ.BlockSize() != 0 {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/%d", typ, n), func(b *testing.B) {
+				k, _ := For(typ)
+				x := randVec(rand.New(rand.NewPCG(9, 9)), n, 1)
+				dst := make([]byte, k.ActivationBytes(n))
+				b.SetBytes(int64(4 * n))
+				for i := 0; i < b.N; i++ {
+					k.QuantizeActivations(x, dst)
+				}
+			})
+		}
 	}
 }

@@ -182,59 +182,88 @@ func TestQuantizeActivations(t *testing.T) {
 		{"ties", ties},
 		{"tiny", randVec(rng, 256, 1e-30)},
 		{"huge", randVec(rng, 256, 1e30)},
+		{"subnormal", randVec(rng, 256, 1e-41)},
 	}
-	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_K} {
-		k, _ := For(typ)
-		bs, bb, qoff := 32, q8Bytes, 8
-		if typ == quant.Q4_K {
-			bs, bb, qoff = 256, q8KBytes, 4
-		}
-		for _, c := range cases {
-			x := c.x[:len(c.x)/bs*bs]
-			dst := make([]byte, k.ActivationBytes(len(x)))
-			k.QuantizeActivations(x, dst)
-			for b := 0; b < len(x)/bs; b++ {
-				blk := dst[b*bb : (b+1)*bb]
-				xx := x[b*bs : (b+1)*bs]
-				var amax float32
-				for _, v := range xx {
-					amax = max(amax, float32(math.Abs(float64(v))))
-				}
-				d := math.Float32frombits(binary.LittleEndian.Uint32(blk))
-				if d != amax/127 {
-					t.Fatalf("%s/%s block %d: d = %g, want max|x|/127 = %g", typ, c.name, b, d, amax/127)
-				}
-				var sum, sum16 int
-				for j, v := range xx {
-					q := int(int8(blk[qoff+j]))
-					if q < -127 || q > 127 {
-						t.Fatalf("%s/%s: q = %d out of [-127,127]", typ, c.name, q)
+	for _, p := range paths() {
+		for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_K} {
+			k := forPath(typ, p)
+			bs, bb, qoff := 32, q8Bytes, 8
+			if typ == quant.Q4_K {
+				bs, bb, qoff = 256, q8KBytes, 4
+			}
+			for _, c := range cases {
+				x := c.x[:len(c.x)/bs*bs]
+				dst := make([]byte, k.ActivationBytes(len(x)))
+				k.QuantizeActivations(x, dst)
+				for b := 0; b < len(x)/bs; b++ {
+					blk := dst[b*bb : (b+1)*bb]
+					xx := x[b*bs : (b+1)*bs]
+					var amax float32
+					for _, v := range xx {
+						amax = max(amax, float32(math.Abs(float64(v))))
 					}
-					if e := math.Abs(float64(v) - float64(d)*float64(q)); e > float64(d)/2*(1+1e-6) {
-						t.Fatalf("%s/%s: x=%g q=%d d=%g: error %g > d/2", typ, c.name, v, q, d, e)
+					d := math.Float32frombits(binary.LittleEndian.Uint32(blk))
+					if d != amax/127 {
+						t.Fatalf("%s/%s block %d: d = %g, want max|x|/127 = %g", typ, c.name, b, d, amax/127)
 					}
-					sum += q
-					sum16 += q
-					if bs == 256 && j%16 == 15 {
-						got := int(int16(binary.LittleEndian.Uint16(blk[260+2*(j/16):])))
-						if got != sum16 {
-							t.Fatalf("%s/%s: sum of q[%d..%d] = %d, stored %d", typ, c.name, j-15, j, sum16, got)
+					var sum, sum16 int
+					for j, v := range xx {
+						q := int(int8(blk[qoff+j]))
+						if d < minNormal && q != 0 {
+							t.Fatalf("%s/%s: subnormal scale %g but q = %d", typ, c.name, d, q)
 						}
-						sum16 = 0
+						if q < -127 || q > 127 {
+							t.Fatalf("%s/%s: q = %d out of [-127,127]", typ, c.name, q)
+						}
+						if e := math.Abs(float64(v) - float64(d)*float64(q)); d >= minNormal && e > float64(d)/2*(1+1e-6) {
+							t.Fatalf("%s/%s: x=%g q=%d d=%g: error %g > d/2", typ, c.name, v, q, d, e)
+						}
+						sum += q
+						sum16 += q
+						if bs == 256 && j%16 == 15 {
+							got := int(int16(binary.LittleEndian.Uint16(blk[260+2*(j/16):])))
+							if got != sum16 {
+								t.Fatalf("%s/%s: sum of q[%d..%d] = %d, stored %d", typ, c.name, j-15, j, sum16, got)
+							}
+							sum16 = 0
+						}
+					}
+					if bs == 32 {
+						if got := int(int32(binary.LittleEndian.Uint32(blk[4:]))); got != sum {
+							t.Fatalf("%s/%s: stored sum %d, want %d", typ, c.name, got, sum)
+						}
 					}
 				}
-				if bs == 32 {
-					if got := int(int32(binary.LittleEndian.Uint32(blk[4:]))); got != sum {
-						t.Fatalf("%s/%s: stored sum %d, want %d", typ, c.name, got, sum)
+				if c.name == "ties" {
+					// Round half to even, as vcvtps2dq does: 0.5→0, 1.5→2, 2.5→2.
+					want := []int8{127, 0, 2, 2, 0, -2, -2, 126, -127}
+					for j, w := range want {
+						if got := int8(dst[qoff+j]); got != w {
+							t.Errorf("%s %s ties: q[%d] = %d, want %d", p, typ, j, got, w)
+						}
 					}
 				}
 			}
-			if c.name == "ties" {
-				// Round half to even, as vcvtps2dq does: 0.5→0, 1.5→2, 2.5→2.
-				want := []int8{127, 0, 2, 2, 0, -2, -2, 126, -127}
-				for j, w := range want {
-					if got := int8(dst[qoff+j]); got != w {
-						t.Errorf("%s ties: q[%d] = %d, want %d", typ, j, got, w)
+		}
+	}
+}
+
+// TestQuantizePathsAgree: the C quantizers produce the same bytes as the Go
+// one, so every path multiplies exactly the same activations.
+func TestQuantizePathsAgree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, typ := range []quant.Type{quant.Q5_0, quant.Q6_K} {
+		for _, scale := range []float32{1, 1e-3, 1e20, 1e-39} {
+			x := randVec(rng, 2048, scale)
+			x[7] = 0
+			want := make([]byte, ActivationBytes(typ, len(x)))
+			forPath(typ, pathGeneric).QuantizeActivations(x, want)
+			for _, p := range paths()[1:] {
+				got := make([]byte, len(want))
+				forPath(typ, p).QuantizeActivations(x, got)
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("%s scale %g: %s byte %d = %#x, generic %#x", typ, scale, p, i, got[i], want[i])
 					}
 				}
 			}
@@ -363,5 +392,17 @@ func TestWorkersCoverRows(t *testing.T) {
 			}
 		}
 		pool.close()
+	}
+}
+
+func TestActivationFormat(t *testing.T) {
+	want := map[quant.Type]string{quant.F32: "f32", quant.F16: "f32", quant.BF16: "f32",
+		quant.Q4_0: "q8", quant.Q4_1: "q8", quant.Q5_0: "q8", quant.Q5_1: "q8", quant.Q8_0: "q8",
+		quant.Q4_K: "q8k", quant.Q5_K: "q8k", quant.Q6_K: "q8k"}
+	for typ, f := range want {
+		k, _ := For(typ)
+		if got := k.ActivationFormat(); got != f {
+			t.Errorf("%s: format %q, want %q", typ, got, f)
+		}
 	}
 }

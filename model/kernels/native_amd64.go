@@ -59,3 +59,22 @@ func sumU64(p []uint64) uint64 {
 	}
 	return uint64(C.gl_sum_u64_avx2((*C.uint64_t)(unsafe.Pointer(&p[0])), C.int64_t(len(p))))
 }
+
+// nativeQuantize quantizes one activation row in C (AVX2; the avx512 path
+// uses it too, nothing there needs wider vectors); false when p is generic.
+func nativeQuantize(p path, a actKind, x []float32, dst []byte) bool {
+	if p < pathAVX2 || len(x) == 0 {
+		return false
+	}
+	xp := (*C.float)(unsafe.Pointer(&x[0]))
+	dp := (*C.uint8_t)(unsafe.Pointer(&dst[0]))
+	switch a {
+	case actQ8:
+		C.gl_quantize_q8_avx2(xp, C.int64_t(len(x)), dp)
+	case actQ8K:
+		C.gl_quantize_q8k_avx2(xp, C.int64_t(len(x)), dp)
+	default:
+		return false
+	}
+	return true
+}
