@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -283,6 +284,10 @@ func (ix *Index) Context(req Request) (*Result, error) {
 			if d.Path == rel {
 				continue
 			}
+			// Go code sees only the exported names of other packages.
+			if lang == Go && !samePkg[d.Path] && !goExported(d.Name) {
+				continue
+			}
 			r, why := relation(d.Path)
 			if scoped != nil {
 				if !scoped[d.Path] {
@@ -333,6 +338,9 @@ func (ix *Index) Context(req Request) (*Result, error) {
 	cands = uniq
 
 	p := packer{ix: ix, budget: req.Budget, counter: counter, files: map[string][]byte{}}
+	if lang == Go {
+		p.exportedOnly = func(path string) bool { return !samePkg[path] }
+	}
 	// 3a. Signatures, best first.
 	for i := range cands {
 		if i >= maxCandidates || p.budget-p.used < minUseful {
@@ -421,6 +429,13 @@ func (ix *Index) currentFile(rel string, lang Lang, src []byte) *File {
 	return f
 }
 
+// goExported reports whether a Go name is exported (starts with an
+// upper-case letter).
+func goExported(name string) bool {
+	r, _ := utf8.DecodeRuneInString(name)
+	return unicode.IsUpper(r)
+}
+
 // importLocalNames are the names by which code refers to an import:
 // a Go package's alias or last path element, a Python module's last
 // segment or the names imported from it, a Java class, a Rust path's last
@@ -507,6 +522,9 @@ type packer struct {
 	files   map[string][]byte
 	shown   map[string]bool // "path:start" of definitions shown
 	sigs    int             // signature blocks added
+	// exportedOnly, when set, says which files' outlines list only
+	// exported names (Go files of other packages).
+	exportedOnly func(path string) bool
 }
 
 type packed struct {
@@ -659,6 +677,9 @@ func (p *packer) addOutline(rel, reason string) {
 	var syms []Symbol
 	for _, s := range f.Symbols {
 		if p.shown[fmt.Sprint(rel, ":", s.Start)] || s.Kind == "field" || s.Signature == "" {
+			continue
+		}
+		if p.exportedOnly != nil && f.Lang == Go && p.exportedOnly(rel) && !goExported(s.Name) {
 			continue
 		}
 		lines = append(lines, MaskSecrets(s.Signature))
