@@ -26,10 +26,10 @@
         this.ws.onerror = () => reject(new Error('WebSocket to the bridge failed'));
       });
       this.ws.onmessage = (ev) => this.receive(JSON.parse(ev.data));
-      this.ws.onclose = () => {
+      this.ws.onclose = (ev) => {
         for (const { reject } of this.pending.values()) reject(new Error('connection closed'));
         this.pending.clear();
-        setStatus('disconnected');
+        setStatus('disconnected', ev.reason ? `disconnected: ${ev.reason}` : 'disconnected');
       };
     }
     receive(msg) {

@@ -96,11 +96,12 @@ test('Chromium: typing shows ghost text; Ctrl+Right takes a word, Tab the rest; 
   // request); those surface as page errors but are not failures.
   page.on('pageerror', (e) => { if (e.message !== 'Canceled') errors.push(e.message); });
   await page.goto(srv.url);
-  await page.waitForFunction(() => window.ghostline && window.ghostline.ready, null, { timeout: 30000 });
-  // The model loads behind $/progress after initialized: wait for its end.
-  await page.waitForFunction(() => window.ghostline.modelLoaded === true, null, { timeout: loadTimeout });
+  // The page is set up, and the model has loaded behind $/progress (after
+  // initialized), or the status shows why not (a server that cannot start).
+  await page.waitForFunction(() => (window.ghostline && window.ghostline.ready && window.ghostline.modelLoaded)
+    || ['error', 'disconnected'].includes(document.getElementById('status').dataset.kind), null, { timeout: loadTimeout + 30000 });
   assert.equal(await page.evaluate(() => document.getElementById('status').dataset.kind), 'ready',
-    await page.evaluate(() => document.getElementById('status').textContent));
+    `status: ${await page.evaluate(() => document.getElementById('status').textContent)}\nbridge:\n${bridgeLog.join('\n')}`);
   assert.equal(srv.children.size, 1, 'one server process for the page');
 
   const ghost = () => page.evaluate(() => [...document.querySelectorAll('.ghost-text-decoration, .ghost-text')].map((e) => e.textContent).join(''));
@@ -156,7 +157,7 @@ test('Chromium: typing shows ghost text; Ctrl+Right takes a word, Tab the rest; 
     await page.keyboard.press('Enter');
     await page.keyboard.type('y', { delay: 30 });
     assert.equal(await page.evaluate(() => document.getElementById('status').dataset.kind), 'ready',
-    await page.evaluate(() => document.getElementById('status').textContent));
+    `status: ${await page.evaluate(() => document.getElementById('status').textContent)}\nbridge:\n${bridgeLog.join('\n')}`);
     assert.ok(await page.evaluate(() => window.ghostline.cancels) >= 1, '$/cancelRequest sent');
     await page.waitForFunction(() => [...document.querySelectorAll('.ghost-text-decoration')].map((e) => e.textContent).join('') === 'ghost0(y)', null, { timeout: answerTimeout });
   }

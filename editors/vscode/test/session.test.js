@@ -132,7 +132,12 @@ test('a VS Code session against ghostline lsp: open, type, suggest, accept, canc
   let stderr = '';
   child.stderr.on('data', (b) => { stderr += b; });
   const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-  child.on('error', (err) => { stderr += String(err); });
+  // A server that cannot start or dies early fails the test at once.
+  const died = new Promise((_, reject) => {
+    child.on('error', (err) => reject(new Error(`could not start ${serverCmd.join(' ')}: ${err.message} (set GHOSTLINE_LSP_CMD)`)));
+    child.on('exit', (code) => reject(new Error(`the server exited early (status ${code})`)));
+  });
+  died.catch(() => {}); // observed by the races below
   const conn = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
   try {
     // Progress as vscode-languageclient's ProgressFeature wires it, fed to
@@ -154,7 +159,7 @@ test('a VS Code session against ghostline lsp: open, type, suggest, accept, canc
     };
     const completer = new core.Completer(transport, status, () => settings);
 
-    const init = await conn.sendRequest(InitializeRequest.type, {
+    const init = await Promise.race([died, conn.sendRequest(InitializeRequest.type, {
       processId: process.pid,
       clientInfo: { name: 'Visual Studio Code', version: '1.91.0' },
       rootUri: null,
@@ -166,14 +171,14 @@ test('a VS Code session against ghostline lsp: open, type, suggest, accept, canc
         workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true } },
       },
       initializationOptions: core.serverSettings(settings),
-    });
+    })]);
     assert.ok(init.capabilities.inlineCompletionProvider, 'server announces inline completion');
     assert.equal(init.capabilities.textDocumentSync.change, 2, 'incremental sync');
     assert.deepEqual(init.capabilities.executeCommandProvider.commands, ['ghostline.didAccept']);
     status.started();
     await conn.sendNotification(InitializedNotification.type, {});
     // The model loads behind $/progress: the status shows it, then ready.
-    await waitFor(() => status.history.includes('loading') && status.view().kind === 'ready', 'model loading to end', loadTimeout);
+    await Promise.race([died, waitFor(() => (status.history.includes('loading') && status.view().kind === 'ready') || shownMessages.length > 0, 'model loading to end', loadTimeout)]);
     assert.deepEqual(shownMessages, [], 'no warnings about our settings');
 
     const uri = 'file:///work/demo/main.go';
