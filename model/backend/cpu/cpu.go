@@ -1,17 +1,20 @@
-// Package cpu is the portable Go backend: every op in plain Go, matrix
-// products split by rows over goroutines. It is the correctness reference
-// for faster backends and the fallback on CPUs they do not cover; speed
-// comes from the SIMD kernels of a later step, which replace MatMul's inner
-// dot products and keep everything else.
+// Package cpu is the CPU backend. Matrix products run on the SIMD kernels
+// of model/kernels (activations quantized once per product, as llama.cpp
+// does; rows split between persistent workers); everything else, and the
+// weight types the kernels lack, run in portable Go. The portable path is
+// also the correctness reference in tests (NewPortable) and what runs on
+// CPUs and builds without the kernels' native code (GOARCH≠amd64,
+// CGO_ENABLED=0, or GHOSTLINE_KERNELS=generic).
 package cpu
 
 import (
 	"fmt"
 	"math"
+	"os"
 	"runtime"
-	"sync"
 
 	"github.com/ghostline-dev/ghostline/model/backend"
+	"github.com/ghostline-dev/ghostline/model/kernels"
 	"github.com/ghostline-dev/ghostline/model/quant"
 )
 
@@ -19,23 +22,63 @@ func init() {
 	backend.Register("cpu", func(threads int) (backend.Backend, error) { return New(threads), nil })
 }
 
-// CPU is the portable backend. It is safe for use by one forward pass at a
-// time.
+// CPU is the CPU backend. It is safe for use by one forward pass at a
+// time: its scratch buffers and workers serve one op at a time.
 type CPU struct {
-	threads int
+	threads  int
+	portable bool
+	spawn    bool // dispatch with goroutines + WaitGroup instead of the pool (BenchmarkDispatch)
+	pool     *pool
+	job      *job
+
+	xq      []byte // quantized activations, grown on demand
+	ropeKey backend.Rope
+	ropeInv []float64 // base^(−2i/dims) for ropeKey
+	ropeDim int
+	cos     []float32
+	sin     []float32
 }
 
-// New returns a CPU backend using threads goroutines per op (0: one per
-// core, as GOMAXPROCS reports).
+// New returns a CPU backend using threads threads per op (0: one per
+// core, as GOMAXPROCS reports), with the SIMD kernels where the CPU and
+// build have them.
 func New(threads int) *CPU {
+	return newCPU(threads, kernels.Features() == "generic")
+}
+
+// NewPortable returns the portable Go backend (float32 activations, no
+// SIMD kernels): the reference the fast path is tested against.
+func NewPortable(threads int) *CPU { return newCPU(threads, true) }
+
+func newCPU(threads int, portable bool) *CPU {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	return &CPU{threads: threads}
+	j := &job{scores: make([][]float32, threads), buf: make([][]float32, threads)}
+	// GHOSTLINE_CPU_DISPATCH=waitgroup hands ops out with a goroutine per
+	// thread and a sync.WaitGroup instead of the persistent pool: kept to
+	// compare the two end to end (bench speed) on a given machine.
+	c := &CPU{threads: threads, portable: portable, job: j, spawn: os.Getenv("GHOSTLINE_CPU_DISPATCH") == "waitgroup"}
+	if threads > 1 {
+		c.pool = newPool(threads, j)
+		// The workers reference the pool and the job, never c, so c can be
+		// collected; its cleanup stops them.
+		runtime.AddCleanup(c, func(p *pool) { p.close() }, c.pool)
+	}
+	return c
 }
 
 func (c *CPU) Name() string { return "cpu" }
 func (c *CPU) Threads() int { return c.threads }
+
+// Path names the matrix-product implementation: a kernels path
+// ("avx512vnni", "avx2") or "portable".
+func (c *CPU) Path() string {
+	if c.portable {
+		return "portable"
+	}
+	return kernels.Features()
+}
 
 // weight is a matrix kept as the file's bytes (zero-copy).
 type weight struct {
@@ -44,6 +87,8 @@ type weight struct {
 	rowBytes   int
 	data       []byte
 	dot        func(w []byte, x []float32) float32
+	kern       kernels.Kernel
+	fast       bool // kern is used
 }
 
 func (w *weight) Type() quant.Type { return w.typ }
@@ -59,63 +104,176 @@ func (c *CPU) NewWeight(t quant.Type, rows, cols int, data []byte) (backend.Weig
 	if len(data) != rb*rows {
 		return nil, fmt.Errorf("cpu: %d×%d %s weight needs %d bytes, have %d", rows, cols, t, rb*rows, len(data))
 	}
-	return &weight{typ: t, rows: rows, cols: cols, rowBytes: rb, data: data, dot: quant.DotFunc(t)}, nil
+	w := &weight{typ: t, rows: rows, cols: cols, rowBytes: rb, data: data, dot: quant.DotFunc(t)}
+	if !c.portable {
+		w.kern, w.fast = kernels.For(t)
+	}
+	return w, nil
 }
 
-// minRowsPerTask keeps goroutine hand-off (~1 µs) small next to the work it
-// hands off: below this many weight rows per thread a matmul runs on one
-// goroutine.
+// minRowsPerTask keeps the hand-off of a chunk (~1 µs, more when a worker
+// has parked) small next to the work it hands off: no chunk has fewer
+// weight rows than this.
 const minRowsPerTask = 16
 
-// parallel runs fn over [0,n) split into at most c.threads contiguous
-// chunks of at least minChunk items.
-func (c *CPU) parallel(n, minChunk int, fn func(lo, hi int)) {
-	parts := min(c.threads, max(1, n/max(1, minChunk)))
-	if parts <= 1 {
-		fn(0, n)
-		return
+// rowAlign rounds row splits so each part's range starts on a whole number
+// of the kernels' row tiles (at most 8 rows; 16 keeps cache lines of the
+// output apart too).
+const rowAlign = 16
+
+// chunksPerThread splits an op finer than one part per thread, so a thread
+// the OS has descheduled holds up little: the others claim the rest
+// (see pool). Four keeps the extra calls (one kernels.MatMul each, ~1 µs
+// with its checks) small next to a chunk of a 0.5B model's smallest matrix
+// (896×896 / 8 chunks ≈ 12 µs at the bandwidth bound).
+const chunksPerThread = 4
+
+// chunks is how many chunks n items of at least minChunk each split into.
+func (c *CPU) chunks(n, minChunk int) int {
+	if c.threads == 1 {
+		return 1
 	}
-	var wg sync.WaitGroup
-	for p := 0; p < parts; p++ {
-		lo, hi := n*p/parts, n*(p+1)/parts
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
-	}
-	wg.Wait()
+	return min(c.threads*chunksPerThread, max(1, n/max(1, minChunk)), maxChunks)
 }
 
-// MatMul splits the weight's rows between threads; each thread reads a
-// weight row once and multiplies it with all n activation rows, so prefill
-// reads the weights once per call rather than once per token. With more
-// than one activation row, a quantized weight row is decoded once into
-// float32 and reused (decoding costs more than the multiply-adds); with one,
-// the fused dot product avoids the extra pass.
+// run executes c.job in chunks.
+func (c *CPU) run(chunks int) {
+	switch {
+	case chunks <= 1 || c.pool == nil:
+		for i := 0; i < chunks; i++ {
+			c.job.chunk(0, i, chunks)
+		}
+	case c.spawn:
+		runSpawn(c.job, c.threads, chunks)
+	default:
+		c.pool.run(chunks)
+	}
+}
+
+type jobKind int
+
+const (
+	jobMatMulFast jobKind = iota
+	jobMatMulPortable
+	jobQuantize
+	jobAttend
+)
+
+// job is one parallel op: its kind and arguments, set by the caller before
+// run, and per-thread scratch. Keeping the arguments in a struct (not a
+// closure) is what keeps the decode loop free of allocation.
+type job struct {
+	kind jobKind
+
+	w   *weight
+	x   []float32
+	out []float32
+	n   int
+	xq  []byte
+	xb  int // bytes per quantized activation row
+
+	q   []float32
+	att backend.Attention
+
+	scores [][]float32 // per thread, Attend
+	buf    [][]float32 // per thread, portable prefill rows
+}
+
+// split is part p's share of [0,n), aligned to align.
+func split(n, parts, p, align int) (lo, hi int) {
+	per := (n + parts - 1) / parts
+	per = (per + align - 1) / align * align
+	lo, hi = min(n, p*per), min(n, (p+1)*per)
+	return lo, hi
+}
+
+// chunk runs chunk ch of chunks on thread p (p indexes per-thread scratch).
+func (j *job) chunk(p, ch, chunks int) {
+	switch j.kind {
+	case jobMatMulFast:
+		lo, hi := split(j.w.rows, chunks, ch, rowAlign)
+		if lo < hi {
+			j.w.kern.MatMul(j.w.data, j.w.rows, j.w.cols, lo, hi, j.xq, j.n, j.out, j.w.rows)
+		}
+	case jobQuantize:
+		lo, hi := split(j.n, chunks, ch, 1)
+		for i := lo; i < hi; i++ {
+			j.w.kern.QuantizeActivations(j.x[i*j.w.cols:(i+1)*j.w.cols], j.xq[i*j.xb:(i+1)*j.xb])
+		}
+	case jobMatMulPortable:
+		lo, hi := split(j.w.rows, chunks, ch, 1)
+		j.matMulPortable(p, lo, hi)
+	case jobAttend:
+		lo, hi := split(len(j.att.Visible)*j.att.Heads, chunks, ch, 1)
+		j.attend(p, lo, hi)
+	}
+}
+
+// MatMul computes out = W·x for n rows of x.
+//
+// Fast path: the n activation rows are quantized once (in parallel when n
+// is large) into the kernels' format, then each thread makes one
+// kernels.MatMul call over its share of the weight rows and all n tokens;
+// the kernels tile rows × tokens, so prefill reads each weight block once
+// per tile of tokens.
+//
+// Portable path: each thread reads a weight row once and multiplies it
+// with all n activation rows; with more than one row a quantized weight
+// row is decoded once into float32 and reused (decoding costs more than
+// the multiply-adds); with one, the fused dot product avoids the extra
+// pass.
 func (c *CPU) MatMul(out []float32, wt backend.Weight, x []float32, n int) {
 	w := wt.(*weight)
 	if len(x) < n*w.cols || len(out) < n*w.rows {
 		panic(fmt.Sprintf("cpu.MatMul: %d rows of %d×%d: x has %d, out %d", n, w.rows, w.cols, len(x), len(out)))
 	}
-	c.parallel(w.rows, minRowsPerTask, func(lo, hi int) {
-		if n == 1 || w.typ == quant.F32 {
-			for r := lo; r < hi; r++ {
-				row := w.data[r*w.rowBytes : (r+1)*w.rowBytes]
-				for i := 0; i < n; i++ {
-					out[i*w.rows+r] = w.dot(row, x[i*w.cols:(i+1)*w.cols])
-				}
-			}
-			return
+	if n == 0 {
+		return
+	}
+	j := c.job
+	j.w, j.x, j.out, j.n = w, x, out, n
+	if w.fast {
+		j.xb = w.kern.ActivationBytes(w.cols)
+		if need := n * j.xb; len(c.xq) < need {
+			c.xq = make([]byte, need)
 		}
-		buf := make([]float32, w.cols)
+		j.xq = c.xq[:n*j.xb]
+		if n == 1 {
+			w.kern.QuantizeActivations(x[:w.cols], j.xq)
+		} else {
+			j.kind = jobQuantize
+			c.run(c.chunks(n, 1))
+		}
+		j.kind = jobMatMulFast
+		c.run(c.chunks(w.rows, minRowsPerTask))
+	} else {
+		j.kind = jobMatMulPortable
+		c.run(c.chunks(w.rows, minRowsPerTask))
+	}
+	j.w, j.x, j.out, j.xq = nil, nil, nil, nil // keep no references to the caller's memory
+}
+
+func (j *job) matMulPortable(p, lo, hi int) {
+	w, x, out, n := j.w, j.x, j.out, j.n
+	if n == 1 || w.typ == quant.F32 {
 		for r := lo; r < hi; r++ {
-			quant.Dequantize(w.typ, w.data[r*w.rowBytes:(r+1)*w.rowBytes], buf)
+			row := w.data[r*w.rowBytes : (r+1)*w.rowBytes]
 			for i := 0; i < n; i++ {
-				out[i*w.rows+r] = quant.DotF32(buf, x[i*w.cols:(i+1)*w.cols])
+				out[i*w.rows+r] = w.dot(row, x[i*w.cols:(i+1)*w.cols])
 			}
 		}
-	})
+		return
+	}
+	if cap(j.buf[p]) < w.cols {
+		j.buf[p] = make([]float32, w.cols)
+	}
+	buf := j.buf[p][:w.cols]
+	for r := lo; r < hi; r++ {
+		quant.Dequantize(w.typ, w.data[r*w.rowBytes:(r+1)*w.rowBytes], buf)
+		for i := 0; i < n; i++ {
+			out[i*w.rows+r] = quant.DotF32(buf, x[i*w.cols:(i+1)*w.cols])
+		}
+	}
 }
 
 func (c *CPU) RMSNorm(out, x, weight []float32, dim int, eps float32) {
@@ -156,6 +314,9 @@ func (c *CPU) LayerNorm(out, x, weight, bias []float32, dim int, eps float32) {
 	}
 }
 
+// ApplyRope rotates x in place. The frequencies are cached per Rope
+// setting and the per-position cos/sin buffers reused, so decode allocates
+// nothing here.
 func (c *CPU) ApplyRope(x []float32, heads, headDim int, pos []int32, r backend.Rope) {
 	dims := r.Dims
 	if dims <= 0 || dims > headDim {
@@ -163,11 +324,15 @@ func (c *CPU) ApplyRope(x []float32, heads, headDim int, pos []int32, r backend.
 	}
 	half := dims / 2
 	// θ_i = p·scale·base^(−2i/dims), the same for every head of a row.
-	inv := make([]float64, half)
-	for i := range inv {
-		inv[i] = math.Pow(r.Base, -2*float64(i)/float64(dims))
+	if c.ropeInv == nil || c.ropeKey != r || c.ropeDim != dims {
+		c.ropeKey, c.ropeDim = r, dims
+		c.ropeInv = make([]float64, half)
+		for i := range c.ropeInv {
+			c.ropeInv[i] = math.Pow(r.Base, -2*float64(i)/float64(dims))
+		}
+		c.cos, c.sin = make([]float32, half), make([]float32, half)
 	}
-	cos, sin := make([]float32, half), make([]float32, half)
+	inv, cos, sin := c.ropeInv, c.cos, c.sin
 	for t, p := range pos {
 		for i := range inv {
 			th := float64(p) * r.FreqScale * inv[i]
@@ -196,59 +361,63 @@ func (c *CPU) ApplyRope(x []float32, heads, headDim int, pos []int32, r backend.
 // threads by pair, so one-token decode over a long context uses every
 // thread too.
 func (c *CPU) Attend(out, q []float32, a backend.Attention) {
-	n := len(a.Visible)
+	j := c.job
+	j.kind, j.out, j.q, j.att = jobAttend, out, q, a
+	c.run(c.chunks(len(a.Visible)*a.Heads, 1))
+	j.out, j.q, j.att = nil, nil, backend.Attention{}
+}
+
+func (j *job) attend(p, lo, hi int) {
+	a, q, out := j.att, j.q, j.out
 	qDim := a.Heads * a.HeadDim
 	kvDim := a.KVHeads * a.HeadDim
 	group := a.Heads / a.KVHeads
-	c.parallel(n*a.Heads, 1, func(lo, hi int) {
-		var scores []float32
-		for item := lo; item < hi; item++ {
-			i, h := item/a.Heads, item%a.Heads
-			vis := a.Visible[i]
-			if cap(scores) < len(vis) {
-				scores = make([]float32, len(vis))
+	for item := lo; item < hi; item++ {
+		i, h := item/a.Heads, item%a.Heads
+		vis := a.Visible[i]
+		if cap(j.scores[p]) < len(vis) {
+			j.scores[p] = make([]float32, max(len(vis), 2*cap(j.scores[p])))
+		}
+		scores := j.scores[p][:len(vis)]
+		qh := q[i*qDim+h*a.HeadDim : i*qDim+(h+1)*a.HeadDim]
+		kvOff := (h / group) * a.HeadDim
+		mx := float32(math.Inf(-1))
+		for j, cell := range vis {
+			off := int(cell)*kvDim + kvOff
+			var s float32
+			if a.K16 != nil {
+				s = dotHalf(qh, a.K16[off:off+a.HeadDim]) * a.Scale
+			} else {
+				s = quant.DotF32(qh, a.K[off:off+a.HeadDim]) * a.Scale
 			}
-			scores = scores[:len(vis)]
-			qh := q[i*qDim+h*a.HeadDim : i*qDim+(h+1)*a.HeadDim]
-			kvOff := (h / group) * a.HeadDim
-			mx := float32(math.Inf(-1))
-			for j, cell := range vis {
-				off := int(cell)*kvDim + kvOff
-				var s float32
-				if a.K16 != nil {
-					s = dotHalf(qh, a.K16[off:off+a.HeadDim]) * a.Scale
-				} else {
-					s = quant.DotF32(qh, a.K[off:off+a.HeadDim]) * a.Scale
-				}
-				scores[j] = s
-				mx = max(mx, s)
-			}
-			var sum float32
-			for j, s := range scores {
-				e := float32(math.Exp(float64(s - mx)))
-				scores[j] = e
-				sum += e
-			}
-			o := out[i*qDim+h*a.HeadDim : i*qDim+(h+1)*a.HeadDim]
-			clear(o)
-			inv := 1 / sum
-			for j, cell := range vis {
-				off := int(cell)*kvDim + kvOff
-				p := scores[j] * inv
-				if a.V16 != nil {
-					v := a.V16[off : off+a.HeadDim]
-					for d := range o {
-						o[d] += p * quant.F16ToF32(v[d])
-					}
-					continue
-				}
-				v := a.V[off : off+a.HeadDim]
+			scores[j] = s
+			mx = max(mx, s)
+		}
+		var sum float32
+		for j, s := range scores {
+			e := float32(math.Exp(float64(s - mx)))
+			scores[j] = e
+			sum += e
+		}
+		o := out[i*qDim+h*a.HeadDim : i*qDim+(h+1)*a.HeadDim]
+		clear(o)
+		inv := 1 / sum
+		for j, cell := range vis {
+			off := int(cell)*kvDim + kvOff
+			p := scores[j] * inv
+			if a.V16 != nil {
+				v := a.V16[off : off+a.HeadDim]
 				for d := range o {
-					o[d] += p * v[d]
+					o[d] += p * quant.F16ToF32(v[d])
 				}
+				continue
+			}
+			v := a.V[off : off+a.HeadDim]
+			for d := range o {
+				o[d] += p * v[d]
 			}
 		}
-	})
+	}
 }
 
 func dotHalf(x []float32, h []uint16) float32 {

@@ -30,9 +30,9 @@ func quantized(t testing.TB, typ quant.Type, w []float32) []byte {
 	return b
 }
 
-// TestMatMul compares MatMul (single-row fused path and multi-row decode
-// path, several thread counts) with a float64 product of the dequantized
-// weights.
+// TestMatMul compares the portable MatMul (single-row fused path and
+// multi-row decode path, several thread counts) with a float64 product of
+// the dequantized weights.
 func TestMatMul(t *testing.T) {
 	const rows, cols = 48, 512
 	wf := randVec(rows*cols, 1)
@@ -41,7 +41,7 @@ func TestMatMul(t *testing.T) {
 		deq := make([]float32, rows*cols)
 		quant.Dequantize(typ, data, deq)
 		for _, threads := range []int{1, 3} {
-			c := New(threads)
+			c := NewPortable(threads)
 			w, err := c.NewWeight(typ, rows, cols, data)
 			if err != nil {
 				t.Fatal(err)

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package main
+
+// maxRSSMB is unknown without getrusage; 0 says so.
+func maxRSSMB() float64 { return 0 }
