@@ -105,7 +105,12 @@ func filterNextLines(text string, d *docInfo) string {
 	for k := min(len(idx), len(d.nextLines)); k >= 1; k-- {
 		ok := true
 		for j := 0; j < k; j++ {
-			if strings.TrimSpace(lines[idx[len(idx)-k+j]]) != d.nextLines[j] {
+			i := idx[len(idx)-k+j]
+			line := lines[i]
+			if i == 0 {
+				line = d.lineBefore + line // on a blank cursor line, the first line starts at the cursor's indentation
+			}
+			if !d.isNextLine(line, j) {
 				ok = false
 				break
 			}

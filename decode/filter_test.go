@@ -23,6 +23,8 @@ func TestFilters(t *testing.T) {
 		{"drops the next line", "if x {\n\t", "\n\treturn y\n}\n", "y = 2\n\treturn y", "y = 2"},
 		{"drops the next two lines", "def f():\n    ", "\n    return a\nprint(f())\n", "a = 1\n    return a\nprint(f())", "a = 1"},
 		{"whole duplicate of the next line", "x := 1\n", "\ny := 2\n", "\ny := 2", ""},
+		{"inner closer is not the outer one", "func f() bool {\n\t", "\n}\n", "if x {\n\t\treturn true\n\t}", "if x {\n\t\treturn true\n\t}"},
+		{"drops the outer closer", "func f() bool {\n\t", "\n}\n", "return true\n}", "return true"},
 		{"keeps a line that only resembles", "if x {\n\t", "\n\treturn y\n}\n", "return y + 1", "return y + 1"},
 		// Closers already in the document.
 		{"closer after cursor", "print(add(1, ", ")\n", "2))", "2)"},
@@ -72,6 +74,7 @@ func TestStopRules(t *testing.T) {
 		{"closing brace of the opened block kept", "func f() {", "\n", Request{}, "\n\tx := 1\n}\n", want{"\n\tx := 1\n}", FinishBlock}},
 		{"sibling after the opened block stops", "if x:", "\n", Request{}, "\n    y()\nz", want{"\n    y()", FinishBlock}},
 		{"suffix repetition", "func f() {\n\t", "\n\treturn nil\n}\n", Request{}, "x := 1\n\treturn nil\n", want{"x := 1", FinishSuffix}},
+		{"inner closer does not repeat the suffix", "func f() bool {\n\t", "\n}\n", Request{}, "if n <= 1 {\n\t\treturn false\n\t}\n", want{}},
 		{"suffix repetition off", "func f() {\n\t", "\n\treturn nil\n}\n", Request{Stop: StopRules{NoSuffixStop: true, NoBlockEnd: true}}, "x := 1\n\treturn nil\n", want{}},
 		{"stop string", "", "", Request{Stop: StopRules{Strings: []string{"END"}}}, "abcEND", want{"abc", FinishString}},
 	} {

@@ -17,8 +17,11 @@ type docInfo struct {
 	// "["), so the completion may fill the block below it.
 	opensBlock bool
 	// nextLines are the suffix's lines after the cursor's, non-blank ones
-	// only, trimmed of surrounding whitespace.
-	nextLines []string
+	// only, trimmed of surrounding whitespace; nextIndent their
+	// indentation widths. A completion line repeats the suffix only when
+	// both agree: an inner block's "\t}" is not the function's "}".
+	nextLines  []string
+	nextIndent []int
 	// useTabs and indentUnit are the document's indentation style.
 	useTabs     bool
 	indentUnit  int
@@ -51,6 +54,7 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 	for _, l := range strings.Split(after, "\n") {
 		if t := strings.TrimSpace(l); t != "" {
 			d.nextLines = append(d.nextLines, t)
+			d.nextIndent = append(d.nextIndent, indentWidth(l))
 			if len(d.nextLines) == 8 {
 				break
 			}
@@ -190,7 +194,7 @@ func (d *docInfo) stopCheck(text string, req *Request) (keep string, reason stri
 	if t == "" {
 		return "", "", false
 	}
-	if !req.Stop.NoSuffixStop && len(d.nextLines) > 0 && t == d.nextLines[0] {
+	if !req.Stop.NoSuffixStop && d.isNextLine(line, 0) {
 		// The completion has reached code that is already there.
 		return strings.TrimRight(text[:start], " \t\r\n"), FinishSuffix, true
 	}
@@ -199,6 +203,12 @@ func (d *docInfo) stopCheck(text string, req *Request) (keep string, reason stri
 		return text[:nl], FinishBlock, true
 	}
 	return "", "", false
+}
+
+// isNextLine reports whether a whole line of the completion is the j-th
+// non-blank line of the suffix: the same text at the same indentation.
+func (d *docInfo) isNextLine(line string, j int) bool {
+	return j < len(d.nextLines) && strings.TrimSpace(line) == d.nextLines[j] && indentWidth(line) == d.nextIndent[j]
 }
 
 // wentDeeper reports whether some line of text after its first is
