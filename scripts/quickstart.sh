@@ -25,7 +25,8 @@ bin/ghostline pull
 echo "== model" >&2
 bin/ghostline model info
 
-# The main job at this stage: tokenize a sample file with the default
-# model's tokenizer. (Completions replace this once the engine lands.)
-echo "== tokenizing testdata/sample/fib.go with the default model" >&2
-bin/ghostline tokenize --model "$(bin/ghostline models --path-of default)" < testdata/sample/fib.go
+# The main job: complete code at a cursor with the default model. The
+# cursor sits on the empty line inside isPrime (line 7, column 2, after the
+# tab); Ghostline fills the function body.
+echo "== completing testdata/sample/primes.go at line 7, column 2" >&2
+bin/ghostline complete --file testdata/sample/primes.go --line 7 --col 2
