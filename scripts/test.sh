@@ -22,3 +22,9 @@ go test -race -count=1 ./...
 echo "-- benchmarks, once each"
 go test -run '^$' -bench . -benchtime=1x ./... > /tmp/ghostline-bench.log 2>&1 || { cat /tmp/ghostline-bench.log; exit 1; }
 grep -E '^(Benchmark|ok|FAIL)' /tmp/ghostline-bench.log || true
+
+echo "-- LSP session driven by VS Code's protocol libraries"
+(cd lsp/nodetest && npm ci --no-audit --no-fund --loglevel=error && node --test)
+
+echo "-- editor clients: VS Code extension, Neovim plugin, Monaco in Chromium"
+bash editors/test.sh
