@@ -88,6 +88,18 @@ AI __m256i bits_0x10(uint32_t bits) {
 #endif
 }
 
+// In decode each tile reads NR short rows (a few hundred bytes to a few KB),
+// too short for the hardware prefetcher to ramp up on; so while a tile
+// works on block bytes [off, off+n) of its rows, it prefetches the same
+// bytes of the next NR rows, which the next tile reads. Measured on the
+// 151936×896 output matrix (DRAM-resident), one thread: Q8_0 4.2–5.0 →
+// 7.6–8.3 GB/s per CPU second, Q5_0 2.6–2.8 → 3.6–3.7. (Prefetches never
+// fault, so running past the last row is harmless.)
+AI void prefetch_next(const int NR, const uint8_t *w, int64_t rb, int64_t off, const int n) {
+	UNROLL for (int r = NR; r < 2 * NR; r++)
+		UNROLL for (int o = 0; o < n; o += 64) _mm_prefetch((const char *)(w + r * rb + off + o), _MM_HINT_T0);
+}
+
 // ---- simple types: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 ------------------------
 
 AI int bbytes(const int T) {
@@ -129,6 +141,7 @@ AI void tile_s(const int T, const int NR, const int NT, const uint8_t *w, int64_
 	for (int64_t b = 0; b < nb; b++) {
 		__m256i wu[TR_S > TR_D ? TR_S : TR_D], wa[TR_S > TR_D ? TR_S : TR_D];
 		float dw[TR_S > TR_D ? TR_S : TR_D], mw[TR_S > TR_D ? TR_S : TR_D];
+		if (NT == 1) prefetch_next(NR, w, rb, b * BB, BB);
 		UNROLL for (int r = 0; r < NR; r++) {
 			wu[r] = unpack_s(T, w + r * rb + b * BB, &dw[r], &mw[r]);
 			if (T == T_Q8_0) wa[r] = _mm256_abs_epi8(wu[r]);
@@ -172,6 +185,7 @@ AI void tile_k45(const int T, const int NR, const int NT, const uint8_t *w, int6
 	for (int64_t b = 0; b < nb; b++) {
 		__m256i scv[KMAXR], mnv[KMAXR];
 		float d[KMAXR], dm[KMAXR];
+		if (NT == 1) prefetch_next(NR, w, rb, b * BB, BB);
 		UNROLL for (int r = 0; r < NR; r++) {
 			const uint8_t *blk = w + r * rb + b * BB;
 			d[r] = h2f(blk);
@@ -229,6 +243,7 @@ AI void tile_q6k(const int NR, const int NT, const uint8_t *w, int64_t rb,
 	for (int64_t b = 0; b < nb; b++) {
 		__m256i sce[KMAXR], ia[KMAXR][TT_K];
 		float d[KMAXR];
+		if (NT == 1) prefetch_next(NR, w, rb, b * 210, 210);
 		UNROLL for (int r = 0; r < NR; r++) {
 			const uint8_t *blk = w + r * rb + b * 210;
 			d[r] = h2f(blk + 208);
@@ -302,6 +317,7 @@ AI void tile_f(const int T, const int NR, const int NT, const uint8_t *w, int64_
 	UNROLL for (int r = 0; r < NR; r++) UNROLL for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_ps();
 	int64_t i = 0;
 	for (; i + 8 <= cols; i += 8) {
+		if (NT == 1 && (i * ES) % 64 == 0) prefetch_next(NR, w, rb, i * ES, 1);
 		__m256 wv[TR_S > TR_D ? TR_S : TR_D];
 		UNROLL for (int r = 0; r < NR; r++) wv[r] = ldw8(T, w + r * rb + i * ES);
 		UNROLL for (int t = 0; t < NT; t++) {
