@@ -420,3 +420,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestVersion2 reads a v2 file: v2 and v3 share the little-endian layout
+// (v3 added big-endian files, which llama.cpp marks by byte order alone).
+func TestVersion2(t *testing.T) {
+	w := sample(t)
+	w.Version = 2
+	f, err := Parse(encode(t, w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Version != 2 || len(f.Tensors) != 3 || f.Arch() != "llama" {
+		t.Errorf("v2 file: version %d, %d tensors, arch %q", f.Version, len(f.Tensors), f.Arch())
+	}
+}
