@@ -25,7 +25,7 @@ var newEngine func(model string) (lsp.Completer, error)
 func init() {
 	register(&command{
 		name:    "lsp",
-		summary: "Run the language server (inline completions over LSP; stdio, or TCP with --listen)",
+		summary: "run the language server (inline completions over LSP; stdio, or TCP with --listen)",
 		usage:   "[--listen 127.0.0.1:PORT] [--model PATH] [--log FILE] [--feedback-log FILE|off]",
 		setup: func(fs *flag.FlagSet) func(args []string) error {
 			listen := fs.String("listen", "", "serve LSP over TCP on `ADDR` (e.g. 127.0.0.1:7654) instead of stdin/stdout")
