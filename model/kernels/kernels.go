@@ -128,6 +128,9 @@ func (k Kernel) ActivationBytes(n int) int {
 // (ActivationBytes(len(x)) bytes) in the format MatMul takes for this
 // weight type. It allocates nothing.
 func (k Kernel) QuantizeActivations(x []float32, dst []byte) {
+	if bs := k.t.BlockSize(); len(x)%bs != 0 {
+		panic(fmt.Sprintf("kernels: %d activations is not a multiple of the %s block size %d", len(x), k.t, bs))
+	}
 	if n := k.ActivationBytes(len(x)); len(dst) < n {
 		panic(fmt.Sprintf("kernels: %d activations need %d bytes, dst has %d", len(x), n, len(dst)))
 	}

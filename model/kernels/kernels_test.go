@@ -351,6 +351,28 @@ func TestMatMulPanicsOnBadShapes(t *testing.T) {
 	}
 }
 
+func TestQuantizeActivationsPanicsOnBadLength(t *testing.T) {
+	for _, c := range []struct {
+		typ  quant.Type
+		n    int
+		dst  int
+		want string
+	}{
+		{quant.Q8_0, 33, 80, "multiple"},
+		{quant.Q6_K, 300, 1000, "multiple"},
+		{quant.Q8_0, 64, 79, "need 80 bytes"},
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), c.want) {
+					t.Errorf("%s n=%d: panic %v, want one mentioning %q", c.typ, c.n, r, c.want)
+				}
+			}()
+			QuantizeActivations(c.typ, make([]float32, c.n), make([]byte, c.dst))
+		}()
+	}
+}
+
 // TestNativeIsUsed guards against a silent fallback: on a CPU with AVX2
 // the best path must be a native one, and it must claim every type.
 func TestNativeIsUsed(t *testing.T) {

@@ -19,6 +19,8 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
+// detect picks the best path from CPUID (x/sys/cpu also checks that the OS
+// saves the AVX and AVX-512 register state).
 func detect() path {
 	x := cpu.X86
 	if !(x.HasAVX && x.HasAVX2 && x.HasFMA && x.HasF16C) {
