@@ -67,12 +67,12 @@ func (m *Model) Forward(c *KVCache, b Batch) ([]float32, error) {
 		return nil, fmt.Errorf("forward: %w", err)
 	}
 	visible := c.visible(pos, seq)
-	x := make([]float32, n*m.Dim)
+	s := m.scratchFor(c, n)
+	x := s.x
 	if err := m.embed(x, b.Tokens); err != nil {
 		c.unplace(cells)
 		return nil, err
 	}
-	s := m.newScratch(n)
 	for l := range m.layers {
 		m.block(l, x, s, c, cells, pos, visible)
 	}
@@ -108,17 +108,32 @@ func (m *Model) embed(x []float32, tokens []int32) error {
 
 // scratch holds one Forward call's activations.
 type scratch struct {
-	h, q, k, v, att, o []float32 // n×Dim, n×Dim, n×KVDim, n×KVDim, n×Dim, n×Dim
-	ffA, ffB           []float32 // n×FFN
+	n                     int       // rows allocated
+	x, h, q, k, v, att, o []float32 // n×Dim, n×Dim, n×Dim, n×KVDim, n×KVDim, n×Dim, n×Dim
+	ffA, ffB              []float32 // n×FFN
 }
 
-func (m *Model) newScratch(n int) *scratch {
-	return &scratch{
-		h: make([]float32, n*m.Dim), q: make([]float32, n*m.Dim),
+// scratchFor returns activations for n tokens, reusing those kept in c
+// when they are large enough (every op writes its output before reading
+// it, so stale contents do not matter). The cache was checked to be made
+// for m's shape.
+func (m *Model) scratchFor(c *KVCache, n int) *scratch {
+	if s := c.scr; s != nil && s.n >= n {
+		return &scratch{n: n,
+			x: s.x[:n*m.Dim], h: s.h[:n*m.Dim], q: s.q[:n*m.Dim],
+			k: s.k[:n*m.KVDim()], v: s.v[:n*m.KVDim()],
+			att: s.att[:n*m.Dim], o: s.o[:n*m.Dim],
+			ffA: s.ffA[:n*m.FFN], ffB: s.ffB[:n*m.FFN],
+		}
+	}
+	s := &scratch{n: n,
+		x: make([]float32, n*m.Dim), h: make([]float32, n*m.Dim), q: make([]float32, n*m.Dim),
 		k: make([]float32, n*m.KVDim()), v: make([]float32, n*m.KVDim()),
 		att: make([]float32, n*m.Dim), o: make([]float32, n*m.Dim),
 		ffA: make([]float32, n*m.FFN), ffB: make([]float32, n*m.FFN),
 	}
+	c.scr = s
+	return s
 }
 
 func (m *Model) normalize(out, x []float32, nm norm) {

@@ -37,6 +37,12 @@ type KVCache struct {
 	seqs          []uint64 // bit s set: the cell belongs to sequence s
 	used          int
 	next          int // where the search for a free cell starts
+
+	// Forward's working memory, kept between calls (a cache serves one
+	// forward pass at a time) so the decode loop does not allocate it anew.
+	visBuf []int32
+	visOut [][]int32
+	scr    *scratch
 }
 
 // NewKVCache makes a cache of size cells (tokens) for m, storing keys and
@@ -274,16 +280,33 @@ func (c *KVCache) place(pos []int32, seq []SeqID) ([]int32, error) {
 // sequence at positions ≤ its own (the batch's own cells included, since
 // they are placed before attention runs).
 func (c *KVCache) visible(pos []int32, seq []SeqID) [][]int32 {
-	out := make([][]int32, len(pos))
+	// Two passes (count, then fill) over one backing array kept in c, so a
+	// decode step allocates nothing here and a prefill allocates once.
+	total := 0
 	for t := range pos {
 		b, p := bit(seq[t]), pos[t]
-		var v []int32
 		for i, s := range c.seqs {
 			if s&b != 0 && c.pos[i] <= p {
-				v = append(v, int32(i))
+				total++
 			}
 		}
-		out[t] = v
+	}
+	if cap(c.visBuf) < total {
+		c.visBuf = make([]int32, total)
+	}
+	if cap(c.visOut) < len(pos) {
+		c.visOut = make([][]int32, len(pos))
+	}
+	buf, out := c.visBuf[:0], c.visOut[:len(pos)]
+	for t := range pos {
+		b, p := bit(seq[t]), pos[t]
+		start := len(buf)
+		for i, s := range c.seqs {
+			if s&b != 0 && c.pos[i] <= p {
+				buf = append(buf, int32(i))
+			}
+		}
+		out[t] = buf[start:len(buf):len(buf)]
 	}
 	return out
 }
