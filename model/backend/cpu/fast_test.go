@@ -18,6 +18,9 @@ import (
 // block's scale, d = max|x|/127 (taken over 256 elements, which covers the
 // 32-element blocks too), so |Δ| ≤ Σ|w|·d/2, plus float rounding.
 func TestMatMulFast(t *testing.T) {
+	if New(1).Path() == "portable" {
+		t.Skip("no native kernels in this build or on this CPU (" + kernels.Features() + "): New is the portable path, nothing to compare")
+	}
 	const rows, cols = 50, 512
 	wf := randVec(rows*cols, 11)
 	ref := NewPortable(1)
