@@ -125,18 +125,35 @@ test('Chromium: typing shows ghost text; Ctrl+Right takes a word, Tab the rest; 
     await page.waitForFunction(() => window.ghostline.editor.getModel().getLineContent(14) === '\tfmt.Prighost0', null, { timeout: 5000 });
     assert.equal(await ghost(), '(Pri)');
   }
+  // What Tab must insert: the fake's item is known; for a real model, the
+  // item Monaco reported as shown (didShowCompletion, in the server's
+  // feedback log) whose text starts with the ghost's first line on screen.
+  const feedback = path.join(dir, 'feedback.jsonl');
+  const records = () => (fs.existsSync(feedback) ? fs.readFileSync(feedback, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+  let item = shown;
+  if (!fake) {
+    const first = (await page.evaluate(() => document.querySelector('.ghost-text-decoration')?.textContent || '')).replace(/\u00a0/g, ' ');
+    const matching = () => records().filter((e) => e.event === 'shown' && typeof e.text === 'string' && e.text.startsWith(first));
+    await waitFor(() => matching().length > 0, `a shown record starting with ${JSON.stringify(first)}`, 5000);
+    item = matching().at(-1).text;
+  }
+  // (the fake's word was taken above: Tab inserts what is left on screen)
+  const rest = fake ? await ghost() : item;
+  const value = () => page.evaluate(() => window.ghostline.editor.getModel().getValue());
+  const before = await value();
+  const off = await page.evaluate(() => window.ghostline.editor.getModel().getOffsetAt(window.ghostline.editor.getPosition()));
   await page.keyboard.press('Tab');
-  await page.waitForFunction((want) => window.ghostline.editor.getModel().getLineContent(14) === want, `\tfmt.Pri${shown}`, { timeout: 5000 });
-  assert.equal(await line(14), `\tfmt.Pri${shown}`);
+  await page.waitForFunction((b) => window.ghostline.editor.getModel().getValue() !== b, before, { timeout: 5000 });
+  assert.equal(await value(), before.slice(0, off) + rest + before.slice(off), 'Tab inserts exactly the suggestion at the cursor');
+  if (fake) assert.equal(await line(14), `\tfmt.Pri${shown}`);
   // Accepting ran the item's command: workspace/executeCommand reaches the
   // server's feedback log.
-  const feedback = path.join(dir, 'feedback.jsonl');
   await waitFor(() => fs.existsSync(feedback) && fs.readFileSync(feedback, 'utf8').includes('"accepted"'), 'the accepted record', 5000);
   // Monaco reported the display and the partial accept (handleItemDidShow,
   // handlePartialAccept): Copilot-style feedback in the same log.
   const events = fs.readFileSync(feedback, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   // (earlier suggestions, shown while typing, may come first)
-  assert.ok(events.some((e) => e.event === 'shown' && e.text === shown), `a shown record for ${shown}`);
+  assert.ok(events.some((e) => e.event === 'shown' && e.text === item), `a shown record for ${item}`);
   if (fake) {
     const partial = events.find((e) => e.event === 'partial');
     assert.ok(partial, `a partial record in ${JSON.stringify(events)}`);
@@ -146,7 +163,7 @@ test('Chromium: typing shows ghost text; Ctrl+Right takes a word, Tab the rest; 
   // Monaco asked again after the partial accept (the server then answers
   // with the rest as a new item); after the accept Monaco asks again at the
   // new cursor, so more records may follow.
-  assert.ok(events.some((e) => e.event === 'accepted' && e.text.length > 0 && shown.endsWith(e.text)), `an accepted record for ${shown}: ${JSON.stringify(events)}`);
+  assert.ok(events.some((e) => e.event === 'accepted' && e.text.length > 0 && item.endsWith(e.text)), `an accepted record for ${item}: ${JSON.stringify(events)}`);
 
   if (fake) {
     // Typing on while a request is in flight: Monaco cancels it, the page
