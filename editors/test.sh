@@ -10,10 +10,11 @@
 #
 #   bash editors/test.sh              (from the repository root or anywhere)
 #
-# The server command for all three suites is GHOSTLINE_LSP_CMD. Until the
-# decoding engine is wired into `ghostline lsp`, the default is the
-# deterministic fake; to test against the default model, change the one line
-# marked SERVER below to "$bin lsp" (or export GHOSTLINE_LSP_CMD).
+# The server command for all three suites is GHOSTLINE_LSP_CMD; the default
+# (the line marked SERVER) is `ghostline lsp` with the default model, pulled
+# first if it is not installed. The deterministic fake is quicker:
+#   GHOSTLINE_LSP_CMD="ghostline lsp --fake-completer" bash editors/test.sh
+# (the tests then also check the fake's exact suggestions).
 set -uo pipefail
 editors="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$editors")"
@@ -68,9 +69,30 @@ bin="$bindir/ghostline"
 (cd "$repo" && go build -o "$bin" ./cmd/ghostline) || { echo "go build failed" >&2; exit 2; }
 summary+=("$(printf '%-34s ok    %4ds' "go build" $((SECONDS - t0)))")
 
-: "${GHOSTLINE_LSP_CMD:=$bin lsp --fake-completer}" # SERVER
+: "${GHOSTLINE_LSP_CMD:=$bin lsp}" # SERVER
 export GHOSTLINE_LSP_CMD
 echo "server: $GHOSTLINE_LSP_CMD"
+
+# A real server needs the default model: say so and pull it if it is missing
+# (sha256_ok false, a damaged file, counts as missing).
+default_model_installed() {
+  "$bin" models --json 2>/dev/null | node -e '
+    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      const j = JSON.parse(s || "{}");
+      process.exit((j.models || []).some((m) => m.name === j.default && m.sha256_ok !== false) ? 0 : 1);
+    });'
+}
+case " $GHOSTLINE_LSP_CMD " in
+  *" --fake-completer "* | *" -fake-completer "*) ;;
+  *)
+    if ! default_model_installed; then
+      t0=$SECONDS
+      step "the default model is not installed: ghostline pull"
+      "$bin" pull || { echo "ghostline pull failed: the suites need the default model (or GHOSTLINE_LSP_CMD=\"ghostline lsp --fake-completer\")" >&2; exit 2; }
+      summary+=("$(printf '%-34s ok    %4ds' "pull the default model" $((SECONDS - t0)))")
+    fi
+    ;;
+esac
 
 # --- the suites -------------------------------------------------------------
 vscode_suite() {
