@@ -28,3 +28,6 @@ echo "-- LSP session driven by VS Code's protocol libraries"
 
 echo "-- editor clients: VS Code extension, Neovim plugin, Monaco in Chromium"
 bash editors/test.sh
+
+echo "-- the portable path on arm64 under qemu (conformance of all three architectures)"
+bash .ci/qemu-arm64.sh
