@@ -108,11 +108,11 @@ func TestLogitsErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"logits", "--model", model, "--tokens", "1,2", "--device", "cuda"}, "without CUDA support"},
+		{[]string{"logits", "--model", model, "--tokens", "1,2", "--device", "cuda"}, "no CUDA backend"},
 		{[]string{"logits", "--model", model, "--tokens", "1,x"}, `"x" is not a token id`},
 		{[]string{"logits", "--model", model, "--tokens", "5000"}, "outside the vocabulary"},
 		{[]string{"logits", "--tokens", "1"}, "--model is required"},
-		{[]string{"generate", "--model", model, "--prompt", "x", "--device", "cuda"}, "without CUDA support"},
+		{[]string{"generate", "--model", model, "--prompt", "x", "--device", "cuda"}, "no CUDA backend"},
 		{[]string{"model", "synth", "--like", "gpt-5", "--out", "x.gguf"}, "--like must be one of"},
 		{[]string{"model", "synth", "--like", "starcoder2-3b", "--type", "q3_k", "--out", t.TempDir() + "/x.gguf"}, "unknown type"},
 	} {

@@ -148,7 +148,7 @@ func New(name string, threads int) (Backend, error) {
 	if !ok {
 		hint := ""
 		if name == "cuda" {
-			hint = " (this ghostline was built without CUDA support; build with -tags cuda on a machine with the CUDA toolkit)"
+			hint = " (this ghostline has no CUDA backend: GPU support is not built yet)"
 		}
 		return nil, fmt.Errorf("backend %q is not available%s; this build has: %s", name, hint, strings.Join(names, ", "))
 	}
