@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"path/filepath"
 
 	"github.com/ghostline-dev/ghostline/projectgraph"
 )
@@ -39,17 +36,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				dir, err := workspaceRoot(*file, *root)
-				if err != nil {
-					return err
-				}
-				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-				defer stop()
-				ix, err := openIndex(ctx, dir, os.Stderr)
-				if err != nil {
-					return err
-				}
-				abs, err := filepath.Abs(*file)
+				ix, abs, err := openIndexForFile(*file, *root)
 				if err != nil {
 					return err
 				}

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"sort"
 
 	"github.com/dominikbraun/graph"
@@ -33,17 +30,7 @@ func init() {
 				if *depth < 1 {
 					return usageError{"--depth must be at least 1"}
 				}
-				dir, err := workspaceRoot(*file, *root)
-				if err != nil {
-					return err
-				}
-				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-				defer stop()
-				ix, err := openIndex(ctx, dir, os.Stderr)
-				if err != nil {
-					return err
-				}
-				abs, err := filepath.Abs(*file)
+				ix, abs, err := openIndexForFile(*file, *root)
 				if err != nil {
 					return err
 				}

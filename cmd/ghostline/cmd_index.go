@@ -100,6 +100,27 @@ func openIndex(ctx context.Context, dir string, progress io.Writer) (*projectgra
 	return ix, err
 }
 
+// openIndexForFile opens the index of the workspace holding file (root
+// when given, else found from file; built on demand with progress on
+// stderr) and returns it with file's absolute path.
+func openIndexForFile(file, root string) (*projectgraph.Index, string, error) {
+	dir, err := workspaceRoot(file, root)
+	if err != nil {
+		return nil, "", err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	ix, err := openIndex(ctx, dir, os.Stderr)
+	if err != nil {
+		return nil, "", err
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, "", err
+	}
+	return ix, abs, nil
+}
+
 // workspaceRoot returns root when set, else the nearest ancestor of file
 // holding .git, go.mod, package.json, pyproject.toml or Cargo.toml, else
 // the file's directory.

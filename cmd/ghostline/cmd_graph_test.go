@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestIndexContextGraphCLI drives the project-graph commands on the Go
+// fixture repository through their public contracts, with the index cache
+// in a temporary XDG directory.
+func TestIndexContextGraphCLI(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	repo := filepath.Join("..", "..", "testdata", "projectgraph", "gorepo")
+	main := filepath.Join(repo, "main.go")
+	var out, errb bytes.Buffer
+
+	stdout := captureStdout(t, func() {
+		if code := run([]string{"index", repo, "--json"}, &out, &errb); code != 0 {
+			t.Fatalf("index: exit %d: %s", code, errb.String())
+		}
+	})
+	var idx map[string]float64
+	if err := json.Unmarshal(stdout, &idx); err != nil {
+		t.Fatalf("index --json: %v\n%s", err, stdout)
+	}
+	for _, k := range []string{"files", "edges", "symbols", "seconds", "peak_mb"} {
+		if _, ok := idx[k]; !ok {
+			t.Errorf("index --json lacks %q: %s", k, stdout)
+		}
+	}
+	if idx["files"] < 3 || idx["edges"] < 2 || idx["symbols"] < 5 {
+		t.Errorf("index of the fixture: %s", stdout)
+	}
+
+	// The cursor is on `cart.New()`: the context must hold New's definition
+	// from the imported package, within the budget.
+	stdout = captureStdout(t, func() {
+		if code := run([]string{"context", "--file", main, "--line", "12", "--col", "8", "--budget", "256", "--json"}, &out, &errb); code != 0 {
+			t.Fatalf("context: exit %d: %s", code, errb.String())
+		}
+	})
+	var ctx struct {
+		Tokens int `json:"tokens"`
+		Blocks []struct{ Path, Text, Reason string }
+	}
+	if err := json.Unmarshal(stdout, &ctx); err != nil {
+		t.Fatalf("context --json: %v\n%s", err, stdout)
+	}
+	found := false
+	for _, b := range ctx.Blocks {
+		found = found || (b.Path == "cart/cart.go" && strings.Contains(b.Text, "func New()"))
+	}
+	if !found || ctx.Tokens > 256 || ctx.Tokens <= 0 {
+		t.Errorf("context: tokens %d, blocks %+v", ctx.Tokens, ctx.Blocks)
+	}
+
+	stdout = captureStdout(t, func() {
+		if code := run([]string{"graph", "--file", main, "--dot"}, &out, &errb); code != 0 {
+			t.Fatalf("graph: exit %d: %s", code, errb.String())
+		}
+	})
+	if !strings.Contains(string(stdout), "digraph {") || !strings.Contains(string(stdout), "internal/price/price.go") {
+		t.Errorf("graph --dot:\n%s", stdout)
+	}
+
+	// A file that does not exist: exit 1, one line.
+	errb.Reset()
+	if code := run([]string{"context", "--file", filepath.Join(repo, "nope.go"), "--line", "1", "--col", "1"}, &out, &errb); code != 1 ||
+		strings.Count(errb.String(), "\n") != 1 {
+		t.Errorf("missing file: exit %d, stderr %q", code, errb.String())
+	}
+}
