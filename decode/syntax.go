@@ -33,6 +33,22 @@ func NewSyntaxConstraint(lang, path, prefix, suffix string) (*SyntaxConstraint, 
 	return &SyntaxConstraint{C: c}, nil
 }
 
+// NewSyntaxConstraintAt makes a constraint for the hole at byte offset
+// cursor of an open astguard.Document (prefix = its text before cursor,
+// suffix = the rest). The document's tree is already the parse of that
+// text, so this costs a few incremental reparses for the baseline instead
+// of the full parse NewSyntaxConstraint needs: the language server keeps
+// one Document per open file for this. The constraint owns its own copy
+// of the tree; the document may be edited once this returns. Close it
+// after the request.
+func NewSyntaxConstraintAt(d *astguard.Document, cursor int) (*SyntaxConstraint, error) {
+	c, err := astguard.NewCheckerAt(d, cursor)
+	if err != nil {
+		return nil, err
+	}
+	return &SyntaxConstraint{C: c}, nil
+}
+
 // Judge implements Constraint.
 func (s *SyntaxConstraint) Judge(text string, final bool) (float64, bool) {
 	var j astguard.Judgement

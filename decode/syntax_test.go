@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ghostline-dev/ghostline/astguard"
 	"github.com/ghostline-dev/ghostline/decode"
 	"github.com/ghostline-dev/ghostline/decode/decodetest"
 )
@@ -86,5 +87,74 @@ func TestSyntaxConstraintMasks(t *testing.T) {
 		if got := m.Allow(tc.text, tc.next); got != tc.ok {
 			t.Errorf("Allow(%q, %q) = %v, want %v", tc.text, tc.next, got, tc.ok)
 		}
+	}
+}
+
+// TestSyntaxConstraintAt: a constraint built from an open document's tree
+// (after incremental edits) judges candidates exactly as one built from a
+// full parse of the same prefix and suffix, is unaffected by later edits
+// to the document, and refuses a cursor outside the text.
+func TestSyntaxConstraintAt(t *testing.T) {
+	doc, err := astguard.NewDocument(astguard.Go, []byte("package p\n\nfunc f(a int) int {\n\treturn\n}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer doc.Close()
+	// Type " a" after "return" one edit at a time, as an editor would.
+	at := strings.Index(string(doc.Source()), "return") + len("return")
+	for i, ch := range " a" {
+		if err := doc.Replace(at+i, at+i, []byte(string(ch))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cursor := at + 2
+	src := string(doc.Source())
+	prefix, suffix := src[:cursor], src[cursor:]
+	inc, err := decode.NewSyntaxConstraintAt(doc, cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inc.Close()
+	// Editing the document must not reach the constraint's own tree.
+	if err := doc.Replace(0, len("package p"), []byte("package q {{{")); err != nil {
+		t.Fatal(err)
+	}
+	full, err := decode.NewSyntaxConstraint("go", "f.go", prefix, suffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	objected := 0 // judgements other than "fine": the comparison must cover some
+	for _, tc := range []struct {
+		cand  string
+		final bool
+	}{
+		{" + 1", true},
+		{" + 1)", true},
+		{" + (1", false},
+		{" + (1", true},
+		{"\n\tx := }", true},
+		{"", true},
+	} {
+		pi, prunei := inc.Judge(tc.cand, tc.final)
+		pf, prunef := full.Judge(tc.cand, tc.final)
+		if prunei || pi > 0 {
+			objected++
+		}
+		if pi != pf || prunei != prunef {
+			t.Errorf("Judge(%q, final=%v): from the document %v/%v, from a full parse %v/%v", tc.cand, tc.final, pi, prunei, pf, prunef)
+		}
+		if inc.Allow(tc.cand, ")") != full.Allow(tc.cand, ")") {
+			t.Errorf("Allow(%q, \")\") differs", tc.cand)
+		}
+	}
+	if objected == 0 {
+		t.Error("no candidate was pruned or penalized: the cases test nothing")
+	}
+	if inc.Errors != 0 {
+		t.Errorf("%d checker failures", inc.Errors)
+	}
+	if _, err := decode.NewSyntaxConstraintAt(doc, len(doc.Source())+1); err == nil {
+		t.Error("a cursor past the end was accepted")
 	}
 }
