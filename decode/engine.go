@@ -216,6 +216,19 @@ type hyp struct {
 
 func (h *hyp) score() float64 { return h.lp - h.penalty }
 
+// endsLine reports whether the completion ended at a line break: the
+// line-based stop rules cut there, and a model that ends its middle with
+// a newline before its end token meant a whole line.
+func (h *hyp) endsLine() bool {
+	switch h.reason {
+	case FinishLines, FinishBlock, FinishSuffix:
+		return true
+	case FinishStop:
+		return strings.HasSuffix(strings.TrimRight(h.text, " \t\r"), "\n")
+	}
+	return false
+}
+
 // Complete runs req and returns its completions, best first. It returns
 // ctx's error, within one engine step, when ctx is cancelled; a request's
 // Limits.Deadline instead ends it with the best result so far.
@@ -778,6 +791,7 @@ func (e *Engine) finish(j *job, liveReason string) {
 		text := h.text
 		if !j.req.Stop.NoFilters {
 			text = applyFilters(text, j.doc)
+			text += j.doc.lineBreak(text, h.endsLine())
 		}
 		if text == "" || seen[text] {
 			continue

@@ -77,6 +77,11 @@ func TestStopRules(t *testing.T) {
 		{"inner closer does not repeat the suffix", "func f() bool {\n\t", "\n}\n", Request{}, "if n <= 1 {\n\t\treturn false\n\t}\n", want{}},
 		{"suffix repetition off", "func f() {\n\t", "\n\treturn nil\n}\n", Request{Stop: StopRules{NoSuffixStop: true, NoBlockEnd: true}}, "x := 1\n\treturn nil\n", want{}},
 		{"stop string", "", "", Request{Stop: StopRules{Strings: []string{"END"}}}, "abcEND", want{"abc", FinishString}},
+		// HumanEval's holes: the cursor at column 0 above existing code.
+		{"line start goes on across lines", "def f(x):\n", "    return x\n", Request{}, "    x += 1\n    y", want{}},
+		{"line start stops at the line below", "def f(x):\n", "    return x\n", Request{}, "    x += 1\n    return x\n", want{"    x += 1", FinishSuffix}},
+		{"line start repeating its own line at once", "def f(x):\n    ", "return x\n", Request{}, "return x\n", want{"", FinishSuffix}},
+		{"line start dedent below the line ends", "    if a:\n", "        b()\n", Request{}, "        c()\n    d", want{"        c()", FinishBlock}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDocInfo(tc.prefix, tc.suffix, tc.req.Stop.Multiline)
@@ -101,6 +106,35 @@ func TestMultilineAuto(t *testing.T) {
 		if d := newDocInfo("a = f(", tc.suffix, MultilineAuto); d.multiline != tc.multi {
 			t.Errorf("suffix %q: multiline %v, want %v", tc.suffix, d.multiline, tc.multi)
 		}
+	}
+	// At the start of a line above existing code, whole lines are inserted.
+	if d := newDocInfo("x = 1\n  ", "return x\n", MultilineAuto); !d.multiline {
+		t.Error("cursor in the indentation before code: not multiline")
+	}
+}
+
+// TestLineBreakAtLineStart: a completion of whole lines inserted above
+// existing code ends with a line break and the cursor line's indentation,
+// so the code after the cursor keeps its own line; nowhere else.
+func TestLineBreakAtLineStart(t *testing.T) {
+	for _, tc := range []struct {
+		name, prefix, suffix, text string
+		endsLine                   bool
+		want                       string
+	}{
+		{"column 0", "def f(x):\n", "    return x\n", "    x += 1", true, "    x += 1\n"},
+		{"after the indentation", "def f(x):\n    ", "return x\n", "x += 1", true, "x += 1\n    "},
+		{"line not ended", "def f(x):\n", "    return x\n", "    x +", false, "    x +"},
+		{"mid-line", "y = f(", "x)\n", "a, ", true, "a, "},
+		{"empty line", "def f(x):\n", "\n", "    x += 1", true, "    x += 1"},
+		{"empty completion", "def f(x):\n", "    return x\n", "", true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDocInfo(tc.prefix, tc.suffix, MultilineAuto)
+			if got := tc.text + d.lineBreak(tc.text, tc.endsLine); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 

@@ -27,6 +27,13 @@ type docInfo struct {
 	indentUnit  int
 	indentKnown bool // the document has indented lines to learn from
 	multiline   bool
+	// atLineStart: only indentation stands before the cursor on its line
+	// and code after it, as when whole lines are inserted above existing
+	// code (HumanEval's holes, or an editor's cursor at column 0). The
+	// completion is then whole lines: the rest of the cursor's line is the
+	// first line it must not repeat, and a completion that ends a line
+	// keeps that line break (see lineBreak).
+	atLineStart bool
 }
 
 // tabWidth is how wide a tab counts when comparing indentation; only the
@@ -51,6 +58,14 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 			d.opensBlock = true
 		}
 	}
+	if strings.TrimSpace(d.lineBefore) == "" && strings.TrimSpace(d.restOfLine) != "" {
+		d.atLineStart = true
+		// The line the completion is inserted above sets the floor of its
+		// indentation: a line dedented below it would leave its block.
+		d.indent = indentWidth(d.lineBefore + d.restOfLine)
+		d.nextLines = append(d.nextLines, strings.TrimSpace(d.restOfLine))
+		d.nextIndent = append(d.nextIndent, d.indent)
+	}
 	for _, l := range strings.Split(after, "\n") {
 		if t := strings.TrimSpace(l); t != "" {
 			d.nextLines = append(d.nextLines, t)
@@ -67,9 +82,20 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 	case MultilineNever:
 		d.multiline = false
 	default:
-		d.multiline = onlyClosers(d.restOfLine)
+		d.multiline = d.atLineStart || onlyClosers(d.restOfLine)
 	}
 	return d
+}
+
+// lineBreak is what follows a completion that ends a line when it is
+// inserted at the start of a line holding code: a line break and the
+// cursor line's indentation, so that the code after the cursor stays on
+// its own line, indented as before. Everywhere else it is "".
+func (d *docInfo) lineBreak(text string, endsLine bool) string {
+	if !d.atLineStart || !endsLine || text == "" {
+		return ""
+	}
+	return "\n" + d.lineBefore
 }
 
 // onlyClosers reports whether s holds nothing but closing brackets,
@@ -188,7 +214,11 @@ func (d *docInfo) stopCheck(text string, req *Request) (keep string, reason stri
 	start := strings.LastIndexByte(text[:nl], '\n') + 1
 	line := strings.TrimSuffix(text[start:nl], "\r")
 	if start == 0 {
-		return "", "", false
+		if !d.atLineStart {
+			return "", "", false
+		}
+		// At a line start the first line is a whole line too.
+		line = d.lineBefore + line
 	}
 	t := strings.TrimSpace(line)
 	if t == "" {

@@ -70,7 +70,7 @@ func TestBenchFIMJSON(t *testing.T) {
 `), 0o644)
 	results := filepath.Join(dir, "results.jsonl")
 	var out, errb bytes.Buffer
-	err := runBenchFIM(benchFIMFlags{set: set, model: model, beams: 1, astguard: "off", json: true, out: results, maxTokens: 4, order: "psm", threads: 2}, &out, &errb)
+	err := runBenchFIM(benchFIMFlags{set: set, model: model, beams: 1, astguard: "off", json: true, out: results, maxTokens: 4, order: "psm", multiline: "auto", threads: 2}, &out, &errb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,5 +90,40 @@ func TestBenchFIMJSON(t *testing.T) {
 	}
 	if err := runBenchFIM(benchFIMFlags{set: filepath.Join(dir, "missing.jsonl"), beams: 1, astguard: "off", maxTokens: 4}, &out, &errb); err == nil {
 		t.Error("missing set: no error")
+	}
+}
+
+func TestBenchAstguardJSON(t *testing.T) {
+	model := fixture(t, "qwen2-q8_0.gguf")
+	dir := t.TempDir()
+	set := filepath.Join(dir, "tasks.jsonl")
+	os.WriteFile(set, []byte(`{"task_id": "t/1", "entry_point": "add", "prompt": "def add(a, b):\n", "suffix": "\n", "canonical_solution": "    return a + b\n", "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n"}
+{"lang": "python", "prompt": "x", "eval_prompt": "a, b = map(int, input().split())\n{{completion}}\n", "ground_truth": "print(a + b)", "unit_tests": [{"input": "1 2", "output": ["3"]}], "task_id": "t/2"}
+`), 0o644)
+	results := filepath.Join(dir, "results.jsonl")
+	var out, errb bytes.Buffer
+	err := runBenchAstguard(benchFIMFlags{set: set, model: model, json: true, out: results, maxTokens: 4, order: "psm", multiline: "auto", threads: 2}, &out, &errb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if k := keysOf(m); !reflect.DeepEqual(k, []string{"beam4", "beam4_astguard", "greedy", "invalid_fixed", "latency_overhead", "prompt_p50_ms", "tasks"}) {
+		t.Errorf("keys %v", k)
+	}
+	for _, cfg := range []string{"greedy", "beam4", "beam4_astguard"} {
+		if r, _ := m[cfg].(map[string]any); r == nil || r["tasks"].(float64) != 2 {
+			t.Errorf("%s: %v", cfg, m[cfg])
+		}
+	}
+	// One result line per task and configuration, each naming its
+	// configuration.
+	b, _ := os.ReadFile(results)
+	for _, cfg := range []string{`"config":"greedy"`, `"config":"beam4"`, `"config":"beam4_astguard"`} {
+		if n := bytes.Count(b, []byte(cfg+",")); n != 2 {
+			t.Errorf("%d result lines with %s, want 2", n, cfg)
+		}
 	}
 }

@@ -22,21 +22,14 @@ func init() {
 		summary: "fill-in-the-middle benchmark: exact match, edit similarity, syntax validity, pass@1, latency",
 		usage: "--set FILE.jsonl[.gz] [--model PATH] [--limit N] [--beams N] [--astguard on|off] [--json] [--out RESULTS.jsonl]\n\n" +
 			"Reads HumanEval-infilling or SAFIM tasks. --limit N takes a seeded subset (the same N tasks\n" +
-			"in every run). Tests of generated code run only in a sandbox (no network, time and memory\n" +
-			"limits, a temporary directory); without one, pass_at_1 is null.",
+			"in every run; the first N of the subsets committed in decode/fimbench/testdata/subsets).\n" +
+			"Tests of generated code run only in a sandbox (no network, time and memory limits, a\n" +
+			"temporary directory); without one, pass_at_1 is null.",
 		setup: func(fs *flag.FlagSet) func([]string) error {
 			o := benchFIMFlags{}
-			fs.StringVar(&o.set, "set", "", "task file (.jsonl or .jsonl.gz)")
-			fs.StringVar(&o.model, "model", "", "model file or installed name (default: the default model)")
-			fs.IntVar(&o.limit, "limit", 0, "tasks to run, a seeded subset (0: all)")
+			o.common(fs)
 			fs.IntVar(&o.beams, "beams", 1, "beam width (1: greedy)")
 			fs.StringVar(&o.astguard, "astguard", "off", "syntax constraints: on or off")
-			fs.BoolVar(&o.json, "json", false, "print JSON")
-			fs.StringVar(&o.out, "out", "", "write per-task results as JSONL")
-			fs.IntVar(&o.maxTokens, "max-tokens", decode.DefaultMaxTokens, "most tokens per completion")
-			fs.StringVar(&o.order, "order", "psm", "FIM order: psm or spm")
-			fs.IntVar(&o.threads, "threads", 0, "CPU threads (0: one per core)")
-			fs.BoolVar(&o.noExec, "no-exec", false, "do not run tests (pass_at_1 null)")
 			return func(args []string) error {
 				if len(args) > 0 {
 					return usageError{fmt.Sprintf("unexpected argument %q", args[0])}
@@ -48,9 +41,24 @@ func init() {
 }
 
 type benchFIMFlags struct {
-	set, model, astguard, out, order string
-	limit, beams, maxTokens, threads int
-	json, noExec                     bool
+	set, model, astguard, out, order, lang, multiline string
+	limit, beams, maxTokens, threads                  int
+	json, noExec                                      bool
+}
+
+// common declares the flags that bench fim and bench astguard share.
+func (o *benchFIMFlags) common(fs *flag.FlagSet) {
+	fs.StringVar(&o.set, "set", "", "task file (.jsonl or .jsonl.gz)")
+	fs.StringVar(&o.model, "model", "", "model file or installed name (default: the default model)")
+	fs.IntVar(&o.limit, "limit", 0, "tasks to run, a seeded subset (0: all)")
+	fs.StringVar(&o.lang, "lang", "", "only tasks in this language (SAFIM mixes four)")
+	fs.StringVar(&o.multiline, "multiline", "auto", "auto (from the cursor), always or never (single-line sets)")
+	fs.BoolVar(&o.json, "json", false, "print JSON")
+	fs.StringVar(&o.out, "out", "", "write per-task results as JSONL")
+	fs.IntVar(&o.maxTokens, "max-tokens", decode.DefaultMaxTokens, "most tokens per completion")
+	fs.StringVar(&o.order, "order", "psm", "FIM order: psm or spm")
+	fs.IntVar(&o.threads, "threads", 0, "CPU threads (0: one per core)")
+	fs.BoolVar(&o.noExec, "no-exec", false, "do not run tests (pass_at_1 null)")
 }
 
 // benchFIMReport is the --json contract of the issue; pass_at_1 is null
@@ -68,6 +76,7 @@ type benchFIMReport struct {
 
 type benchFIMTask struct {
 	TaskID         string  `json:"task_id"`
+	Config         string  `json:"config,omitempty"`
 	Lang           string  `json:"lang"`
 	Completion     string  `json:"completion"`
 	FinishReason   string  `json:"finish_reason"`
@@ -81,144 +90,225 @@ type benchFIMTask struct {
 	Generated      int     `json:"generated"`
 }
 
-func runBenchFIM(o benchFIMFlags, stdout, stderr io.Writer) error {
+// fimBench is one benchmark run: the tasks, the loaded engine, the
+// sandbox and where per-task results go.
+type fimBench struct {
+	o         benchFIMFlags
+	tasks     []fimbench.Task
+	multiline decode.Multiline
+	l         *decode.Loaded
+	sb        *fimbench.Sandbox
+	results   io.Writer
+	stderr    io.Writer
+	closers   []func() error
+}
+
+func (b *fimBench) Close() {
+	for _, c := range slices.Backward(b.closers) {
+		c()
+	}
+}
+
+// openFIMBench validates the shared flags, reads the tasks and loads the
+// engine.
+func openFIMBench(o benchFIMFlags, stderr io.Writer) (*fimBench, error) {
 	if o.set == "" {
-		return usageError{"--set FILE.jsonl[.gz] is required"}
+		return nil, usageError{"--set FILE.jsonl[.gz] is required"}
 	}
-	if o.beams < 1 || o.maxTokens < 1 || o.limit < 0 {
-		return usageError{"--beams and --max-tokens must be at least 1, --limit at least 0"}
+	if o.maxTokens < 1 || o.limit < 0 {
+		return nil, usageError{"--max-tokens must be at least 1, --limit at least 0"}
 	}
-	if o.astguard != "on" && o.astguard != "off" {
-		return usageError{fmt.Sprintf("--astguard is on or off, not %q", o.astguard)}
+	ml, ok := decode.ParseMultiline(o.multiline)
+	if !ok {
+		return nil, usageError{fmt.Sprintf("--multiline is auto, always or never, not %q", o.multiline)}
 	}
 	tasks, err := fimbench.ReadTasks(o.set)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	tasks = fimbench.Subset(tasks, o.limit)
+	tasks = fimbench.Subset(fimbench.ByLang(tasks, o.lang), o.limit)
 	if len(tasks) == 0 {
-		return fmt.Errorf("%s holds no tasks", o.set)
+		return nil, fmt.Errorf("%s holds no tasks (language %q)", o.set, o.lang)
 	}
-	var sb *fimbench.Sandbox
+	b := &fimBench{o: o, tasks: tasks, multiline: ml, stderr: stderr}
 	if !o.noExec {
-		if sb, err = fimbench.NewSandbox(10*time.Second, 1<<30); err != nil {
+		if b.sb, err = fimbench.NewSandbox(10*time.Second, 1<<30); err != nil {
 			fmt.Fprintf(stderr, "%v; pass_at_1 will be null\n", err)
 		}
 	}
 	opts, err := engineOptions(o.order)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	l, err := loadEngine(o.model, o.threads, opts)
-	if err != nil {
-		return err
+	if b.l, err = loadEngine(o.model, o.threads, opts); err != nil {
+		return nil, err
 	}
-	defer l.Close()
-	var results io.Writer
+	b.closers = append(b.closers, b.l.Close)
 	if o.out != "" {
 		f, err := os.Create(o.out)
 		if err != nil {
-			return err
+			b.Close()
+			return nil, err
 		}
-		defer f.Close()
-		results = f
+		b.closers = append(b.closers, f.Close)
+		b.results = f
 	}
-	bar := progressbar.NewOptions(len(tasks), progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("bench fim"),
-		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionOnCompletion(func() { fmt.Fprintln(stderr) }))
+	return b, nil
+}
 
-	var (
-		rep                     benchFIMReport
-		lat                     []float64
-		ran, passed, synN, synV int
-		genTok                  int
-		decodeTime              time.Duration
-	)
-	for _, t := range tasks {
-		req := decode.Request{Prefix: t.Prefix, Suffix: t.Suffix, Language: t.Lang,
-			Limits: decode.Limits{MaxTokens: o.maxTokens}, Beams: decode.Beams{Width: o.beams, N: 1}}
-		release, err := withSyntax(o.astguard, &req, io.Discard)
+func (b *fimBench) progress(n int, what string) *progressbar.ProgressBar {
+	return progressbar.NewOptions(n, progressbar.OptionSetWriter(b.stderr), progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionOnCompletion(func() { fmt.Fprintln(b.stderr) }))
+}
+
+// fimConfig is one way of decoding: beam width and syntax constraints.
+type fimConfig struct {
+	name     string
+	beams    int
+	astguard string
+}
+
+// run completes t with cfg, scores it and adds it to tally.
+func (b *fimBench) run(t fimbench.Task, cfg fimConfig, tally *fimTally) error {
+	req := decode.Request{Prefix: t.Prefix, Suffix: t.Suffix, Language: t.Lang,
+		Limits: decode.Limits{MaxTokens: b.o.maxTokens}, Beams: decode.Beams{Width: cfg.beams, N: 1},
+		Stop: decode.StopRules{Multiline: b.multiline}}
+	release, err := withSyntax(cfg.astguard, &req, io.Discard)
+	if err != nil {
+		return err
+	}
+	res, err := b.l.Complete(context.Background(), req)
+	release()
+	if err != nil {
+		return fmt.Errorf("task %s: %w", t.ID, err)
+	}
+	c := res.Completions[0]
+	r := benchFIMTask{TaskID: t.ID, Config: cfg.name, Lang: t.Lang, Completion: c.Text, FinishReason: c.FinishReason,
+		Exact: fimbench.ExactMatch(c.Text, t.Truth), EditSimilarity: fimbench.EditSimilarity(c.Text, t.Truth),
+		Ms: roundMilli(float64(res.Stats.Total.Microseconds()) / 1000), PromptTokens: res.Stats.PromptTokens, Generated: res.Stats.Generated}
+	if v, ok := fimbench.SyntaxValid(t, c.Text); ok {
+		r.SyntaxValid = &v
+	}
+	if b.sb != nil {
+		out, err := b.sb.Check(context.Background(), t, c.Text)
 		if err != nil {
-			return err
+			return fmt.Errorf("task %s: sandbox: %w", t.ID, err)
 		}
-		res, err := l.Complete(context.Background(), req)
-		release()
-		if err != nil {
-			return fmt.Errorf("task %s: %w", t.ID, err)
+		if out.Ran {
+			p := out.Passed
+			r.Passed = &p
 		}
-		c := res.Completions[0]
-		r := benchFIMTask{TaskID: t.ID, Lang: t.Lang, Completion: c.Text, FinishReason: c.FinishReason,
-			Exact: fimbench.ExactMatch(c.Text, t.Truth), EditSimilarity: fimbench.EditSimilarity(c.Text, t.Truth),
-			Ms: roundMilli(float64(res.Stats.Total.Microseconds()) / 1000), PromptTokens: res.Stats.PromptTokens, Generated: res.Stats.Generated}
-		if v, ok := fimbench.SyntaxValid(t, c.Text); ok {
-			r.SyntaxValid = &v
-			synN++
-			if v {
-				synV++
-			}
-		}
-		if sb != nil {
-			out, err := sb.Check(context.Background(), t, c.Text)
-			if err != nil {
-				return fmt.Errorf("task %s: sandbox: %w", t.ID, err)
-			}
-			if out.Ran {
-				p := out.Passed
-				r.Passed = &p
-				ran++
-				if p {
-					passed++
-				}
-			}
-			r.Reason = out.Reason
-		}
-		rep.Tasks++
-		if r.Exact {
-			rep.ExactMatch++
-		}
-		rep.EditSimilarity += r.EditSimilarity
-		lat = append(lat, float64(res.Stats.Total.Microseconds())/1000)
-		if res.Stats.Generated > 1 {
-			genTok += res.Stats.Generated - 1
-			decodeTime += res.Stats.DecodeTime
-		}
-		if results != nil {
-			if err := writeJSON(results, r); err != nil {
-				return err
-			}
-		}
-		bar.Add(1)
+		r.Reason = out.Reason
 	}
-	n := float64(rep.Tasks)
-	rep.ExactMatch = roundMilli(rep.ExactMatch / n)
-	rep.EditSimilarity = roundMilli(rep.EditSimilarity / n)
-	if synN > 0 {
-		rep.SyntaxValid = roundMilli(float64(synV) / float64(synN))
+	tally.add(r, res.Stats)
+	if b.results != nil {
+		return writeJSON(b.results, r)
 	}
-	if ran > 0 {
-		p := roundMilli(float64(passed) / float64(ran))
-		rep.PassAt1 = &p
-		if ran < rep.Tasks {
-			fmt.Fprintf(stderr, "pass@1 over the %d of %d tasks whose tests could run\n", ran, rep.Tasks)
-		}
-	}
-	rep.P50ms = roundMilli(percentile(lat, 0.50))
-	rep.P99ms = roundMilli(percentile(lat, 0.99))
-	if decodeTime > 0 {
-		rep.DecodeTokS = roundMilli(float64(genTok) / decodeTime.Seconds())
-	}
-	if o.json {
-		return writeJSON(stdout, rep)
-	}
-	pass := "not measured"
-	if rep.PassAt1 != nil {
-		pass = fmt.Sprintf("%.3f", *rep.PassAt1)
-	}
-	fmt.Fprintf(stdout, "tasks %d  pass@1 %s  exact %.3f  edit-sim %.3f  syntax-valid %.3f  p50 %.1f ms  p99 %.1f ms  decode %.1f tok/s\n",
-		rep.Tasks, pass, rep.ExactMatch, rep.EditSimilarity, rep.SyntaxValid, rep.P50ms, rep.P99ms, rep.DecodeTokS)
 	return nil
 }
 
-// percentile is the nearest-rank percentile of xs (0 for none).
+// fimTally accumulates per-task results into a report.
+type fimTally struct {
+	rep                     benchFIMReport
+	lat                     []float64
+	ran, passed, synN, synV int
+	genTok                  int
+	decodeTime              time.Duration
+	valid                   map[string]bool // task id → syntax valid, for comparisons
+}
+
+func (t *fimTally) add(r benchFIMTask, st decode.Stats) {
+	if r.SyntaxValid != nil {
+		t.synN++
+		if *r.SyntaxValid {
+			t.synV++
+		}
+		if t.valid == nil {
+			t.valid = map[string]bool{}
+		}
+		t.valid[r.TaskID] = *r.SyntaxValid
+	}
+	if r.Passed != nil {
+		t.ran++
+		if *r.Passed {
+			t.passed++
+		}
+	}
+	t.rep.Tasks++
+	if r.Exact {
+		t.rep.ExactMatch++
+	}
+	t.rep.EditSimilarity += r.EditSimilarity
+	t.lat = append(t.lat, float64(st.Total.Microseconds())/1000)
+	if st.Generated > 1 {
+		t.genTok += st.Generated - 1
+		t.decodeTime += st.DecodeTime
+	}
+}
+
+// report computes the figures; warn hears when pass@1 covers only some
+// of the tasks.
+func (t *fimTally) report(warn io.Writer) benchFIMReport {
+	rep := t.rep
+	n := float64(max(rep.Tasks, 1))
+	rep.ExactMatch = roundMilli(rep.ExactMatch / n)
+	rep.EditSimilarity = roundMilli(rep.EditSimilarity / n)
+	if t.synN > 0 {
+		rep.SyntaxValid = roundMilli(float64(t.synV) / float64(t.synN))
+	}
+	if t.ran > 0 {
+		p := roundMilli(float64(t.passed) / float64(t.ran))
+		rep.PassAt1 = &p
+		if t.ran < rep.Tasks {
+			fmt.Fprintf(warn, "pass@1 over the %d of %d tasks whose tests could run\n", t.ran, rep.Tasks)
+		}
+	}
+	rep.P50ms = roundMilli(percentile(t.lat, 0.50))
+	rep.P99ms = roundMilli(percentile(t.lat, 0.99))
+	if t.decodeTime > 0 {
+		rep.DecodeTokS = roundMilli(float64(t.genTok) / t.decodeTime.Seconds())
+	}
+	return rep
+}
+
+func (r benchFIMReport) String() string {
+	pass := "not measured"
+	if r.PassAt1 != nil {
+		pass = fmt.Sprintf("%.3f", *r.PassAt1)
+	}
+	return fmt.Sprintf("tasks %d  pass@1 %s  exact %.3f  edit-sim %.3f  syntax-valid %.3f  p50 %.1f ms  p99 %.1f ms  decode %.1f tok/s",
+		r.Tasks, pass, r.ExactMatch, r.EditSimilarity, r.SyntaxValid, r.P50ms, r.P99ms, r.DecodeTokS)
+}
+
+func runBenchFIM(o benchFIMFlags, stdout, stderr io.Writer) error {
+	if o.beams < 1 {
+		return usageError{"--beams must be at least 1"}
+	}
+	if o.astguard != "on" && o.astguard != "off" {
+		return usageError{fmt.Sprintf("--astguard is on or off, not %q", o.astguard)}
+	}
+	b, err := openFIMBench(o, stderr)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	cfg := fimConfig{beams: o.beams, astguard: o.astguard}
+	var tally fimTally
+	bar := b.progress(len(b.tasks), "bench fim")
+	for _, t := range b.tasks {
+		if err := b.run(t, cfg, &tally); err != nil {
+			return err
+		}
+		bar.Add(1)
+	}
+	rep := tally.report(stderr)
+	if o.json {
+		return writeJSON(stdout, rep)
+	}
+	fmt.Fprintln(stdout, rep)
+	return nil
+}
+
 func percentile(xs []float64, p float64) float64 {
 	if len(xs) == 0 {
 		return 0

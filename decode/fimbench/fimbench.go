@@ -10,7 +10,8 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
+	"crypto/sha256"
+	"encoding/binary"
 	"io"
 	"os"
 	"slices"
@@ -143,12 +144,17 @@ func (raw *rawTask) task() (Task, error) {
 }
 
 // subsetSeed names the subset selection; changing it changes every
-// committed subset, so it carries a version.
-const subsetSeed = "ghostline-subset-v1:"
+// committed subset (testdata/subsets), so it carries a version. v1 hashed
+// with FNV-1a, whose high bits barely depend on the last bytes of a key:
+// ids that differ only at the end ("…/150/L0", "…/150/L1") sorted
+// together, and a 5-task subset was five lines of one problem. v2 uses
+// SHA-256, which mixes every byte.
+const subsetSeed = "ghostline-subset-v2:"
 
 // Subset returns n tasks chosen by a seeded hash of their ids, in that
 // order: the same n tasks whatever the file's order, so figures from
-// different runs compare. n ≤ 0 or ≥ len(tasks) keeps them all (in file
+// different runs compare, and Subset(tasks, m) for m < n is the first m
+// of Subset(tasks, n). n ≤ 0 or ≥ len(tasks) keeps them all (in file
 // order).
 func Subset(tasks []Task, n int) []Task {
 	if n <= 0 || n >= len(tasks) {
@@ -160,9 +166,8 @@ func Subset(tasks []Task, n int) []Task {
 	}
 	ks := make([]keyed, len(tasks))
 	for i, t := range tasks {
-		h := fnv.New64a()
-		h.Write([]byte(subsetSeed + t.ID))
-		ks[i] = keyed{h.Sum64(), t}
+		sum := sha256.Sum256([]byte(subsetSeed + t.ID))
+		ks[i] = keyed{binary.BigEndian.Uint64(sum[:8]), t}
 	}
 	slices.SortFunc(ks, func(a, b keyed) int {
 		switch {
@@ -176,6 +181,22 @@ func Subset(tasks []Task, n int) []Task {
 	out := make([]Task, n)
 	for i := range out {
 		out[i] = ks[i].t
+	}
+	return out
+}
+
+// ByLang keeps the tasks in language lang (an LSP language id); "" keeps
+// all. SAFIM mixes four languages, and its figures are reported per
+// language.
+func ByLang(tasks []Task, lang string) []Task {
+	if lang == "" {
+		return tasks
+	}
+	var out []Task
+	for _, t := range tasks {
+		if t.Lang == lang {
+			out = append(out, t)
+		}
 	}
 	return out
 }
