@@ -110,7 +110,7 @@ func TestBenchAstguardJSON(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
 		t.Fatalf("%v: %s", err, out.String())
 	}
-	if k := keysOf(m); !reflect.DeepEqual(k, []string{"beam4", "beam4_astguard", "greedy", "invalid_fixed", "latency_overhead", "prompt_p50_ms", "tasks"}) {
+	if k := keysOf(m); !reflect.DeepEqual(k, []string{"beam4", "beam4_astguard", "beam4_token_cost", "greedy", "invalid_fixed", "latency_overhead", "prompt_p50_ms", "tasks"}) {
 		t.Errorf("keys %v", k)
 	}
 	for _, cfg := range []string{"greedy", "beam4", "beam4_astguard"} {

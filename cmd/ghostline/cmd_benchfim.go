@@ -88,6 +88,8 @@ type benchFIMTask struct {
 	Ms             float64 `json:"ms"`
 	PromptTokens   int     `json:"prompt_tokens"`
 	Generated      int     `json:"generated"`
+	Tokens         int     `json:"tokens"`    // of the returned completion
+	DecodeMs       float64 `json:"decode_ms"` // first generated token to the end
 }
 
 // fimBench is one benchmark run: the tasks, the loaded engine, the
@@ -185,7 +187,8 @@ func (b *fimBench) run(t fimbench.Task, cfg fimConfig, tally *fimTally) error {
 	c := res.Completions[0]
 	r := benchFIMTask{TaskID: t.ID, Config: cfg.name, Lang: t.Lang, Completion: c.Text, FinishReason: c.FinishReason,
 		Exact: fimbench.ExactMatch(c.Text, t.Truth), EditSimilarity: fimbench.EditSimilarity(c.Text, t.Truth),
-		Ms: roundMilli(float64(res.Stats.Total.Microseconds()) / 1000), PromptTokens: res.Stats.PromptTokens, Generated: res.Stats.Generated}
+		Ms: roundMilli(float64(res.Stats.Total.Microseconds()) / 1000), PromptTokens: res.Stats.PromptTokens, Generated: res.Stats.Generated,
+		Tokens: len(c.Tokens), DecodeMs: roundMilli(float64(res.Stats.DecodeTime.Microseconds()) / 1000)}
 	if v, ok := fimbench.SyntaxValid(t, c.Text); ok {
 		r.SyntaxValid = &v
 	}
@@ -214,6 +217,12 @@ type fimTally struct {
 	ran, passed, synN, synV int
 	genTok                  int
 	decodeTime              time.Duration
+	// retTok counts the returned completions' tokens after their first,
+	// retTime the decode phases that produced them: beam search decodes
+	// more tokens than it returns, and the issue prices it per returned
+	// token.
+	retTok  int
+	retTime time.Duration
 	valid                   map[string]bool // task id → syntax valid, for comparisons
 }
 
@@ -244,6 +253,19 @@ func (t *fimTally) add(r benchFIMTask, st decode.Stats) {
 		t.genTok += st.Generated - 1
 		t.decodeTime += st.DecodeTime
 	}
+	if r.Tokens > 1 {
+		t.retTok += r.Tokens - 1
+		t.retTime += st.DecodeTime
+	}
+}
+
+// perReturnedToken is the decode phase's wall time per token of the
+// returned completions, in milliseconds.
+func (t *fimTally) perReturnedToken() float64 {
+	if t.retTok == 0 {
+		return 0
+	}
+	return float64(t.retTime.Microseconds()) / 1000 / float64(t.retTok)
 }
 
 // report computes the figures; warn hears when pass@1 covers only some
