@@ -14,14 +14,17 @@ func TestKeystrokeDocs(t *testing.T) {
 	want := [][2]string{
 		{"a", "\ncd\n"}, {"ab", "\ncd\n"}, {"ab\n", "\n"}, {"ab\nc", "\n"}, {"ab\ncd", "\n"}, {"ab\ncd\n", ""},
 	}
-	if got := keystrokeDocs(text, 0); !reflect.DeepEqual(got, want) {
+	if got := keystrokeDocs(text, 0, 0); !reflect.DeepEqual(got, want) {
 		t.Errorf("keystrokeDocs = %q\nwant %q", got, want)
 	}
-	if got := keystrokeDocs("é𝄞", 0); len(got) != 2 || got[0][0] != "é" {
+	if got := keystrokeDocs("é𝄞", 0, 0); len(got) != 2 || got[0][0] != "é" {
 		t.Errorf("one keystroke per code point: %q", got)
 	}
-	if got := keystrokeDocs(text, 2); len(got) != 2 {
+	if got := keystrokeDocs(text, 0, 2); len(got) != 2 {
 		t.Errorf("limit 2: %d keystrokes", len(got))
+	}
+	if got := keystrokeDocs(text, 3, 1); !reflect.DeepEqual(got, want[3:4]) {
+		t.Errorf("from the second line: %q, want %q", got, want[3:4])
 	}
 }
 
@@ -32,7 +35,7 @@ func TestBenchKeystrokesJSON(t *testing.T) {
 	os.WriteFile(src, []byte(text), 0o644)
 	for _, order := range []string{"psm", "spm"} {
 		var out bytes.Buffer
-		err := runBenchKeys(benchKeysFlags{file: src, model: model, json: true, maxTokens: 2, order: order, threads: 2}, &out, &bytes.Buffer{})
+		err := runBenchKeys(benchKeysFlags{file: src, model: model, json: true, maxTokens: 2, order: order, threads: 2, fromLine: 1}, &out, &bytes.Buffer{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,7 +43,7 @@ func TestBenchKeystrokesJSON(t *testing.T) {
 		if err := json.Unmarshal(out.Bytes(), &m); err != nil {
 			t.Fatal(err)
 		}
-		if k := keysOf(m); !reflect.DeepEqual(k, []string{"computed_tokens_cached", "computed_tokens_uncached", "keystrokes", "p50_ms", "p99_ms"}) {
+		if k := keysOf(m); !reflect.DeepEqual(k, []string{"computed_tokens_cached", "computed_tokens_uncached", "keystrokes", "p50_ms", "p99_ms", "ttft_p50_ms", "ttft_p99_ms"}) {
 			t.Errorf("keys %v", k)
 		}
 		var r benchKeysReport

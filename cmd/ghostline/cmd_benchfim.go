@@ -223,7 +223,7 @@ type fimTally struct {
 	// token.
 	retTok  int
 	retTime time.Duration
-	valid                   map[string]bool // task id → syntax valid, for comparisons
+	valid   map[string]bool // task id → syntax valid, for comparisons
 }
 
 func (t *fimTally) add(r benchFIMTask, st decode.Stats) {

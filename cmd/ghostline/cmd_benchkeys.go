@@ -19,10 +19,12 @@ func init() {
 	register(&command{
 		name:    "bench keystrokes",
 		summary: "replay typing a file and measure completion latency and prompt tokens computed with and without the prefix cache",
-		usage: "--file F [--model PATH] [--json] [--limit N] [--max-tokens N] [--order psm|spm]\n\n" +
+		usage: "--file F [--model PATH] [--json] [--limit N] [--from-line L] [--max-tokens N] [--order psm|spm]\n\n" +
 			"Types F character by character, as an editor with debounce off would see it: at each\n" +
 			"keystroke the document is F up to the cursor, then the rest of the file from the end of\n" +
 			"the cursor's line (the lines below already exist), and a completion is requested.\n" +
+			"--from-line L starts typing at line L, the lines above already there (a long prompt).\n" +
+			"ttft_p50_ms and ttft_p99_ms time each keystroke's request to its first generated token.\n" +
 			"computed_tokens_uncached is what an engine without a prefix cache computes: every\n" +
 			"prompt token of every request.",
 		setup: func(fs *flag.FlagSet) func([]string) error {
@@ -31,6 +33,7 @@ func init() {
 			fs.StringVar(&o.model, "model", "", "model file or installed name (default: the default model)")
 			fs.BoolVar(&o.json, "json", false, "print JSON")
 			fs.IntVar(&o.limit, "limit", 0, "replay only the first N keystrokes (0: all)")
+			fs.IntVar(&o.fromLine, "from-line", 1, "start typing at this line (1-based); the lines above exist")
 			fs.IntVar(&o.maxTokens, "max-tokens", 16, "tokens generated per keystroke")
 			fs.StringVar(&o.order, "order", "psm", "FIM order: psm or spm")
 			fs.IntVar(&o.threads, "threads", 0, "CPU threads (0: one per core)")
@@ -48,6 +51,7 @@ type benchKeysFlags struct {
 	file, model, order        string
 	json                      bool
 	limit, maxTokens, threads int
+	fromLine                  int
 }
 
 // benchKeysReport is the --json contract of the issue.
@@ -57,14 +61,17 @@ type benchKeysReport struct {
 	P99ms                  float64 `json:"p99_ms"`
 	ComputedTokensCached   int64   `json:"computed_tokens_cached"`
 	ComputedTokensUncached int64   `json:"computed_tokens_uncached"`
+	TTFTP50ms              float64 `json:"ttft_p50_ms"`
+	TTFTP99ms              float64 `json:"ttft_p99_ms"`
 }
 
 // keystrokeDocs returns, for each keystroke of text, the prefix and suffix
 // around the cursor: text up to and including the typed character, then
-// the file from the end of that line.
-func keystrokeDocs(text string, limit int) [][2]string {
+// the file from the end of that line. Typing starts at byte offset from
+// (the text before it already there).
+func keystrokeDocs(text string, from, limit int) [][2]string {
 	var docs [][2]string
-	for i := 0; i < len(text); {
+	for i := from; i < len(text); {
 		_, n := utf8.DecodeRuneInString(text[i:])
 		i += n
 		end := strings.IndexByte(text[i:], '\n')
@@ -83,16 +90,24 @@ func runBenchKeys(o benchKeysFlags, stdout, stderr io.Writer) error {
 	if o.file == "" {
 		return usageError{"--file is required"}
 	}
-	if o.maxTokens < 1 || o.limit < 0 {
-		return usageError{"--max-tokens must be at least 1, --limit at least 0"}
+	if o.maxTokens < 1 || o.limit < 0 || o.fromLine < 1 {
+		return usageError{"--max-tokens and --from-line must be at least 1, --limit at least 0"}
 	}
 	text, err := readSource(o.file)
 	if err != nil {
 		return err
 	}
-	docs := keystrokeDocs(text, o.limit)
+	from := 0
+	for range o.fromLine - 1 {
+		nl := strings.IndexByte(text[from:], '\n')
+		if nl < 0 {
+			return usageError{fmt.Sprintf("%s has fewer than %d lines", o.file, o.fromLine)}
+		}
+		from += nl + 1
+	}
+	docs := keystrokeDocs(text, from, o.limit)
 	if len(docs) == 0 {
-		return fmt.Errorf("%s is empty: nothing to type", o.file)
+		return fmt.Errorf("%s: nothing to type from line %d", o.file, o.fromLine)
 	}
 	opts, err := engineOptions(o.order)
 	if err != nil {
@@ -107,7 +122,7 @@ func runBenchKeys(o benchKeysFlags, stdout, stderr io.Writer) error {
 	bar := progressbar.NewOptions(len(docs), progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("keystrokes"),
 		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionOnCompletion(func() { fmt.Fprintln(stderr) }))
 	rep := benchKeysReport{}
-	var lat []float64
+	var lat, ttft []float64
 	for _, d := range docs {
 		res, err := l.Complete(context.Background(), decode.Request{
 			Prefix: d[0], Suffix: d[1], Language: lang, Path: filepath.ToSlash(o.file),
@@ -120,15 +135,18 @@ func runBenchKeys(o benchKeysFlags, stdout, stderr io.Writer) error {
 		rep.ComputedTokensCached += int64(res.Stats.ComputedTokens)
 		rep.ComputedTokensUncached += int64(res.Stats.PromptTokens)
 		lat = append(lat, float64(res.Stats.Total.Microseconds())/1000)
+		ttft = append(ttft, float64(res.Stats.TTFT.Microseconds())/1000)
 		bar.Add(1)
 	}
 	rep.P50ms = roundMilli(percentile(lat, 0.50))
 	rep.P99ms = roundMilli(percentile(lat, 0.99))
+	rep.TTFTP50ms = roundMilli(percentile(ttft, 0.50))
+	rep.TTFTP99ms = roundMilli(percentile(ttft, 0.99))
 	if o.json {
 		return writeJSON(stdout, rep)
 	}
 	ratio := float64(rep.ComputedTokensUncached) / float64(max(1, rep.ComputedTokensCached))
-	fmt.Fprintf(stdout, "keystrokes %d  p50 %.1f ms  p99 %.1f ms  prompt tokens computed: %d with the cache, %d without (%.1f× fewer)\n",
-		rep.Keystrokes, rep.P50ms, rep.P99ms, rep.ComputedTokensCached, rep.ComputedTokensUncached, ratio)
+	fmt.Fprintf(stdout, "keystrokes %d  p50 %.1f ms  p99 %.1f ms  first token p50 %.1f ms  p99 %.1f ms  prompt tokens computed: %d with the cache, %d without (%.1f× fewer)\n",
+		rep.Keystrokes, rep.P50ms, rep.P99ms, rep.TTFTP50ms, rep.TTFTP99ms, rep.ComputedTokensCached, rep.ComputedTokensUncached, ratio)
 	return nil
 }
