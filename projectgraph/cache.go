@@ -14,7 +14,7 @@ import (
 // SchemaVersion is bumped whenever File, Symbol, Import or what the
 // extractor produces changes meaning; a cache with another version is
 // ignored and rebuilt.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // CacheDir returns the directory holding indexes:
 // $XDG_CACHE_HOME/ghostline/index, else ~/.cache/ghostline/index.

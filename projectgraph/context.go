@@ -1,11 +1,14 @@
 package projectgraph
 
 import (
+	"bytes"
+	"cmp"
 	"fmt"
 	"math"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -76,6 +79,13 @@ const (
 // about what is used right around it, but the whole file is evidence.
 const proximityLines = 12.0
 
+// lexWindowBefore and lexWindowAfter are the lines around the cursor
+// whose identifiers are weighed (see proximityLines).
+const (
+	lexWindowBefore = 400
+	lexWindowAfter  = 200
+)
+
 // maxDefsPerName bounds how many definitions one identifier contributes:
 // beyond the two best-related, more same-named definitions are noise.
 const maxDefsPerName = 2
@@ -112,6 +122,7 @@ type cand struct {
 	ref   SymbolRef
 	score float64
 	why   string
+	card  *card // a type's compact view rather than one definition
 }
 
 // Context packs the cross-file context for a cursor into req.Budget
@@ -155,18 +166,32 @@ func (ix *Index) Context(req Request) (*Result, error) {
 	cur := ix.currentFile(rel, lang, src)
 
 	// 1. Identifiers around the cursor, weighted by distance.
-	type key struct{ qual, name string }
+	type key = identKey
 	weights := map[key]float64{}
 	local := map[string]bool{}
 	for _, s := range cur.Symbols {
-		local[s.Name] = true
+		// Go members are never named bare: a field called like a
+		// package-level name elsewhere must not hide it.
+		if s.Container == "" || lang != Go {
+			local[s.Name] = true
+		}
 	}
 	lineStarts := lineIndex(src)
 	curLine := req.Line - 1
-	lexIdents(src, lang, func(t token) {
+	// Only the lines around the cursor are read: past lexWindowBefore
+	// lines an identifier weighs under 3% of one at the cursor, and
+	// lexing a whole 3,000-line file would cost more than the rest of
+	// the request.
+	lo := lineStarts[max(0, min(len(lineStarts)-1, curLine-lexWindowBefore))]
+	hi := len(src)
+	if l := curLine + lexWindowAfter; l < len(lineStarts) {
+		hi = lineStarts[l]
+	}
+	lexIdents(src[lo:hi], lang, func(t token) {
 		if keywords[t.Name] || len(t.Name) < 2 {
 			return
 		}
+		t.Off += lo
 		l := sort.SearchInts(lineStarts, t.Off+1) - 1
 		d := math.Abs(float64(l - curLine))
 		w := 1 / (1 + d/proximityLines)
@@ -248,8 +273,12 @@ func (ix *Index) Context(req Request) (*Result, error) {
 
 	// 2. Their definitions in other files, ranked.
 	var cands []cand
+	var resolved map[identKey]bool
+	if lang == Go {
+		cands, resolved = ix.goCands(cur, rel, src, cursor, lineStarts, curLine, weights2names(weights))
+	}
 	for k, w := range weights {
-		if k.qual == "" && local[k.name] {
+		if k.qual == "" && local[k.name] || resolved[k] {
 			continue
 		}
 		defs := ix.byName[k.name]
@@ -268,7 +297,7 @@ func (ix *Index) Context(req Request) (*Result, error) {
 		// definitions can be meant.
 		if scoped == nil && k.qual == "" && lang == Go {
 			for _, d := range defs {
-				if samePkg[d.Path] {
+				if samePkg[d.Path] && d.Container == "" {
 					if scoped == nil {
 						scoped = map[string]bool{}
 					}
@@ -282,6 +311,11 @@ func (ix *Index) Context(req Request) (*Result, error) {
 		var mine []cand
 		for _, d := range defs {
 			if d.Path == rel {
+				continue
+			}
+			// A Go package name or a bare identifier names a top-level
+			// definition; members are reached through values (goCands).
+			if lang == Go && d.Container != "" && (k.qual == "" || scoped != nil) {
 				continue
 			}
 			// Go code sees only the exported names of other packages.
@@ -302,7 +336,17 @@ func (ix *Index) Context(req Request) (*Result, error) {
 			}
 			mine = append(mine, cand{ref: d, score: w * r, why: why})
 		}
-		sort.Slice(mine, func(i, j int) bool { return mine[i].score > mine[j].score })
+		// The best maxDefsPerName, by partial selection: a name may have
+		// hundreds of definitions.
+		for i := 0; i < maxDefsPerName && i < len(mine); i++ {
+			best := i
+			for j := i + 1; j < len(mine); j++ {
+				if mine[j].score > mine[best].score {
+					best = j
+				}
+			}
+			mine[i], mine[best] = mine[best], mine[i]
+		}
 		if len(mine) > maxDefsPerName {
 			mine = mine[:maxDefsPerName]
 		}
@@ -316,20 +360,23 @@ func (ix *Index) Context(req Request) (*Result, error) {
 		}
 		cands = append(cands, mine...)
 	}
-	sort.SliceStable(cands, func(i, j int) bool {
-		if cands[i].score != cands[j].score {
-			return cands[i].score > cands[j].score
+	slices.SortStableFunc(cands, func(a, b cand) int {
+		if a.score != b.score {
+			return cmp.Compare(b.score, a.score)
 		}
-		if cands[i].ref.Path != cands[j].ref.Path {
-			return cands[i].ref.Path < cands[j].ref.Path
+		if a.ref.Path != b.ref.Path {
+			return strings.Compare(a.ref.Path, b.ref.Path)
 		}
-		return cands[i].ref.Start < cands[j].ref.Start
+		return cmp.Compare(a.ref.Start, b.ref.Start)
 	})
 	// De-duplicate (a name reached with and without a qualifier).
 	seen := map[string]bool{}
 	uniq := cands[:0]
 	for _, c := range cands {
 		id := fmt.Sprint(c.ref.Path, ":", c.ref.Start)
+		if c.card != nil {
+			id = "card:" + id
+		}
 		if !seen[id] {
 			seen[id] = true
 			uniq = append(uniq, c)
@@ -359,18 +406,22 @@ func (ix *Index) Context(req Request) (*Result, error) {
 		score        float64
 	}
 	var nbs []nb
+	// A neighbour ranks higher the more of the names near the cursor it
+	// defines; summed from the names' definitions rather than over each
+	// neighbour's symbols (a package may have hundreds of files).
+	defines := map[string]float64{}
+	for k, w := range weights {
+		if defs := ix.byName[k.name]; k.qual == "" && len(defs) <= maxConventionDefs {
+			for _, d := range defs {
+				defines[d.Path] += 0.01 * w
+			}
+		}
+	}
 	addNb := func(files []string, reason string, base float64) {
 		for _, f := range files {
-			if f == rel {
-				continue
+			if f != rel {
+				nbs = append(nbs, nb{f, reason, base + defines[f]})
 			}
-			s := base
-			if g := ix.files[f]; g != nil {
-				for _, sym := range g.Symbols {
-					s += 0.01 * (weights[key{"", sym.Name}])
-				}
-			}
-			nbs = append(nbs, nb{f, reason, s})
 		}
 	}
 	addNb(ix.importsLocked(rel), "imported by "+rel, 3)
@@ -409,12 +460,18 @@ func (ix *Index) Context(req Request) (*Result, error) {
 // currentFile returns the index's facts for rel, or parses src when the
 // buffer differs from what was indexed (unsaved edits, a new file).
 func (ix *Index) currentFile(rel string, lang Lang, src []byte) *File {
-	if f := ix.files[rel]; f != nil && f.Hash == hashContent(src) {
+	f := ix.files[rel]
+	if f != nil && f.Hash == hashContent(src) {
 		return f
+	}
+	if f != nil && f.Lang == lang {
+		if g := ix.patchedFile(f, src); g != nil {
+			return g
+		}
 	}
 	x := extractorPool.Get().(*extractor)
 	defer extractorPool.Put(x)
-	f := &File{Path: rel, Lang: lang}
+	f = &File{Path: rel, Lang: lang}
 	fx, err := x.extract(lang, src)
 	if err != nil {
 		return f
@@ -427,6 +484,90 @@ func (ix *Index) currentFile(rel string, lang Lang, src []byte) *File {
 		}
 	}
 	return f
+}
+
+// patchedFile derives the facts of src, an edited buffer of the indexed
+// file f, without parsing it, when the edit lies wholly inside one
+// function body: the extractor never enters bodies, so the imports and
+// definitions are f's, those after the edit shifted by its length. The
+// cursor's buffer nearly always differs from the saved file while the
+// user types, and a full tree-sitter parse of a large file costs more
+// than the whole rest of a context request. It returns nil when the
+// shortcut does not apply (the file on disk is not the indexed one, the
+// edit spans declarations or touches an import).
+func (ix *Index) patchedFile(f *File, src []byte) *File {
+	disk, err := os.ReadFile(filepath.Join(ix.root, filepath.FromSlash(f.Path)))
+	if err != nil || int64(len(disk)) != f.Size || hashContent(disk) != f.Hash {
+		return nil
+	}
+	// The edit: disk[p:oldEnd] became src[p:newEnd].
+	p := 0
+	for p < len(disk) && p < len(src) && disk[p] == src[p] {
+		p++
+	}
+	sfx := 0
+	for sfx < len(disk)-p && sfx < len(src)-p && disk[len(disk)-1-sfx] == src[len(src)-1-sfx] {
+		sfx++
+	}
+	oldEnd, newEnd := len(disk)-sfx, len(src)-sfx
+	for _, t := range [][]byte{disk[p:oldEnd], src[p:newEnd]} {
+		for _, kw := range importWords[f.Lang] {
+			if bytes.Contains(t, []byte(kw)) {
+				return nil
+			}
+		}
+	}
+	startLine := 1 + bytes.Count(disk[:p], []byte{'\n'})
+	oldEndLine := startLine + bytes.Count(disk[p:oldEnd], []byte{'\n'})
+	dLines := bytes.Count(src[p:newEnd], []byte{'\n'}) - (oldEndLine - startLine)
+	dBytes := newEnd - oldEnd
+	inside := -1
+	for i, s := range f.Symbols {
+		if (s.Kind == "function" || s.Kind == "method") && s.SigLine < startLine && oldEndLine < s.EndLine {
+			if inside < 0 || s.Start >= f.Symbols[inside].Start {
+				inside = i // the innermost
+			}
+		}
+	}
+	if inside < 0 {
+		return nil
+	}
+	g := *f
+	g.Hash, g.Size = hashContent(src), int64(len(src))
+	g.Symbols = make([]Symbol, len(f.Symbols))
+	for i, s := range f.Symbols {
+		if s.Start >= oldEnd {
+			s.Start += dBytes
+			s.Line += dLines
+			s.SigLine += dLines
+		}
+		if s.End >= oldEnd {
+			s.End += dBytes
+			s.EndLine += dLines
+		}
+		g.Symbols[i] = s
+	}
+	g.Imports = make([]Import, len(f.Imports))
+	for i, im := range f.Imports {
+		if im.Line > oldEndLine {
+			im.Line += dLines
+		}
+		g.Imports[i] = im
+	}
+	return &g
+}
+
+// importWords are, per language that allows imports inside function
+// bodies, the words an edit must not touch for patchedFile to reuse the
+// indexed imports. Go, Java and C# import at the top of a file only.
+var importWords = map[Lang][]string{
+	Python:     {"import"},
+	JavaScript: {"import", "require"},
+	TypeScript: {"import", "require"},
+	TSX:        {"import", "require"},
+	Rust:       {"use", "mod", "crate"},
+	C:          {"include"},
+	CPP:        {"include", "import"},
 }
 
 // goExported reports whether a Go name is exported (starts with an
@@ -532,7 +673,8 @@ type packed struct {
 	cost     int
 	c        *cand // nil for outlines
 	body     bool
-	absorbed bool // inside another block's body: not emitted
+	absorbed bool        // inside another block's body: not emitted
+	shows    []SymbolRef // the definitions a card or an outline lists
 }
 
 func (p *packer) fits(cost int) bool { return p.used+cost <= p.budget }
@@ -547,10 +689,62 @@ func (p *packer) file(rel string) []byte {
 	// hold, so the file shows no bodies until the watcher catches up.
 	if info, err := os.Stat(abs); err == nil {
 		if f := p.ix.files[rel]; f == nil || f.Size == info.Size() && f.ModTime == info.ModTime().UnixNano() {
-			b, _ = os.ReadFile(abs)
+			b = p.ix.fcache.read(abs, info.Size(), info.ModTime().UnixNano())
 		}
 	}
 	p.files[rel] = b
+	return b
+}
+
+// maxCachedBytes bounds the file contents kept between context requests:
+// the files whose bodies a session shows are few (the types and helpers
+// the code at hand uses), and 16 MB holds hundreds of them.
+const maxCachedBytes = 16 << 20
+
+// fileCache keeps recently read file contents, keyed by path and
+// checked against size and mtime, so a request does not read again the
+// files the previous one read.
+type fileCache struct {
+	mu    sync.Mutex
+	m     map[string]cachedFile
+	order []string // oldest first
+	bytes int
+}
+
+type cachedFile struct {
+	size, mtime int64
+	data        []byte
+}
+
+func (c *fileCache) read(abs string, size, mtime int64) []byte {
+	c.mu.Lock()
+	if e, ok := c.m[abs]; ok && e.size == size && e.mtime == mtime {
+		c.mu.Unlock()
+		return e.data
+	}
+	c.mu.Unlock()
+	b, err := os.ReadFile(abs)
+	if err != nil || int64(len(b)) != size {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]cachedFile{}
+	}
+	if old, ok := c.m[abs]; ok {
+		c.bytes -= len(old.data)
+	} else {
+		c.order = append(c.order, abs)
+	}
+	c.m[abs] = cachedFile{size, mtime, b}
+	c.bytes += len(b)
+	for c.bytes > maxCachedBytes && len(c.order) > 1 {
+		victim := c.order[0]
+		c.order = c.order[1:]
+		c.bytes -= len(c.m[victim].data)
+		delete(c.m, victim)
+	}
 	return b
 }
 
@@ -592,6 +786,13 @@ func (p *packer) mark(ref SymbolRef) {
 const docSignatures = 8
 
 func (p *packer) addSignature(c *cand) {
+	if c.card != nil {
+		p.addCard(c)
+		return
+	}
+	if p.shown[fmt.Sprint(c.ref.Path, ":", c.ref.Start)] {
+		return
+	}
 	ref := c.ref
 	if p.sigs >= docSignatures {
 		ref.Doc = ""
@@ -608,6 +809,106 @@ func (p *packer) addSignature(c *cand) {
 	p.mark(c.ref)
 }
 
+// maxCardShare is the most of the budget one type card may take: a type
+// with a hundred methods must leave room for the other types in play.
+var maxCardShare = 0.3
+
+// addCard adds a compact view of a type: its declaration line, then the
+// members named near the cursor and, as far as the card's share of the
+// budget allows, the others in declaration order.
+func (p *packer) addCard(c *cand) {
+	cd := c.card
+	room := min(p.budget-p.used, int(maxCardShare*float64(p.budget)))
+	if room < minUseful {
+		return
+	}
+	def := cd.def
+	header := def.Signature
+	open, close := "", ""
+	if strings.HasSuffix(header, " struct") || strings.HasSuffix(header, " interface") {
+		open, close = " {", "}"
+	}
+	// Priority: members named near the cursor, then declaration order.
+	type mline struct {
+		ref  SymbolRef
+		text string
+		prio float64
+		idx  int
+		cost int
+	}
+	var lines []mline
+	inside := 0
+	for i, m := range cd.members {
+		if p.shown[fmt.Sprint(m.Path, ":", m.Start)] {
+			continue
+		}
+		isInside := m.Path == def.Path && m.Start >= def.Start && m.End <= def.End
+		text := MaskSecrets(m.Signature)
+		if isInside {
+			text = "\t" + text
+			inside++
+		}
+		lines = append(lines, mline{ref: m, text: text, prio: cd.nameWeight[m.Name], idx: i})
+	}
+	order := append([]mline(nil), lines...)
+	sort.SliceStable(order, func(i, j int) bool { return order[i].prio > order[j].prio })
+	head := MaskSecrets(header) + open
+	used := p.counter.Count(head) + 2
+	var chosen []mline
+	for _, l := range order {
+		cost := p.counter.Count(l.text) + 1
+		if used+cost > room {
+			if cost > 40 {
+				continue // one long signature; shorter ones may still fit
+			}
+			break
+		}
+		used += cost
+		chosen = append(chosen, l)
+	}
+	if len(chosen) == 0 && !(def.Path != "" && !p.shown[fmt.Sprint(def.Path, ":", def.Start)]) {
+		return
+	}
+	sort.Slice(chosen, func(i, j int) bool { return chosen[i].idx < chosen[j].idx })
+	for tries := 0; tries < 3; tries++ {
+		var b strings.Builder
+		b.WriteString(head)
+		closed := open == ""
+		for _, l := range chosen {
+			isInside := strings.HasPrefix(l.text, "\t")
+			if !isInside && !closed {
+				b.WriteString("\n" + close)
+				closed = true
+			}
+			b.WriteString("\n" + l.text)
+		}
+		if !closed {
+			b.WriteString("\n" + close)
+		}
+		text := b.String()
+		cost := p.counter.Count(text)
+		if cost <= room && p.fits(cost) {
+			shows := []SymbolRef{def}
+			p.mark(def)
+			for _, l := range chosen {
+				shows = append(shows, l.ref)
+				p.mark(l.ref)
+			}
+			reason := fmt.Sprintf("type %s (%s)", def.Name, c.why)
+			p.blocks = append(p.blocks, &packed{Block: Block{def.Path, text, reason}, cost: cost, c: c, shows: shows})
+			p.used += cost
+			return
+		}
+		// Over: drop the lowest-priority tenth and try again.
+		if len(chosen) == 0 {
+			return
+		}
+		sort.SliceStable(chosen, func(i, j int) bool { return chosen[i].prio > chosen[j].prio })
+		chosen = chosen[:len(chosen)*9/10]
+		sort.Slice(chosen, func(i, j int) bool { return chosen[i].idx < chosen[j].idx })
+	}
+}
+
 // upgradeBodies replaces the signatures of the first n definition blocks
 // by their full text where the budget allows; a body that contains other
 // shown definitions of the same file absorbs their blocks.
@@ -617,7 +918,7 @@ func (p *packer) upgradeBodies(n int, typesOnly bool) {
 		if done >= n {
 			return
 		}
-		if b.c == nil || b.body || b.absorbed {
+		if b.c == nil || b.body || b.absorbed || b.c.card != nil {
 			continue
 		}
 		if typesOnly {
@@ -644,7 +945,7 @@ func (p *packer) upgradeBodies(n int, typesOnly bool) {
 		freed := 0
 		var inner []*packed
 		for _, o := range p.blocks {
-			if o != b && o.c != nil && !o.absorbed && o.c.ref.Path == ref.Path && o.c.ref.Start >= ref.Start && o.c.ref.End <= ref.End {
+			if o != b && o.c != nil && o.c.card == nil && !o.absorbed && o.c.ref.Path == ref.Path && o.c.ref.Start >= ref.Start && o.c.ref.End <= ref.End {
 				freed += o.cost
 				inner = append(inner, o)
 			}
@@ -692,11 +993,14 @@ func (p *packer) addOutline(rel, reason string) {
 		text := strings.Join(lines, "\n")
 		cost := p.counter.Count(text)
 		if p.fits(cost) {
-			p.blocks = append(p.blocks, &packed{Block: Block{rel, text, reason}, cost: cost})
-			p.used += cost
+			var shows []SymbolRef
 			for _, s := range syms[:len(lines)] {
-				p.mark(SymbolRef{Path: rel, Symbol: s})
+				r := SymbolRef{Path: rel, Symbol: s}
+				p.mark(r)
+				shows = append(shows, r)
 			}
+			p.blocks = append(p.blocks, &packed{Block: Block{rel, text, reason}, cost: cost, shows: shows})
+			p.used += cost
 			return
 		}
 		// Keep the first lines that fit: cut by the remaining budget's
@@ -712,7 +1016,9 @@ func (p *packer) addOutline(rel, reason string) {
 func (p *packer) result() *Result {
 	r := &Result{}
 	for _, b := range p.blocks {
-		if b.c != nil {
+		if b.c != nil && b.c.card != nil {
+			r.Defs = append(r.Defs, b.shows...)
+		} else if b.c != nil {
 			// Absorbed definitions are shown inside another body.
 			r.Defs = append(r.Defs, b.c.ref)
 		}
@@ -721,6 +1027,12 @@ func (p *packer) result() *Result {
 		}
 		r.Blocks = append(r.Blocks, b.Block)
 		r.Tokens += b.cost
+		if b.c != nil && b.c.card != nil {
+			for _, d := range b.shows {
+				r.Spans = append(r.Spans, Span{d.Path, d.Line, max(d.Line, d.SigLine)})
+			}
+			continue
+		}
 		if b.c != nil {
 			ref := b.c.ref
 			if b.body {
@@ -731,13 +1043,9 @@ func (p *packer) result() *Result {
 			continue
 		}
 		// An outline shows the definitions whose signatures it lists.
-		if f := p.ix.files[b.Path]; f != nil {
-			for _, s := range f.Symbols {
-				if s.Signature != "" && strings.Contains(b.Text, MaskSecrets(s.Signature)) {
-					r.Defs = append(r.Defs, SymbolRef{Path: b.Path, Symbol: s})
-					r.Spans = append(r.Spans, Span{b.Path, s.Line, max(s.Line, s.SigLine)})
-				}
-			}
+		for _, s := range b.shows {
+			r.Defs = append(r.Defs, s)
+			r.Spans = append(r.Spans, Span{b.Path, s.Line, max(s.Line, s.SigLine)})
 		}
 	}
 	return r

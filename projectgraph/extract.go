@@ -707,7 +707,10 @@ func cDeclName(n *sitter.Node, src []byte) (name, qual string) {
 func (w *walker) goSpec(s, outer *sitter.Node) {
 	switch s.Type() {
 	case "type_spec", "type_alias":
-		w.def(s, outer, "type", "", nil)
+		name := w.def(s, outer, "type", "", nil)
+		if ty := s.ChildByFieldName("type"); ty != nil && name != "" && s.Type() == "type_spec" {
+			w.goMembers(ty, name)
+		}
 	case "const_spec":
 		w.def(s, outer, "const", "", nil)
 	case "var_spec":
@@ -715,6 +718,50 @@ func (w *walker) goSpec(s, outer *sitter.Node) {
 	case "const_spec_list", "var_spec_list":
 		for _, c := range namedChildrenOf(s) {
 			w.goSpec(c, c)
+		}
+	}
+}
+
+// goMembers records the fields of a struct type and the methods of an
+// interface type named container: a selector x.F in the code being
+// written names one of them far more often than a top-level definition,
+// and a member's line is what the context must show for it.
+func (w *walker) goMembers(ty *sitter.Node, container string) {
+	var list *sitter.Node
+	switch ty.Type() {
+	case "struct_type":
+		list = firstChildOfType(ty, "field_declaration_list")
+	case "interface_type":
+		list = ty
+	}
+	if list == nil {
+		return
+	}
+	for _, m := range namedChildrenOf(list) {
+		switch m.Type() {
+		case "field_declaration":
+			// One declaration may name several fields (a, b int); an
+			// embedded field is named by its type.
+			named := false
+			for i := 0; i < int(m.ChildCount()); i++ {
+				if m.FieldNameForChild(i) == "name" {
+					named = true
+					w.defNamed(m, m, "field", container, w.text(m.Child(i)))
+				}
+			}
+			if !named {
+				if t := m.ChildByFieldName("type"); t != nil {
+					n := w.text(t)
+					n = strings.TrimPrefix(n, "*")
+					n = n[strings.LastIndexByte(n, '.')+1:]
+					if i := strings.IndexByte(n, '['); i > 0 {
+						n = n[:i]
+					}
+					w.defNamed(m, m, "field", container, n)
+				}
+			}
+		case "method_elem", "method_spec":
+			w.def(m, m, "method", container, nil)
 		}
 	}
 }

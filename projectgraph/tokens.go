@@ -1,6 +1,7 @@
 package projectgraph
 
 import (
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -68,5 +69,53 @@ func (ApproxCounter) Count(s string) int {
 			i += size
 		}
 	}
+	return n
+}
+
+// maxCachedCounts bounds a CachedCounter's memory: at ~100 bytes a text
+// it holds ~10 MB, far more than the distinct signatures and bodies a
+// session's context requests show.
+const maxCachedCounts = 100_000
+
+// maxCachedText is the longest text a CachedCounter remembers; longer
+// texts (whole files) are rarely counted twice.
+const maxCachedText = 16 << 10
+
+// CachedCounter wraps c with a memo of the counts of the texts it has
+// seen. Context counts the signatures, bodies and outlines it considers;
+// the same definitions come back request after request (the types and
+// functions a file uses), and a count from the memo costs a map lookup
+// instead of a BPE encoding. It is safe for concurrent use; the memo is
+// dropped whole when full.
+func CachedCounter(c TokenCounter) TokenCounter {
+	if _, ok := c.(*cachedCounter); ok {
+		return c
+	}
+	return &cachedCounter{c: c, m: map[string]int{}}
+}
+
+type cachedCounter struct {
+	c  TokenCounter
+	mu sync.Mutex
+	m  map[string]int
+}
+
+func (cc *cachedCounter) Count(s string) int {
+	if len(s) > maxCachedText {
+		return cc.c.Count(s)
+	}
+	cc.mu.Lock()
+	n, ok := cc.m[s]
+	cc.mu.Unlock()
+	if ok {
+		return n
+	}
+	n = cc.c.Count(s)
+	cc.mu.Lock()
+	if len(cc.m) >= maxCachedCounts {
+		cc.m = map[string]int{}
+	}
+	cc.m[s] = n
+	cc.mu.Unlock()
 	return n
 }

@@ -23,6 +23,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -69,11 +70,14 @@ type RecallResult struct {
 	Targets     int
 	Identifiers int                        // target identifiers defined in another file
 	Recall      map[string]map[int]float64 // method → budget → recall
-	// ContextLatency is projectgraph's Context wall time per request;
-	// ContextCPU the process CPU time per request (comparable on a
-	// loaded machine).
-	ContextP50, ContextP99 time.Duration
-	ContextCPU             time.Duration
+	// ContextP50 and ContextP99 are projectgraph's Context wall time per
+	// request; ContextCPU the process CPU time per request (GC included);
+	// ContextCPUP50 and ContextCPUP99 the CPU time of the requesting
+	// thread per request, which stays comparable on a loaded machine
+	// (zero where the system does not report it).
+	ContextP50, ContextP99       time.Duration
+	ContextCPU                   time.Duration
+	ContextCPUP50, ContextCPUP99 time.Duration
 }
 
 type target struct {
@@ -87,6 +91,10 @@ type target struct {
 type def struct {
 	file string
 	line int
+	// kind is the oracle's class of the definition ("func", "method",
+	// "field", "type", "var", "const") and use how the target names it
+	// ("pkg" for pkg.Name, "sel" for x.Name, "bare"): diagnostics only.
+	kind, use string
 }
 
 // Recall runs the recall benchmark.
@@ -94,6 +102,9 @@ func Recall(ctx context.Context, ix *projectgraph.Index, opt Options) (*RecallRe
 	if opt.Counter == nil {
 		opt.Counter = projectgraph.ApproxCounter{}
 	}
+	// As a server would: counts of signatures and bodies shown before
+	// are remembered (the baselines use the same counter).
+	opt.Counter = projectgraph.CachedCounter(opt.Counter)
 	if len(opt.Packages) == 0 {
 		opt.Packages = DefaultPackages
 	}
@@ -117,8 +128,11 @@ func Recall(ctx context.Context, ix *projectgraph.Index, opt Options) (*RecallRe
 	for _, m := range Methods {
 		hits[m] = map[int]int{}
 	}
-	var lat []time.Duration
+	var lat, tcpu []time.Duration
 	var cpu float64
+	// Requests run on one locked OS thread so its CPU clock measures them.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	for i, t := range targets {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -127,10 +141,13 @@ func Recall(ctx context.Context, ix *projectgraph.Index, opt Options) (*RecallRe
 		query := prefixTokens(t.src, t.line)
 		jac, bm := wins.jaccard(query, t.file), wins.bm25(query, t.file)
 		for _, b := range opt.Budgets {
-			start, c0 := time.Now(), rusage.CPUSeconds()
+			start, c0, th0 := time.Now(), rusage.CPUSeconds(), rusage.ThreadCPUSeconds()
 			r, err := ix.Context(projectgraph.Request{Path: t.file, Line: t.line, Col: t.col, Budget: b, Source: t.src, Counter: opt.Counter})
 			lat = append(lat, time.Since(start))
 			cpu += rusage.CPUSeconds() - c0
+			if th0 >= 0 {
+				tcpu = append(tcpu, time.Duration((rusage.ThreadCPUSeconds()-th0)*float64(time.Second)))
+			}
 			if err != nil {
 				return nil, fmt.Errorf("context %s:%d: %w", t.file, t.line, err)
 			}
@@ -155,6 +172,11 @@ func Recall(ctx context.Context, ix *projectgraph.Index, opt Options) (*RecallRe
 		res.ContextP50 = lat[len(lat)/2]
 		res.ContextP99 = lat[min(len(lat)-1, len(lat)*99/100)]
 		res.ContextCPU = time.Duration(cpu / float64(len(lat)) * float64(time.Second))
+	}
+	sort.Slice(tcpu, func(i, j int) bool { return tcpu[i] < tcpu[j] })
+	if len(tcpu) > 0 {
+		res.ContextCPUP50 = tcpu[len(tcpu)/2]
+		res.ContextCPUP99 = tcpu[min(len(tcpu)-1, len(tcpu)*99/100)]
 	}
 	return res, nil
 }
@@ -251,7 +273,7 @@ func sampleTargets(ctx context.Context, ix *projectgraph.Index, root string, opt
 				if byLine[l] == nil {
 					byLine[l] = map[def]bool{}
 				}
-				byLine[l][def{df, dp.Line}] = true
+				byLine[l][def{df, dp.Line, objKind(obj), useOf(f, pkg.TypesInfo, id)}] = true
 				return true
 			})
 			for l, ds := range byLine {
@@ -290,6 +312,49 @@ func sampleTargets(ctx context.Context, ix *projectgraph.Index, root string, opt
 		out = append(out, target{file: c.file, line: c.line, col: col, src: cut, defs: c.defs})
 	}
 	return out, nil
+}
+
+// objKind classes a types.Object for diagnostics.
+func objKind(obj types.Object) string {
+	switch o := obj.(type) {
+	case *types.Func:
+		if sig, ok := o.Type().(*types.Signature); ok && sig.Recv() != nil {
+			return "method"
+		}
+		return "func"
+	case *types.Var:
+		if o.IsField() {
+			return "field"
+		}
+		return "var"
+	case *types.Const:
+		return "const"
+	case *types.TypeName:
+		return "type"
+	}
+	return "other"
+}
+
+// useOf says how id is written: the Sel of pkg.Name ("pkg") or of
+// x.Name ("sel"), or alone ("bare").
+func useOf(f *ast.File, info *types.Info, id *ast.Ident) string {
+	use := "bare"
+	ast.Inspect(f, func(n ast.Node) bool {
+		if use != "bare" || n == nil || n.Pos() > id.Pos() || n.End() < id.End() {
+			return false
+		}
+		if se, ok := n.(*ast.SelectorExpr); ok && se.Sel == id {
+			use = "sel"
+			if x, ok := se.X.(*ast.Ident); ok {
+				if _, isPkg := info.Uses[x].(*types.PkgName); isPkg {
+					use = "pkg"
+				}
+			}
+			return false
+		}
+		return true
+	})
+	return use
 }
 
 // cutLine removes the text of line l (1-based), keeping its indentation,

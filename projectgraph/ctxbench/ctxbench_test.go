@@ -83,7 +83,7 @@ func TestBaselines(t *testing.T) {
 			}
 		}
 	}
-	defs := []def{{"a/a.go", 3}}
+	defs := []def{{file: "a/a.go", line: 3}}
 	if n := covered(defs, ws.pack(ws.bm25(q, "c/main.go"), 1000, projectgraph.ApproxCounter{})); n != 1 {
 		t.Errorf("covered = %d, want 1", n)
 	}

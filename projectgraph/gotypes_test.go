@@ -1,0 +1,311 @@
+package projectgraph
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for p, c := range files {
+		full := filepath.Join(root, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// shapeRepo is a module whose field and method names recur across
+// packages, so that only the type of a value says which one a selector
+// names.
+var shapeRepo = map[string]string{
+	"go.mod": "module ex.com/m\n",
+	"shape/shape.go": `package shape
+
+// Config says how to draw.
+type Config struct {
+	// Name labels the drawing.
+	Name   string
+	Size   int
+	hidden bool
+	Style
+}
+
+// Style is embedded in Config.
+type Style struct {
+	Color string
+}
+
+// Drawer draws.
+type Drawer interface {
+	Draw(x, y int) error
+}
+
+// New returns a default Config.
+func New() *Config { return &Config{} }
+`,
+	"shape/methods.go": `package shape
+
+// Scale returns a copy of c scaled by f.
+func (c *Config) Scale(f int) *Config { return c }
+
+func (c *Config) secret() {}
+`,
+	"other/other.go": `package other
+
+type Box struct {
+	Name  string
+	Size  int
+	Color string
+}
+
+func (b *Box) Scale(f int) *Box { return b }
+
+type Pen interface {
+	Draw(x, y int) error
+}
+`,
+	"other/more.go": `package other
+
+type Crate struct {
+	Size int
+}
+`,
+	"app/app.go": `package app
+
+import "ex.com/m/shape"
+
+func run(c *shape.Config, d shape.Drawer) {
+	n := c.Name
+	_ = n
+
+	_ = d
+}
+
+func build() {
+	x := shape.New()
+	_ = x.Name
+
+}
+
+func paint(c *shape.Config) {
+	_ = c.Style
+
+}
+
+func lit() {
+	_ = shape.Config{
+		Name: "a",
+
+	}
+}
+`,
+}
+
+func TestGoMembersIndexed(t *testing.T) {
+	root := writeFiles(t, shapeRepo)
+	ix, err := Open(context.Background(), root, Options{NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, path, kind, container, sig, doc string
+	}{
+		{"Name", "shape/shape.go", "field", "Config", "Name string", "// Name labels the drawing."},
+		{"hidden", "shape/shape.go", "field", "Config", "hidden bool", ""},
+		{"Style", "shape/shape.go", "field", "Config", "Style", ""}, // embedded
+		{"Draw", "shape/shape.go", "method", "Drawer", "Draw(x, y int) error", ""},
+		{"Scale", "shape/methods.go", "method", "Config", "func (c *Config) Scale(f int) *Config", "// Scale returns a copy of c scaled by f."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.container+"."+tt.name, func(t *testing.T) {
+			for _, d := range ix.Definitions(tt.name) {
+				if d.Path == tt.path && d.Container == tt.container {
+					if d.Kind != tt.kind || d.Signature != tt.sig || d.Doc != tt.doc {
+						t.Errorf("got kind %q sig %q doc %q", d.Kind, d.Signature, d.Doc)
+					}
+					return
+				}
+			}
+			t.Errorf("no definition of %s in %s (container %s): %+v", tt.name, tt.path, tt.container, ix.Definitions(tt.name))
+		})
+	}
+}
+
+// A selector on a value reaches the member of the value's type, not the
+// same-named members of other types; the cursor's composite literal, the
+// callee's result type and embedded fields are followed.
+func TestContextTypeDirected(t *testing.T) {
+	root := writeFiles(t, shapeRepo)
+	ix, err := Open(context.Background(), root, Options{NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(root, "app/app.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(src), "\n")
+	lineOf := func(prefix string, after int) int {
+		for i := after; i < len(lines); i++ {
+			if strings.HasPrefix(lines[i], prefix) {
+				return i + 1
+			}
+		}
+		t.Fatalf("no line %q", prefix)
+		return 0
+	}
+	tests := []struct {
+		name      string
+		line      int
+		want      []string // "path:line" shown
+		notWanted []string
+	}{
+		{"params", lineOf("\t_ = n", 0) + 1,
+			[]string{"shape/shape.go:6", "shape/shape.go:7", "shape/shape.go:19", "shape/methods.go:4"},
+			[]string{"shape/shape.go:8", "shape/methods.go:6", "other/other.go:5", "other/more.go:4"}},
+		{"callee result", lineOf("\t_ = x.Name", 0) + 1,
+			[]string{"shape/shape.go:7", "shape/methods.go:4"},
+			[]string{"other/other.go:5"}},
+		{"embedded", lineOf("\t_ = c.Style", 0) + 1,
+			[]string{"shape/shape.go:9", "shape/shape.go:14"},
+			[]string{"other/other.go:6"}},
+		{"composite literal", lineOf("\t\tName: \"a\",", 0) + 1,
+			[]string{"shape/shape.go:7"},
+			[]string{"other/other.go:5", "other/more.go:4"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := ix.Context(Request{Path: "app/app.go", Line: tt.line, Col: 2, Budget: 400})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Tokens > 400 {
+				t.Errorf("tokens %d over the budget", res.Tokens)
+			}
+			shown := func(loc string) bool {
+				i := strings.LastIndexByte(loc, ':')
+				var l int
+				for _, c := range loc[i+1:] {
+					l = l*10 + int(c-'0')
+				}
+				for _, s := range res.Spans {
+					if s.Path == loc[:i] && s.Start <= l && l <= s.End {
+						return true
+					}
+				}
+				return false
+			}
+			var texts []string
+			for _, b := range res.Blocks {
+				texts = append(texts, b.Path+" ("+b.Reason+")\n"+b.Text)
+			}
+			for _, w := range tt.want {
+				if !shown(w) {
+					t.Errorf("%s not shown; blocks:\n%s", w, strings.Join(texts, "\n---\n"))
+				}
+			}
+			for _, w := range tt.notWanted {
+				if shown(w) {
+					t.Errorf("%s shown; blocks:\n%s", w, strings.Join(texts, "\n---\n"))
+				}
+			}
+		})
+	}
+}
+
+// An edit inside one function body yields, without a parse, the facts a
+// parse of the edited buffer yields; an edit that touches declarations
+// is left to the parser.
+func TestPatchedFileMatchesParse(t *testing.T) {
+	const base = `package p
+
+import "fmt"
+
+// A is first.
+func A() {
+	fmt.Println("a")
+}
+
+type T struct{ X int }
+
+func (t T) B() int {
+	return t.X
+}
+`
+	tests := []struct {
+		name, old, new string
+		patched        bool
+	}{
+		{"line removed", "\tfmt.Println(\"a\")\n", "\n", true},
+		{"lines added", "\treturn t.X\n", "\tx := 1\n\ty := 2\n\treturn t.X + x + y\n", true},
+		{"unicode typed", "\treturn t.X\n", "\treturn t.X // é\n", true},
+		{"declaration edited", "type T struct{ X int }", "type T struct{ X, Y int }", false},
+		{"function added", "\nfunc (t T) B", "\nfunc C() {}\n\nfunc (t T) B", false},
+		{"brace typed across bodies", "\tfmt.Println(\"a\")\n}\n", "\tfmt.Println(\"a\")\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := writeFiles(t, map[string]string{"go.mod": "module m\n", "p/p.go": base})
+			ix, err := Open(context.Background(), root, Options{NoCache: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(base, tt.old) {
+				t.Fatalf("%q not in base", tt.old)
+			}
+			edited := []byte(strings.Replace(base, tt.old, tt.new, 1))
+			got := ix.patchedFile(ix.File("p/p.go"), edited)
+			if (got != nil) != tt.patched {
+				t.Fatalf("patched = %v, want %v", got != nil, tt.patched)
+			}
+			if got == nil {
+				return
+			}
+			x := newExtractor()
+			defer x.close()
+			fx, err := x.extract(Go, edited)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(fx.Symbols, got.Symbols); diff != "" {
+				t.Errorf("symbols (-parsed +patched):\n%s", diff)
+			}
+			if len(fx.Imports) != len(got.Imports) || fx.Imports[0].Spec != got.Imports[0].Spec || fx.Imports[0].Line != got.Imports[0].Line {
+				t.Errorf("imports: parsed %+v, patched %+v", fx.Imports, got.Imports)
+			}
+		})
+	}
+}
+
+func TestCachedCounter(t *testing.T) {
+	calls := 0
+	c := CachedCounter(TokenCounterFunc(func(s string) int { calls++; return len(s) }))
+	for _, s := range []string{"abc", "de", "abc", "abc", "de", ""} {
+		if got := c.Count(s); got != len(s) {
+			t.Errorf("Count(%q) = %d, want %d", s, got, len(s))
+		}
+	}
+	if calls != 3 {
+		t.Errorf("wrapped counter called %d times, want 3 (once per distinct text)", calls)
+	}
+	long := strings.Repeat("x", maxCachedText+1)
+	c.Count(long)
+	c.Count(long)
+	if calls != 5 {
+		t.Errorf("long texts: %d calls, want 5 (not remembered)", calls)
+	}
+	if CachedCounter(c) != c {
+		t.Error("wrapping a CachedCounter again should return it")
+	}
+}
