@@ -81,6 +81,9 @@ func TestStopRules(t *testing.T) {
 		{"line start goes on across lines", "def f(x):\n", "    return x\n", Request{}, "    x += 1\n    y", want{}},
 		{"line start stops at the line below", "def f(x):\n", "    return x\n", Request{}, "    x += 1\n    return x\n", want{"    x += 1", FinishSuffix}},
 		{"line start repeating its own line at once", "def f(x):\n    ", "return x\n", Request{}, "return x\n", want{"", FinishSuffix}},
+		{"blank line: the code below sets the floor", "    if a:\n        b()\n", "\n        c()\n", Request{}, "        d()\n    e", want{"        d()", FinishBlock}},
+		{"chat-style fence ends the completion", "def f():\n", "\n", Request{}, "    return 1\n```\n", want{"    return 1", FinishString}},
+		{"fence kept in a document with fences", "s = \"\"\"\n```go\n", "\n", Request{}, "x := 1\n```\n", want{}},
 		{"line start dedent below the line ends", "    if a:\n", "        b()\n", Request{}, "        c()\n    d", want{"        c()", FinishBlock}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -34,6 +34,10 @@ type docInfo struct {
 	// first line it must not repeat, and a completion that ends a line
 	// keeps that line break (see lineBreak).
 	atLineStart bool
+	// fenced: the document itself holds a Markdown code fence, so a
+	// completion line starting with one is not the chat-style ending an
+	// instruction-tuned model may append (see stopCheck).
+	fenced bool
 }
 
 // tabWidth is how wide a tab counts when comparing indentation; only the
@@ -75,6 +79,14 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 			}
 		}
 	}
+	if strings.TrimSpace(d.lineBefore) == "" && len(d.nextIndent) > 0 {
+		// On a blank line the code below sets the floor as well: lines
+		// inserted above it at a smaller indentation would close its
+		// block. (A cursor at column 0 of an empty line is common in
+		// benchmarks and after a paste.)
+		d.indent = max(d.indent, d.nextIndent[0])
+	}
+	d.fenced = strings.Contains(prefix, "```") || strings.Contains(suffix, "```")
 	d.useTabs, d.indentUnit, d.indentKnown = indentStyle(prefix + suffix)
 	switch ml {
 	case MultilineAlways:
@@ -223,6 +235,12 @@ func (d *docInfo) stopCheck(text string, req *Request) (keep string, reason stri
 	t := strings.TrimSpace(line)
 	if t == "" {
 		return "", "", false
+	}
+	if !d.fenced && strings.HasPrefix(t, "```") {
+		// Instruction-tuned models (the default model is one) sometimes
+		// close the code as if answering in a chat: a fence line, then
+		// prose. Code without fences never continues that way.
+		return strings.TrimRight(text[:start], " \t\r\n"), FinishString, true
 	}
 	if !req.Stop.NoSuffixStop && d.isNextLine(line, 0) {
 		// The completion has reached code that is already there.
