@@ -70,7 +70,7 @@ func runBenchAstguard(o benchFIMFlags, stdout, stderr io.Writer) error {
 		// Compute the prompt once, untimed by the configurations: all
 		// three then start from the same cached prompt.
 		res, err := b.l.Complete(context.Background(), decode.Request{Prefix: t.Prefix, Suffix: t.Suffix, Language: t.Lang,
-			Limits: decode.Limits{MaxTokens: 1}})
+			Limits: decode.Limits{MaxTokens: 1, MaxPromptTokens: o.maxPrompt}})
 		if err != nil {
 			return fmt.Errorf("task %s: %w", t.ID, err)
 		}

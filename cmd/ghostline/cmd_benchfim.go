@@ -42,7 +42,7 @@ func init() {
 
 type benchFIMFlags struct {
 	set, model, astguard, out, order, lang, multiline string
-	limit, beams, maxTokens, threads                  int
+	limit, beams, maxTokens, threads, maxPrompt       int
 	json, noExec                                      bool
 }
 
@@ -56,6 +56,7 @@ func (o *benchFIMFlags) common(fs *flag.FlagSet) {
 	fs.BoolVar(&o.json, "json", false, "print JSON")
 	fs.StringVar(&o.out, "out", "", "write per-task results as JSONL")
 	fs.IntVar(&o.maxTokens, "max-tokens", decode.DefaultMaxTokens, "most tokens per completion")
+	fs.IntVar(&o.maxPrompt, "max-prompt-tokens", 0, "cap each prompt at N tokens (0: the engine's default budget)")
 	fs.StringVar(&o.order, "order", "psm", "FIM order: psm or spm")
 	fs.IntVar(&o.threads, "threads", 0, "CPU threads (0: one per core)")
 	fs.BoolVar(&o.noExec, "no-exec", false, "do not run tests (pass_at_1 null)")
@@ -173,7 +174,7 @@ type fimConfig struct {
 // run completes t with cfg, scores it and adds it to tally.
 func (b *fimBench) run(t fimbench.Task, cfg fimConfig, tally *fimTally) error {
 	req := decode.Request{Prefix: t.Prefix, Suffix: t.Suffix, Language: t.Lang,
-		Limits: decode.Limits{MaxTokens: b.o.maxTokens}, Beams: decode.Beams{Width: cfg.beams, N: 1},
+		Limits: decode.Limits{MaxTokens: b.o.maxTokens, MaxPromptTokens: b.o.maxPrompt}, Beams: decode.Beams{Width: cfg.beams, N: 1},
 		Stop: decode.StopRules{Multiline: b.multiline}}
 	release, err := withSyntax(cfg.astguard, &req, io.Discard)
 	if err != nil {
