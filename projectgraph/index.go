@@ -165,8 +165,10 @@ func hashContent(b []byte) string {
 
 // refresh brings the files under each of rels ("" for the whole root)
 // up to date with the disk, in one batch: one parse pass, one re-link.
-// prior holds known files (the cache, or the index itself) whose parse is
-// reused when size and mtime, or else the content hash, match. With edited
+// prior holds known files (the cache) whose parse is reused when size and
+// mtime, or else the content hash, match; nil means the index's own files
+// (looked up for the scanned paths only: copying a 10,000-file map for a
+// one-file save cost more than the save's parse). With edited
 // set, the changed files count as recently edited (watcher updates); an
 // initial load or a cache refresh edits nothing.
 func (ix *Index) refresh(ctx context.Context, rels []string, prior map[string]*File, progress Progress, edited bool) error {
@@ -183,6 +185,16 @@ func (ix *Index) refresh(ctx context.Context, rels []string, prior map[string]*F
 		for k, v := range sr.Skipped {
 			skippedScan[k] += v
 		}
+	}
+	if prior == nil {
+		prior = make(map[string]*File, len(found))
+		ix.mu.RLock()
+		for _, f := range found {
+			if old := ix.files[f.Rel]; old != nil {
+				prior[f.Rel] = old
+			}
+		}
+		ix.mu.RUnlock()
 	}
 	files, skipped, err := ix.load(ctx, found, prior, progress)
 	if err != nil {
@@ -205,13 +217,39 @@ func (ix *Index) refresh(ctx context.Context, rels []string, prior map[string]*F
 		}
 	}
 	var removed []string
-	for p := range ix.files {
-		if !seen[p] && underAny(p, rels) {
-			removed = append(removed, p)
+	if allFiles(ix.files, rels) {
+		// A batch of saved files (the common case): no need to visit the
+		// whole index to find what vanished below them.
+		for _, r := range rels {
+			if !seen[r] {
+				removed = append(removed, r)
+			}
+		}
+	} else {
+		for p := range ix.files {
+			if !seen[p] && underAny(p, rels) {
+				removed = append(removed, p)
+			}
 		}
 	}
 	merged := mergeConfigs(ix.configs, configs, rels)
-	stamps := configStamps(ix.root, merged)
+	// Configurations outside the batch were not looked at: their stamps
+	// stand (a re-scan of the root re-stamps them all).
+	stamps := make(map[string]string, len(ix.cfgStamps))
+	for c, st := range ix.cfgStamps {
+		if !underAny(c, rels) {
+			stamps[c] = st
+		}
+	}
+	var fresh []string
+	for _, c := range merged {
+		if underAny(c, rels) || ix.cfgStamps[c] == "" {
+			fresh = append(fresh, c)
+		}
+	}
+	for c, st := range configStamps(ix.root, fresh) {
+		stamps[c] = st
+	}
 	cfgChanged := !equalStamps(stamps, ix.cfgStamps)
 	ix.configs, ix.cfgStamps = merged, stamps
 	ix.apply(changed, removed, cfgChanged, edited)
@@ -221,11 +259,22 @@ func (ix *Index) refresh(ctx context.Context, rels []string, prior map[string]*F
 // underAny reports whether p is one of rels or lies below one.
 func underAny(p string, rels []string) bool {
 	for _, r := range rels {
-		if r == "" || p == r || strings.HasPrefix(p, r+"/") {
+		if r == "" || p == r || len(p) > len(r) && p[len(r)] == '/' && strings.HasPrefix(p, r) {
 			return true
 		}
 	}
 	return false
+}
+
+// allFiles reports whether every one of rels is an indexed file (not
+// the root, not a directory).
+func allFiles(files map[string]*File, rels []string) bool {
+	for _, r := range rels {
+		if files[r] == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // mergeConfigs replaces the configs under rels with found.
@@ -251,6 +300,26 @@ func (ix *Index) load(ctx context.Context, list []scanned, prior map[string]*Fil
 	}
 	out := make([]*File, len(list))
 	skipped := map[string]int{}
+	if len(list) == 1 {
+		// One saved file: parsed on the caller's goroutine, with no
+		// worker to hand it to and wait for (on a loaded machine each
+		// hand-off can cost a scheduler time slice).
+		var x *extractor
+		f, why := ix.loadOne(list[0], prior[list[0].Rel], &x)
+		if x != nil {
+			extractorPool.Put(x)
+		}
+		if why != "" {
+			skipped[why]++
+		}
+		if progress != nil {
+			progress(1, 1)
+		}
+		if f == nil {
+			return nil, skipped, nil
+		}
+		return []*File{f}, skipped, nil
+	}
 	var mu sync.Mutex
 	var done int
 	jobs := make(chan int)
@@ -259,10 +328,12 @@ func (ix *Index) load(ctx context.Context, list []scanned, prior map[string]*Fil
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Parsers come from the pool Context uses too: a one-file
+			// save then makes no new tree-sitter parser.
 			var x *extractor
 			defer func() {
 				if x != nil {
-					x.close()
+					extractorPool.Put(x)
 				}
 			}()
 			for i := range jobs {
@@ -330,7 +401,7 @@ func (ix *Index) loadOne(s scanned, old *File, x **extractor) (*File, string) {
 		return nil, why
 	}
 	if *x == nil {
-		*x = newExtractor()
+		*x = extractorPool.Get().(*extractor)
 	}
 	fx, err := (*x).extract(s.Lang, src)
 	if err != nil {
@@ -607,24 +678,14 @@ func (ix *Index) Update(ctx context.Context, paths []string) error {
 		}
 	}
 	sort.Strings(rels)
-	return ix.refresh(ctx, rels, ix.snapshotFiles(), nil, true)
-}
-
-func (ix *Index) snapshotFiles() map[string]*File {
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	m := make(map[string]*File, len(ix.files))
-	for k, v := range ix.files {
-		m[k] = v
-	}
-	return m
+	return ix.refresh(ctx, rels, nil, nil, true)
 }
 
 // Rescan compares the whole workspace with the index (mtimes, then
 // hashes) and updates what differs: the source of truth after a watcher
 // overflow.
 func (ix *Index) Rescan(ctx context.Context) error {
-	return ix.refresh(ctx, []string{""}, ix.snapshotFiles(), nil, true)
+	return ix.refresh(ctx, []string{""}, nil, nil, true)
 }
 
 // Stats summarises the index.
