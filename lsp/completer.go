@@ -64,11 +64,37 @@ type CompletionRequest struct {
 	MaxLines      int  // the longest suggestion wanted, in lines (setting ghostline.maxLines)
 	ContextBudget int  // prompt budget in tokens (setting ghostline.contextBudget)
 	AstGuard      bool // whether to prune candidates with syntax checks (setting ghostline.astguard)
+	// CrossFileBudget: tokens of other files' code (the project graph's
+	// context) the prompt may hold (setting ghostline.crossFileBudget);
+	// 0 means none.
+	CrossFileBudget int
 }
 
 // CompletionResult holds the candidates, best first.
 type CompletionResult struct {
 	Candidates []Candidate
+	// Timing says where the Completer's time went; optional (zero for a
+	// Completer that does not measure). The server hands it to
+	// Options.OnCompletion with the request's own timing, before the
+	// answer is written, so latency reports can split the server's work
+	// from the model's for every request.
+	Timing CompleterTiming
+}
+
+// CompleterTiming splits one Completer call.
+type CompleterTiming struct {
+	// Context: packing the cross-file context (the project graph).
+	Context time.Duration
+	// Syntax: building the syntax constraint; SyntaxFromTree says it
+	// started from the document's incremental tree rather than a parse.
+	Syntax         time.Duration
+	SyntaxFromTree bool
+	// Engine: the decoding engine's call: prompt building (tokenizing),
+	// waiting for the engine, prompt evaluation and decoding.
+	Engine time.Duration
+	// ContextBlocks and ContextTokens: what the project graph supplied
+	// (before the engine fits it into the prompt).
+	ContextBlocks, ContextTokens int
 }
 
 // Candidate is one continuation.

@@ -143,6 +143,7 @@ func (s *Server) prepare(id jsonrpc2.ID, uri string, p protocol.Position, sel *S
 			Line: line, Column: len(prefix) - lineStart(prefix),
 			Trigger: trigger, N: n,
 			MaxLines: s.cfg.MaxLines, ContextBudget: s.cfg.ContextBudget, AstGuard: s.cfg.AstGuard,
+			CrossFileBudget: s.cfg.CrossFileBudget,
 		},
 	}
 	if s.opts.CompletionBudget > 0 {
@@ -277,8 +278,9 @@ func (s *Server) schedule(j *job, reply replier) {
 		}
 		s.mu.Unlock()
 		s.log.Debug("typed along a suggestion", "uri", j.uri, "items", len(rems))
-		reply(s.ctx, j.build(rems), nil)
+		answer := j.build(rems)
 		s.timing(j, "cached", len(rems), nil)
+		reply(s.ctx, answer, nil)
 		return
 	}
 	ctx, cancel := context.WithCancelCause(s.ctx)
@@ -301,8 +303,11 @@ type outcome struct {
 
 // CompletionTiming describes one answered completion request, for
 // latency measurements that separate the server's own time from the
-// model's (Options.OnCompletion).
+// model's (Options.OnCompletion). It is recorded before the answer is
+// written, so a client that has read the answer can rely on its timing
+// having been reported.
 type CompletionTiming struct {
+	ID      string // the request's JSON-RPC id, as JSON ("7", "\"a\"")
 	URI     string
 	Trigger InlineCompletionTriggerKind
 	// Outcome: "items", "empty", "cached" (typing along, no Completer
@@ -311,8 +316,12 @@ type CompletionTiming struct {
 	Items   int
 	// Received: the request reached the handler (after JSON-RPC decoding).
 	// Started/Returned: the Completer call (zero if it was not called).
-	// Replied: the reply was handed to the connection.
+	// Replied: the answer was built and is about to be handed to the
+	// connection (encoding and writing it follow).
 	Received, Started, Returned, Replied time.Time
+	// Completer is the Completer's own account of its time, when it gives
+	// one (CompletionResult.Timing).
+	Completer CompleterTiming
 }
 
 // Model returns the time spent in the Completer.
@@ -328,9 +337,11 @@ func (s *Server) timing(j *job, outcome string, items int, o *outcome) {
 	if s.opts.OnCompletion == nil {
 		return
 	}
-	t := CompletionTiming{URI: j.uri, Trigger: j.req.Trigger, Outcome: outcome, Items: items, Received: j.received, Replied: time.Now()}
+	id, _ := j.id.MarshalJSON()
+	t := CompletionTiming{ID: string(id), URI: j.uri, Trigger: j.req.Trigger, Outcome: outcome, Items: items, Received: j.received, Replied: time.Now()}
 	if o != nil {
 		t.Started, t.Returned = o.start, o.end
+		t.Completer = o.res.Timing
 	}
 	s.opts.OnCompletion(t)
 }
@@ -399,8 +410,8 @@ func (s *Server) run(ctx context.Context, j *job, sl, prev *slot, reply replier)
 			s.replyCancelled(ctx, j, reply)
 		case o.err != nil:
 			s.log.Warn("completion failed", "uri", j.uri, "err", o.err)
-			reply(ctx, nil, jsonrpc2.Errorf(codeRequestFailed, "completion failed: %v", o.err))
 			s.timing(j, "error", 0, &o)
+			reply(ctx, nil, jsonrpc2.Errorf(codeRequestFailed, "completion failed: %v", o.err))
 		default:
 			texts := cleanCandidates(o.res.Candidates, j.req.N, j.req.MaxLines)
 			if j.cache && len(texts) > 0 {
@@ -412,12 +423,13 @@ func (s *Server) run(ctx context.Context, j *job, sl, prev *slot, reply replier)
 			}
 			s.log.Debug("completion", "uri", j.uri, "trigger", j.req.Trigger.String(), "items", len(texts),
 				"wait_ms", t1.Sub(t0).Milliseconds(), "model_ms", time.Since(t1).Milliseconds())
-			reply(ctx, j.build(texts), nil)
+			answer := j.build(texts)
 			what := "items"
 			if len(texts) == 0 {
 				what = "empty"
 			}
 			s.timing(j, what, len(texts), &o)
+			reply(ctx, answer, nil)
 		}
 	}
 }
@@ -443,8 +455,8 @@ func (s *Server) replyCancelled(ctx context.Context, j *job, reply replier) {
 		cause = context.Canceled
 	}
 	s.log.Debug("completion cancelled", "uri", j.uri, "reason", cause.Error())
-	reply(context.WithoutCancel(ctx), nil, jsonrpc2.NewError(codeRequestCancelled, cause.Error()))
 	s.timing(j, "cancelled", 0, nil)
+	reply(context.WithoutCancel(ctx), nil, jsonrpc2.NewError(codeRequestCancelled, cause.Error()))
 }
 
 // cleanCandidates drops empty and duplicate candidates, cuts each to

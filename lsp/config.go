@@ -26,6 +26,14 @@ type Config struct {
 	// ContextBudget: prompt size in tokens. 2048 fits the 4k windows of
 	// small local code models with room for the answer.
 	ContextBudget int `json:"contextBudget"`
+	// CrossFileBudget: tokens of code from other files of the workspace
+	// (definitions the code at the cursor uses, graph neighbours; see
+	// ProjectContext) shown to the model before the current file; 0
+	// turns cross-file context off. 512 is what the default prompt
+	// budget's context share (30% of contextBudget, decode.DefaultBudget)
+	// holds with room to spare; the engine never gives it more than that
+	// share, whatever this says.
+	CrossFileBudget int `json:"crossFileBudget"`
 	// AstGuard: prune candidates that break the syntax.
 	AstGuard bool `json:"astguard"`
 	// Enable: per client languageId, whether to complete; the key "*" is
@@ -38,11 +46,12 @@ type Config struct {
 // as in Copilot: code completion there is mostly noise.
 func DefaultConfig() Config {
 	return Config{
-		MaxLines:      10,
-		Debounce:      50 * time.Millisecond,
-		ContextBudget: 2048,
-		AstGuard:      true,
-		Enable:        map[string]bool{"*": true, "plaintext": false, "markdown": false, "scminput": false},
+		MaxLines:        10,
+		Debounce:        50 * time.Millisecond,
+		ContextBudget:   2048,
+		CrossFileBudget: 512,
+		AstGuard:        true,
+		Enable:          map[string]bool{"*": true, "plaintext": false, "markdown": false, "scminput": false},
 	}
 }
 
@@ -63,6 +72,7 @@ type settingsPatch struct {
 	MaxLines      *int            `json:"maxLines"`
 	DebounceMs    *int            `json:"debounceMs"`
 	ContextBudget *int            `json:"contextBudget"`
+	CrossFile     *int            `json:"crossFileBudget"`
 	AstGuard      *bool           `json:"astguard"`
 	Enable        map[string]bool `json:"enable"`
 }
@@ -118,6 +128,13 @@ func (c Config) Apply(raw json.RawMessage) (Config, []string) {
 			bad = append(bad, fmt.Sprintf("contextBudget %d outside %d..%d", *p.ContextBudget, minContextBudget, maxContextBudget))
 		} else {
 			out.ContextBudget = *p.ContextBudget
+		}
+	}
+	if p.CrossFile != nil {
+		if *p.CrossFile < 0 || *p.CrossFile > maxContextBudget {
+			bad = append(bad, fmt.Sprintf("crossFileBudget %d outside 0..%d", *p.CrossFile, maxContextBudget))
+		} else {
+			out.CrossFileBudget = *p.CrossFile
 		}
 	}
 	if p.AstGuard != nil {

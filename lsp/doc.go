@@ -18,8 +18,16 @@
 //	progress.go     $/progress and window/showMessage
 //	unimplemented.go the methods we answer with MethodNotFound on purpose
 //
-// The package does not import the engine (decode), astguard or
-// projectgraph: they plug in through Completer, DocumentObserver and
-// WorkspaceObserver, so the server is tested with deterministic fakes
-// (package lsptest).
+// The server core (the files above) does not import the engine (decode),
+// astguard or projectgraph: they plug in through Completer,
+// DocumentObserver and WorkspaceObserver, so the server is tested with
+// deterministic fakes (package lsptest). The adapters that do import them
+// sit beside it, each behind one of those interfaces:
+//
+//	engine.go       EngineCompleter: the decoding engine as Completer, and
+//	                the observer that forwards edits and workspace events
+//	trees.go        SyntaxTrees: one incremental astguard.Document per open
+//	                document, so a syntax constraint needs no full parse
+//	project.go      ProjectContext: projectgraph indexes of the workspace
+//	                folders, kept current, and cross-file context blocks
 package lsp

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/ghostline-dev/ghostline/decode"
 )
@@ -12,6 +13,12 @@ import (
 // EngineCompleter serves completions from the decoding engine (decode/).
 // It loads the model in Load, so the editor sees $/progress while weights
 // are mapped, and swaps models when the ghostline.model setting changes.
+//
+// It is also the server's DocumentObserver and WorkspaceObserver (pass it
+// as Options.Documents and Options.Workspace): document events go to
+// Trees, so syntax constraints start from incremental trees, and to
+// Project, which with the workspace events keeps the project graph whose
+// cross-file context goes into each prompt. Either may be nil.
 type EngineCompleter struct {
 	// Resolve turns the model setting ("" for the default model, a store
 	// name or a path) into a GGUF path. Its error should wrap
@@ -21,10 +28,76 @@ type EngineCompleter struct {
 	Options decode.LoadOptions
 	// MaxTokens bounds one completion (0: decode.DefaultMaxTokens).
 	MaxTokens int
+	// Trees keeps the open documents' syntax trees; nil: each request's
+	// syntax constraint parses the whole document.
+	Trees *SyntaxTrees
+	// Project supplies cross-file context; nil: none.
+	Project *ProjectContext
 
 	mu   sync.RWMutex
 	eng  *decode.Loaded
 	path string
+
+	onRequest func(decode.Request) // tests: sees each engine request
+}
+
+var (
+	_ Completer         = (*EngineCompleter)(nil)
+	_ Loader            = (*EngineCompleter)(nil)
+	_ DocumentObserver  = (*EngineCompleter)(nil)
+	_ WorkspaceObserver = (*EngineCompleter)(nil)
+)
+
+// DidOpen implements DocumentObserver.
+func (c *EngineCompleter) DidOpen(uri, languageID string, version int32, text string) {
+	if c.Trees != nil {
+		c.Trees.DidOpen(uri, languageID, version, text)
+	}
+	if c.Project != nil {
+		c.Project.DidOpen(uri, languageID, version, text)
+	}
+}
+
+// DidChange implements DocumentObserver.
+func (c *EngineCompleter) DidChange(uri string, version int32, edits []Edit, text string) {
+	if c.Trees != nil {
+		c.Trees.DidChange(uri, version, edits, text)
+	}
+	if c.Project != nil {
+		c.Project.DidChange(uri, version, edits, text)
+	}
+}
+
+// DidClose implements DocumentObserver.
+func (c *EngineCompleter) DidClose(uri string) {
+	if c.Trees != nil {
+		c.Trees.DidClose(uri)
+	}
+	if c.Project != nil {
+		c.Project.DidClose(uri)
+	}
+}
+
+// FoldersChanged implements WorkspaceObserver.
+func (c *EngineCompleter) FoldersChanged(added, removed []WorkspaceFolder) {
+	if c.Project != nil {
+		c.Project.FoldersChanged(added, removed)
+	}
+}
+
+// FilesChanged implements WorkspaceObserver.
+func (c *EngineCompleter) FilesChanged(events []FileEvent) {
+	if c.Project != nil {
+		c.Project.FilesChanged(events)
+	}
+}
+
+// Index implements WorkspaceObserver.
+func (c *EngineCompleter) Index(ctx context.Context, folders []WorkspaceFolder, report ProgressFunc) error {
+	if c.Project == nil {
+		return nil
+	}
+	return c.Project.Index(ctx, folders, report)
 }
 
 // Load implements Loader.
@@ -72,6 +145,7 @@ func (c *EngineCompleter) Complete(ctx context.Context, req CompletionRequest) (
 	if eng == nil {
 		return CompletionResult{}, errNotLoaded
 	}
+	var tm CompleterTiming
 	n := max(req.N, 1)
 	dr := decode.Request{
 		Prefix:   req.Prefix,
@@ -88,19 +162,40 @@ func (c *EngineCompleter) Complete(ctx context.Context, req CompletionRequest) (
 		// distinct candidates in one batched decode.
 		Beams: decode.Beams{Width: n, N: n},
 	}
+	if c.Project != nil {
+		t0 := time.Now()
+		// A failing index costs this request its cross-file context,
+		// not its completion.
+		pb, _ := c.Project.Blocks(req, crossFileBudget(req, eng.Template()))
+		if pb.Rel != "" {
+			dr.Path, dr.Repo = pb.Rel, pb.Repo
+		}
+		dr.Context = pb.Blocks
+		tm.Context, tm.ContextBlocks, tm.ContextTokens = time.Since(t0), len(pb.Blocks), pb.Tokens
+	}
 	if req.AstGuard {
+		t0 := time.Now()
 		// Syntax constraints need a known language; without one the
 		// completion goes on unconstrained rather than failing.
-		if con, err := decode.NewSyntaxConstraint(req.LanguageID, req.Path, req.Prefix, req.Suffix); err == nil {
+		con, fromTree, err := c.Trees.Constraint(ctx, req)
+		if err == nil {
 			defer con.Close()
 			dr.Constraint = con
+		} else if ctx.Err() != nil {
+			return CompletionResult{}, ctx.Err()
 		}
+		tm.Syntax, tm.SyntaxFromTree = time.Since(t0), fromTree
 	}
+	if c.onRequest != nil {
+		c.onRequest(dr)
+	}
+	t0 := time.Now()
 	res, err := eng.Complete(ctx, dr)
+	tm.Engine = time.Since(t0)
 	if err != nil {
 		return CompletionResult{}, err
 	}
-	var out CompletionResult
+	out := CompletionResult{Timing: tm}
 	for _, comp := range res.Completions {
 		if comp.Text != "" {
 			out.Candidates = append(out.Candidates, Candidate{Text: comp.Text})
@@ -109,8 +204,34 @@ func (c *EngineCompleter) Complete(ctx context.Context, req CompletionRequest) (
 	return out, nil
 }
 
-// Close releases the model.
+// crossFileBudget is the project graph's budget for req: the setting,
+// but never more than the engine will give the context in a prompt of
+// req's size (its ContextShare), since packing blocks the prompt then cuts
+// costs context time for nothing.
+func crossFileBudget(req CompletionRequest, tmpl *decode.Template) int {
+	total := req.ContextBudget
+	if total <= 0 {
+		total = tmpl.Budget.Total
+	}
+	if total <= 0 {
+		total = decode.DefaultBudget.Total
+	}
+	share := tmpl.Budget.ContextShare
+	if share <= 0 {
+		share = decode.DefaultBudget.ContextShare
+	}
+	return min(req.CrossFileBudget, int(float64(total)*share))
+}
+
+// Close releases the model, the syntax trees and the project graph's
+// watchers.
 func (c *EngineCompleter) Close() error {
+	if c.Trees != nil {
+		c.Trees.Close()
+	}
+	if c.Project != nil {
+		c.Project.Close()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.eng == nil {

@@ -77,3 +77,25 @@ func TestEngineCompleter(t *testing.T) {
 		t.Errorf("missing model: %v", err)
 	}
 }
+
+// The project graph is never asked for more than the engine's prompt
+// gives the context.
+func TestCrossFileBudget(t *testing.T) {
+	for _, tc := range []struct {
+		setting, prompt int
+		tmpl            decode.Budget
+		want            int
+	}{
+		{512, 2048, decode.Budget{}, 512},                              // 30% of 2048 is 614
+		{512, 1024, decode.Budget{}, 307},                              // the share caps it
+		{512, 0, decode.Budget{}, 460},                                 // the default prompt of 1,536
+		{512, 0, decode.Budget{Total: 4096, ContextShare: 0.5}, 512},   // the engine's own template
+		{4096, 0, decode.Budget{Total: 4096, ContextShare: 0.5}, 2048}, //
+		{0, 2048, decode.Budget{}, 0},                                  // off
+	} {
+		got := crossFileBudget(CompletionRequest{CrossFileBudget: tc.setting, ContextBudget: tc.prompt}, &decode.Template{Budget: tc.tmpl})
+		if got != tc.want {
+			t.Errorf("setting %d, prompt %d, template %+v: %d, want %d", tc.setting, tc.prompt, tc.tmpl, got, tc.want)
+		}
+	}
+}

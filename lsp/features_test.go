@@ -598,9 +598,16 @@ func TestCompletionTiming(t *testing.T) {
 	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///t.go", 0, 6, 2)), &list)
 	c.change("file:///t.go", edit(0, 6, 0, 6, "gh"))
 	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///t.go", 0, 8, 2)), &list)
-	c.waitFor("two timings", 2*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 2 })
+	// Timings are recorded before the answer is written: both are in
+	// once the second answer has been read.
 	mu.Lock()
 	defer mu.Unlock()
+	if len(got) != 2 {
+		t.Fatalf("%d timings recorded when the second answer arrived, want 2", len(got))
+	}
+	if got[0].ID != "2" || got[1].ID != "3" { // initialize was request 1
+		t.Errorf("request ids %q, %q", got[0].ID, got[1].ID)
+	}
 	if got[0].Outcome != "items" || got[0].Items != 1 || got[0].Model() < 250*time.Millisecond || got[0].Replied.Before(got[0].Returned) {
 		t.Errorf("first: %+v (model %v), want items after a ~300 ms Completer call", got[0], got[0].Model())
 	}

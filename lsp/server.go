@@ -39,9 +39,11 @@ type Options struct {
 	// apart from cancellation the same way): a partial suggestion in time
 	// beats a complete one after the user has moved on.
 	CompletionBudget time.Duration
-	// OnCompletion, if set, is called after each completion request is
-	// answered, with its timing (benchmarks, latency logs). It runs on
-	// the request's goroutine and must be quick.
+	// OnCompletion, if set, is called for each completion request with
+	// its timing (benchmarks, latency logs), just before the answer is
+	// written: by the time the client reads an answer, its timing has been
+	// reported. It runs on the request's goroutine, in the answer's path,
+	// and must be quick.
 	OnCompletion func(CompletionTiming)
 }
 
@@ -481,7 +483,7 @@ func (s *Server) didChangeConfiguration(raw json.RawMessage) {
 	s.mu.Unlock()
 	s.reportBadSettings(bad)
 	s.configureHooks(cfg)
-	s.log.Info("configuration", "model", cfg.Model, "maxLines", cfg.MaxLines, "debounce", cfg.Debounce, "contextBudget", cfg.ContextBudget, "astguard", cfg.AstGuard)
+	s.log.Info("configuration", "model", cfg.Model, "maxLines", cfg.MaxLines, "debounce", cfg.Debounce, "contextBudget", cfg.ContextBudget, "crossFileBudget", cfg.CrossFileBudget, "astguard", cfg.AstGuard)
 	if cfg.Model != old.Model {
 		s.startLoad(cfg.Model)
 	}

@@ -61,6 +61,9 @@ func TestConfigApply(t *testing.T) {
 		}, 3},
 		{"wrong type", `{"maxLines":"ten"}`, func(c Config) bool { return c.MaxLines == base.MaxLines }, 1},
 		{"model", `{"model":"/m.gguf"}`, func(c Config) bool { return c.Model == "/m.gguf" }, 0},
+		{"cross-file default", `{}`, func(c Config) bool { return c.CrossFileBudget == 512 }, 0},
+		{"cross-file off", `{"crossFileBudget":0}`, func(c Config) bool { return c.CrossFileBudget == 0 }, 0},
+		{"cross-file negative", `{"crossFileBudget":-1}`, func(c Config) bool { return c.CrossFileBudget == base.CrossFileBudget }, 1},
 	}
 	for _, tt := range tests {
 		got, bad := base.Apply(json.RawMessage(tt.in))

@@ -54,9 +54,7 @@ func init() {
 				default:
 					completer = noEngine{model: *model}
 				}
-				cfg := lsp.DefaultConfig()
-				cfg.Model = *model
-				opts := lsp.Options{Completer: completer, Logger: logger, Config: &cfg, Version: version}
+				opts := lspOptions(completer, logger, *model)
 				if *feedback != "off" {
 					opts.FeedbackLog = *feedback
 				}
@@ -80,6 +78,22 @@ func init() {
 			}
 		},
 	})
+}
+
+// lspOptions are the server's options around completer. A completer that
+// follows documents (syntax trees) or the workspace (the project graph),
+// as the engine's does, is also the server's observer of them.
+func lspOptions(completer lsp.Completer, logger *slog.Logger, model string) lsp.Options {
+	cfg := lsp.DefaultConfig()
+	cfg.Model = model
+	opts := lsp.Options{Completer: completer, Logger: logger, Config: &cfg, Version: version}
+	if o, ok := completer.(lsp.DocumentObserver); ok {
+		opts.Documents = o
+	}
+	if o, ok := completer.(lsp.WorkspaceObserver); ok {
+		opts.Workspace = o
+	}
+	return opts
 }
 
 // openLog returns the server logger: JSON lines to file (debug level: a

@@ -93,3 +93,30 @@ func TestLSPOverTCP(t *testing.T) {
 		t.Fatal("serveTCP did not stop")
 	}
 }
+
+// TestLSPOptionsObservers: the engine's completer follows documents and
+// the workspace (syntax trees, project graph), so the server must hand it
+// the edits and folder events; the fake follows neither.
+func TestLSPOptionsObservers(t *testing.T) {
+	if newEngine == nil {
+		t.Skip("no engine built in")
+	}
+	eng, err := newEngine("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := lspOptions(eng, slog.New(slog.DiscardHandler), "/m.gguf")
+	if opts.Documents == nil || opts.Workspace == nil {
+		t.Errorf("engine completer not observing: documents %v, workspace %v", opts.Documents, opts.Workspace)
+	}
+	if ec, ok := eng.(*lsp.EngineCompleter); !ok || ec.Trees == nil || ec.Project == nil {
+		t.Errorf("engine completer %T without syntax trees or project graph", eng)
+	}
+	if opts.Config.Model != "/m.gguf" || opts.Completer != eng {
+		t.Errorf("options %+v", opts)
+	}
+	fake := lspOptions(&lsptest.Fake{}, slog.New(slog.DiscardHandler), "")
+	if fake.Documents != nil || fake.Workspace != nil {
+		t.Error("the fake completer became an observer")
+	}
+}

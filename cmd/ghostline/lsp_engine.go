@@ -14,8 +14,11 @@ func init() {
 	newEngine = func(string) (lsp.Completer, error) {
 		// The model itself is loaded by the server through Loader, after
 		// initialize, so the editor shows progress instead of waiting on a
-		// silent process.
-		return &lsp.EngineCompleter{Resolve: resolveForLSP}, nil
+		// silent process. The completer also follows the documents (their
+		// syntax trees) and the workspace (the project graph, with its
+		// on-disk cache and fsnotify watcher); cmd_lsp.go registers it as
+		// the server's observer.
+		return &lsp.EngineCompleter{Resolve: resolveForLSP, Trees: &lsp.SyntaxTrees{}, Project: &lsp.ProjectContext{}}, nil
 	}
 }
 

@@ -214,6 +214,10 @@ test('ghostline lsp speaks LSP 3.18 inline completion as VS Code does', { timeou
   // Every message both ways, in order.
   const sent = parseWire(Buffer.concat(toServer)).map(describe);
   const received = parseWire(Buffer.concat(fromServer)).map(describe);
+  // The superseded request's cancellation and the newer request's answer
+  // are written by two goroutines woken by the same event, and JSON-RPC
+  // does not order responses: compare that pair as a set.
+  received.splice(9, 2, ...received.slice(9, 11).sort());
   const inline = 'call textDocument/inlineCompletion';
   const change = 'notify textDocument/didChange';
   assert.deepEqual(sent, [

@@ -1,0 +1,176 @@
+package lsp
+
+import (
+	"context"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ghostline-dev/ghostline/projectgraph"
+)
+
+// copyTree copies the fixture repository into a fresh directory, so tests
+// may change files under it.
+func copyTree(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "shop")
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		out := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(out, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(out, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func fileURI(p string) string { return (&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String() }
+
+// mainRequest is a completion request at the end of main() in the
+// fixture's main.go (the cursor after "fmt.Println(money.Format(c.Total()))").
+func mainRequest(t *testing.T, root string, extra string) CompletionRequest {
+	t.Helper()
+	path := filepath.Join(root, "main.go")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(b)
+	at := strings.Index(src, "c.Total()))") + len("c.Total()))")
+	prefix := src[:at] + extra
+	return CompletionRequest{URI: fileURI(path), Path: path, LanguageID: "go", Version: 1,
+		Prefix: prefix, Suffix: src[at:], Line: strings.Count(prefix, "\n"), Column: len(prefix) - lineStart(prefix)}
+}
+
+func blockText(pb ProjectBlocks) string {
+	var b strings.Builder
+	for _, bl := range pb.Blocks {
+		b.WriteString("==> " + bl.Path + " (" + bl.Reason + ")\n" + bl.Text + "\n")
+	}
+	return b.String()
+}
+
+func TestProjectContext(t *testing.T) {
+	root := copyTree(t, filepath.Join("..", "testdata", "projectgraph", "gorepo"))
+	p := &ProjectContext{Options: projectgraph.Options{NoCache: true}, NoWatch: true}
+	defer p.Close()
+	req := mainRequest(t, root, "\n\tc.")
+
+	// Before indexing: nothing, at once.
+	t0 := time.Now()
+	if pb, err := p.Blocks(req, 512); err != nil || len(pb.Blocks) != 0 || pb.Rel != "" {
+		t.Errorf("before indexing: %+v, %v", pb, err)
+	}
+	if d := time.Since(t0); d > 50*time.Millisecond {
+		t.Errorf("a request before indexing took %v", d)
+	}
+
+	folder := WorkspaceFolder{URI: fileURI(root), Name: "shop"}
+	var reports []int
+	if err := p.Index(context.Background(), []WorkspaceFolder{folder}, func(pct int, _ string) { reports = append(reports, pct) }); err != nil {
+		t.Fatal(err)
+	}
+	if !p.Ready() || len(reports) == 0 || reports[len(reports)-1] != 100 {
+		t.Errorf("ready %v, progress %v (want it to end at 100)", p.Ready(), reports)
+	}
+	p.DidOpen(fileURI(filepath.Join(root, "internal", "price", "price.go")), "go", 1, "")
+
+	pb, err := p.Blocks(req, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := blockText(pb)
+	t.Logf("context:\n%s", text)
+	if pb.Rel != "main.go" || pb.Repo != "shop" {
+		t.Errorf("rel %q repo %q", pb.Rel, pb.Repo)
+	}
+	// main() uses cart.New, c.Add, c.Total and money.Format: their
+	// definitions are what the model needs.
+	for _, want := range []string{"cart/cart.go", "func New", "internal/price/price.go", "Format"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("context lacks %q:\n%s", want, text)
+		}
+	}
+	if pb.Tokens <= 0 || pb.Tokens > 512 {
+		t.Errorf("%d tokens for a budget of 512", pb.Tokens)
+	}
+	for _, secret := range []string{".env", "server.key"} {
+		if strings.Contains(text, secret) {
+			t.Errorf("context shows %s", secret)
+		}
+	}
+	small, _ := p.Blocks(req, 24)
+	if small.Tokens > 24 {
+		t.Errorf("%d tokens for a budget of 24", small.Tokens)
+	}
+	if off, _ := p.Blocks(req, 0); len(off.Blocks) != 0 || off.Rel != "main.go" {
+		t.Errorf("budget 0: %+v (want no blocks, the path still relative)", off)
+	}
+	outside := req
+	outside.Path, outside.URI = "/elsewhere/x.go", "file:///elsewhere/x.go"
+	if pb, _ := p.Blocks(outside, 512); len(pb.Blocks) != 0 || pb.Rel != "" {
+		t.Errorf("a file outside the workspace got %+v", pb)
+	}
+
+	// didChangeWatchedFiles: a new file's definitions reach the context.
+	if err := os.WriteFile(filepath.Join(root, "cart", "discount.go"), []byte("package cart\n\n// Discount takes pct percent off the total.\nfunc (c *Cart) Discount(pct int) int { return c.Total() * (100 - pct) / 100 }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.FilesChanged([]FileEvent{{URI: fileURI(filepath.Join(root, "cart", "discount.go")), Type: 1}})
+	reqD := mainRequest(t, root, "\n\tfmt.Println(c.Discount(10))")
+	waitUntil(t, "the new file's definition in the context", 5*time.Second, func() bool {
+		pb, _ := p.Blocks(reqD, 512)
+		return strings.Contains(blockText(pb), "func (c *Cart) Discount")
+	})
+
+	// A folder removed: its files get no context.
+	p.FoldersChanged(nil, []WorkspaceFolder{folder})
+	if pb, _ := p.Blocks(req, 512); len(pb.Blocks) != 0 || pb.Rel != "" {
+		t.Errorf("after removing the folder: %+v", pb)
+	}
+}
+
+// The fsnotify watcher keeps the index current without the client's
+// help.
+func TestProjectContextWatcher(t *testing.T) {
+	root := copyTree(t, filepath.Join("..", "testdata", "projectgraph", "gorepo"))
+	p := &ProjectContext{Options: projectgraph.Options{NoCache: true}}
+	defer p.Close()
+	if err := p.Index(context.Background(), []WorkspaceFolder{{URI: fileURI(root), Name: "shop"}}, func(int, string) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "cart", "tax.go"), []byte("package cart\n\n// WithTax adds VAT.\nfunc WithTax(cents int) int { return cents * 6 / 5 }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	req := mainRequest(t, root, "\n\tfmt.Println(cart.WithTax(c.Total()))")
+	waitUntil(t, "the watcher to index the new file", 10*time.Second, func() bool {
+		pb, _ := p.Blocks(req, 512)
+		return strings.Contains(blockText(pb), "func WithTax")
+	})
+}
+
+func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
