@@ -63,6 +63,7 @@ type Index struct {
 	dirty     bool     // changed since loaded or saved
 	skipped   map[string]int
 	fcache    fileCache // contents read for context bodies
+	pkgVerts  map[string]bool // package vertices of g
 }
 
 // Progress reports indexing progress: done of total files.
@@ -123,6 +124,7 @@ func (ix *Index) reset() {
 	ix.fwd = map[string]map[string]bool{}
 	ix.rev = map[string]map[string]bool{}
 	ix.byName = map[string][]SymbolRef{}
+	ix.pkgVerts = map[string]bool{}
 	ix.g = graph.New(graph.StringHash, graph.Directed())
 	ix.skipped = map[string]int{}
 }
@@ -431,6 +433,16 @@ func (ix *Index) apply(changed []*File, removed []string, cfgChanged, edited boo
 	for _, p := range removed {
 		ix.removeFile(p)
 	}
+	if len(ix.files) == 0 && len(changed) > 1 {
+		// The first load: size the maps once rather than growing them
+		// through a dozen rehashes.
+		n := 0
+		for _, f := range changed {
+			n += len(f.Symbols)
+		}
+		ix.files = make(map[string]*File, len(changed))
+		ix.byName = make(map[string][]SymbolRef, n/3)
+	}
 	for _, f := range changed {
 		f.Pkg = pkgID(f)
 		old := ix.files[f.Path]
@@ -517,6 +529,7 @@ func (ix *Index) addMember(f *File) {
 	ix.pkgs[id] = m
 	_ = ix.g.AddVertex(f.Path)
 	_ = ix.g.AddVertex(PkgPrefix + id)
+	ix.pkgVerts[PkgPrefix+id] = true
 	_ = ix.g.AddEdge(PkgPrefix+id, f.Path, graph.EdgeAttribute("kind", "contains"))
 }
 
@@ -535,14 +548,15 @@ func (ix *Index) removeMember(f *File) {
 }
 
 // prunePkgs drops package vertices with neither members nor importers.
+// The package vertices are tracked in pkgVerts: building the graph's
+// adjacency map to find them cost a fifth of a reload.
 func (ix *Index) prunePkgs() {
-	adj, err := ix.g.AdjacencyMap()
-	if err != nil {
-		return
-	}
-	for v, out := range adj {
-		if id, ok := strings.CutPrefix(v, PkgPrefix); ok && len(out) == 0 && len(ix.pkgs[id]) == 0 && len(ix.rev[v]) == 0 {
-			_ = ix.g.RemoveVertex(v)
+	for v := range ix.pkgVerts {
+		id := strings.TrimPrefix(v, PkgPrefix)
+		if len(ix.pkgs[id]) == 0 && len(ix.rev[v]) == 0 {
+			if ix.g.RemoveVertex(v) == nil {
+				delete(ix.pkgVerts, v)
+			}
 		}
 	}
 }
@@ -604,6 +618,9 @@ func (ix *Index) setTargets(p string, targets map[string]bool) {
 		ix.rev[t][p] = true
 		_ = ix.g.AddVertex(p)
 		_ = ix.g.AddVertex(t)
+		if strings.HasPrefix(t, PkgPrefix) {
+			ix.pkgVerts[t] = true
+		}
 		_ = ix.g.AddEdge(p, t, graph.EdgeAttribute("kind", "imports"))
 	}
 	if len(targets) == 0 {
