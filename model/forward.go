@@ -111,6 +111,11 @@ type scratch struct {
 	n                     int       // rows allocated
 	x, h, q, k, v, att, o []float32 // n×Dim, n×Dim, n×Dim, n×KVDim, n×KVDim, n×Dim, n×Dim
 	ffA, ffB              []float32 // n×FFN
+
+	// Arguments of MatMulShared, kept here so the decode loop does not
+	// allocate them.
+	sharedOut [3][]float32
+	sharedW   [3]backend.Weight
 }
 
 // scratchFor returns activations for n tokens, reusing those kept in c
@@ -152,6 +157,13 @@ func (m *Model) linear(out []float32, w backend.Weight, bias []float32, x []floa
 	}
 }
 
+// addBias adds bias (if any) to the n rows of w's output in out.
+func (m *Model) addBias(out []float32, w backend.Weight, bias []float32, n int) {
+	if bias != nil {
+		m.be.AddBias(out[:n*w.Rows()], bias)
+	}
+}
+
 // block is one transformer layer, pre-norm:
 //
 //	x += Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
@@ -163,9 +175,18 @@ func (m *Model) block(l int, x []float32, s *scratch, c *KVCache, cells, pos []i
 
 	// Attention.
 	m.normalize(s.h, x, ly.attnNorm)
-	m.linear(s.q, ly.wq, ly.bq, s.h, n)
-	m.linear(s.k, ly.wk, ly.bk, s.h, n)
-	m.linear(s.v, ly.wv, ly.bv, s.h, n)
+	if sm, ok := m.be.(backend.SharedMatMuler); ok {
+		s.sharedOut = [3][]float32{s.q, s.k, s.v}
+		s.sharedW = [3]backend.Weight{ly.wq, ly.wk, ly.wv}
+		sm.MatMulShared(s.sharedOut[:], s.sharedW[:], s.h, n)
+		m.addBias(s.q, ly.wq, ly.bq, n)
+		m.addBias(s.k, ly.wk, ly.bk, n)
+		m.addBias(s.v, ly.wv, ly.bv, n)
+	} else {
+		m.linear(s.q, ly.wq, ly.bq, s.h, n)
+		m.linear(s.k, ly.wk, ly.bk, s.h, n)
+		m.linear(s.v, ly.wv, ly.bv, s.h, n)
+	}
 	m.be.ApplyRope(s.q, m.Heads, m.HeadDim, pos, m.Rope)
 	m.be.ApplyRope(s.k, m.KVHeads, m.HeadDim, pos, m.Rope)
 	for i, cell := range cells {
@@ -184,8 +205,16 @@ func (m *Model) block(l int, x []float32, s *scratch, c *KVCache, cells, pos []i
 	m.normalize(s.h, x, ly.ffnNorm)
 	ff := n * m.FFN
 	if m.MLP == SwiGLU {
-		m.linear(s.ffA, ly.gate, ly.bGate, s.h, n)
-		m.linear(s.ffB, ly.up, ly.bUp, s.h, n)
+		if sm, ok := m.be.(backend.SharedMatMuler); ok {
+			s.sharedOut = [3][]float32{s.ffA, s.ffB}
+			s.sharedW = [3]backend.Weight{ly.gate, ly.up}
+			sm.MatMulShared(s.sharedOut[:2], s.sharedW[:2], s.h, n)
+			m.addBias(s.ffA, ly.gate, ly.bGate, n)
+			m.addBias(s.ffB, ly.up, ly.bUp, n)
+		} else {
+			m.linear(s.ffA, ly.gate, ly.bGate, s.h, n)
+			m.linear(s.ffB, ly.up, ly.bUp, s.h, n)
+		}
 		m.be.SwiGLU(s.ffA[:ff], s.ffB[:ff])
 	} else {
 		m.linear(s.ffA, ly.up, ly.bUp, s.h, n)

@@ -96,11 +96,13 @@ func benchSpeed(stdout, stderr io.Writer, path string, threads, reps int, asJSON
 	}
 	var ppT time.Duration
 	for r := 0; r < reps; r++ {
+		cpu0 := cpuSeconds()
 		d, err := pp()
 		if err != nil {
 			return fmt.Errorf("prefill: %w", err)
 		}
-		fmt.Fprintf(stderr, "  pp%d run %d: %.1f tok/s\n", benchPrompt, r+1, benchPrompt/d.Seconds())
+		cpu := cpuSeconds() - cpu0
+		fmt.Fprintf(stderr, "  pp%d run %d: %.1f tok/s (cpu %.2f s, %.2f ms/token)\n", benchPrompt, r+1, benchPrompt/d.Seconds(), cpu, 1e3*cpu/benchPrompt)
 		ppT += d
 	}
 	if _, err := tg(1); err != nil {
@@ -108,11 +110,13 @@ func benchSpeed(stdout, stderr io.Writer, path string, threads, reps int, asJSON
 	}
 	var tgT time.Duration
 	for r := 0; r < reps; r++ {
+		cpu0 := cpuSeconds()
 		d, err := tg(benchGen)
 		if err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
-		fmt.Fprintf(stderr, "  tg%d run %d: %.2f tok/s\n", benchGen, r+1, benchGen/d.Seconds())
+		cpu := cpuSeconds() - cpu0
+		fmt.Fprintf(stderr, "  tg%d run %d: %.2f tok/s (cpu %.2f s, %.2f ms/token)\n", benchGen, r+1, benchGen/d.Seconds(), cpu, 1e3*cpu/benchGen)
 		tgT += d
 	}
 	res := speedResult{

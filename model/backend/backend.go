@@ -117,6 +117,15 @@ type Backend interface {
 	GELU(x []float32)
 }
 
+// SharedMatMuler is an optional Backend extension: several products of
+// one input (Q, K and V; gate and up) as one call, so a backend can
+// quantize the input once and hand the products to its threads as one
+// op. outs[i] = ws[i]·x as MatMul would compute it; the forward pass uses
+// it when the backend has it and calls MatMul per weight otherwise.
+type SharedMatMuler interface {
+	MatMulShared(outs [][]float32, ws []Weight, x []float32, n int)
+}
+
 // Factory makes a backend with the given number of threads (0: one per
 // core).
 type Factory func(threads int) (Backend, error)

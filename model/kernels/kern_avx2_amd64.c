@@ -11,6 +11,7 @@
 #define TR_K 1
 #define TT_K 4
 #define TR_D 4
+#define TT_H 8
 #include "kern_body.h"
 
 // gl_sum_u64_avx2 adds n 64-bit words with four vector accumulators: a

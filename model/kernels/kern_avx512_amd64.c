@@ -12,4 +12,5 @@
 #define TR_K 2
 #define TT_K 4
 #define TR_D 4
+#define TT_H 4
 #include "kern_body.h"

@@ -80,3 +80,25 @@ func nativeQuantize(p path, a actKind, x []float32, dst []byte) bool {
 	}
 	return true
 }
+
+func nativeSwiGLU(gate, up []float32) {
+	C.gl_swiglu_avx2((*C.float)(unsafe.Pointer(&gate[0])), (*C.float)(unsafe.Pointer(&up[0])), C.int64_t(len(gate)))
+}
+
+func nativeExp(out, x []float32) {
+	C.gl_exp_avx2((*C.float)(unsafe.Pointer(&x[0])), C.int64_t(len(x)), (*C.float)(unsafe.Pointer(&out[0])))
+}
+
+// nativeAttend runs gl_attend_avx2; Attend has checked every bound.
+func nativeAttend(half bool, out, q, k32, v32 []float32, k16, v16 []uint16, stride int, cells []int32, scale float32, scores []float32) {
+	var kp, vp unsafe.Pointer
+	h := C.int(0)
+	if half {
+		kp, vp, h = unsafe.Pointer(&k16[0]), unsafe.Pointer(&v16[0]), 1
+	} else {
+		kp, vp = unsafe.Pointer(&k32[0]), unsafe.Pointer(&v32[0])
+	}
+	C.gl_attend_avx2(h, (*C.float)(unsafe.Pointer(&q[0])), C.int64_t(len(q)), kp, vp, C.int64_t(stride),
+		(*C.int32_t)(unsafe.Pointer(&cells[0])), C.int64_t(len(cells)), C.float(scale),
+		(*C.float)(unsafe.Pointer(&scores[0])), (*C.float)(unsafe.Pointer(&out[0])))
+}

@@ -14,3 +14,8 @@ func nativeMatMul(p path, t quant.Type, w []byte, rb, cols, rowStart, rowEnd int
 func sumU64(p []uint64) uint64 { return sumU64Go(p) }
 
 func nativeQuantize(p path, a actKind, x []float32, dst []byte) bool { return false }
+
+func nativeSwiGLU(gate, up []float32) {}
+func nativeExp(out, x []float32)      {}
+func nativeAttend(half bool, out, q, k32, v32 []float32, k16, v16 []uint16, stride int, cells []int32, scale float32, scores []float32) {
+}

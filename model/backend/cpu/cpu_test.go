@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -112,14 +113,27 @@ func TestRope(t *testing.T) {
 
 // TestAttend checks grouped-query attention against a direct float64
 // softmax.
+// TestAttend checks both backends (New runs model/kernels' attention
+// kernel where the CPU has one, NewPortable the Go loop) against the
+// float64 definition, for a head size the kernel takes specially (64),
+// one it takes generically (8) and one it refuses (6: not a multiple of 8,
+// so the fast backend falls back to Go).
 func TestAttend(t *testing.T) {
-	const heads, kvHeads, hd, cells = 4, 2, 8, 6
+	for _, hd := range []int{6, 8, 64} {
+		for name, c := range map[string]*CPU{"fast": New(2), "portable": NewPortable(2)} {
+			t.Run(fmt.Sprintf("%s/hd=%d", name, hd), func(t *testing.T) { testAttend(t, c, hd) })
+		}
+	}
+}
+
+func testAttend(t *testing.T, c *CPU, hd int) {
+	const heads, kvHeads, cells = 4, 2, 6
 	q := randVec(2*heads*hd, 3)
 	K := randVec(cells*kvHeads*hd, 4)
 	V := randVec(cells*kvHeads*hd, 5)
 	vis := [][]int32{{0, 2, 5}, {1, 3, 4, 5, 0}}
 	out := make([]float32, 2*heads*hd)
-	New(2).Attend(out, q, backend.Attention{Heads: heads, KVHeads: kvHeads, HeadDim: hd, Scale: 0.3, K: K, V: V, Visible: vis})
+	c.Attend(out, q, backend.Attention{Heads: heads, KVHeads: kvHeads, HeadDim: hd, Scale: 0.3, K: K, V: V, Visible: vis})
 	for i, cs := range vis {
 		for h := 0; h < heads; h++ {
 			kh := h / (heads / kvHeads)

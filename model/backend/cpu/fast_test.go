@@ -111,9 +111,17 @@ func TestDecodeOpsAllocateNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		outs := [][]float32{out[:rows/2], out[rows/2:]}
+		half := quantized(t, quant.Q8_0, wf[:rows/2*cols])
+		wh, err := c.NewWeight(quant.Q8_0, rows/2, cols, half)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws := []backend.Weight{wh, wh}
 		step := func() {
 			c.RMSNorm(norm, x, x, cols, 1e-6)
 			c.MatMul(out, w, norm, 1)
+			c.MatMulShared(outs, ws, norm, 1)
 			c.ApplyRope(q, heads, hd, pos, rope)
 			c.Attend(ao, q, att)
 			c.SwiGLU(out[:32], out[32:])
@@ -180,5 +188,56 @@ func BenchmarkDispatch(b *testing.B) {
 				c.run(c.threads * chunksPerThread)
 			}
 		})
+	}
+}
+
+// TestMatMulShared checks MatMulShared against one MatMul per weight on the
+// same backend: fused (weights of one activation format: Q5_0 and Q8_0,
+// as a Q4_K_M file's Q, K and V are) and unfused (Q4_K with Q5_0: two
+// formats; portable backend), with row counts that put the boundaries
+// between the weights inside a chunk, over thread and token counts.
+func TestMatMulShared(t *testing.T) {
+	const cols = 512
+	rows := []int{50, 18, 33}
+	cases := []struct {
+		name  string
+		types []quant.Type
+	}{
+		{"q5_0+q5_0+q8_0", []quant.Type{quant.Q5_0, quant.Q5_0, quant.Q8_0}},
+		{"q4_k+q5_0", []quant.Type{quant.Q4_K, quant.Q5_0}},
+		{"f32+q8_0", []quant.Type{quant.F32, quant.Q8_0}},
+	}
+	for _, tc := range cases {
+		for _, c := range []*CPU{New(1), New(2), New(3), NewPortable(2)} {
+			var ws []backend.Weight
+			for i, typ := range tc.types {
+				w, err := c.NewWeight(typ, rows[i], cols, quantized(t, typ, randVec(rows[i]*cols, uint64(20+i))))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ws = append(ws, w)
+			}
+			for _, n := range []int{1, 5, 40} {
+				x := randVec(n*cols, uint64(30+n))
+				outs := make([][]float32, len(ws))
+				for i, w := range ws {
+					outs[i] = make([]float32, n*w.Rows())
+				}
+				c.MatMulShared(outs, ws, x, n)
+				for i, w := range ws {
+					want := make([]float32, n*w.Rows())
+					c.MatMul(want, w, x, n)
+					var scale float64
+					for _, v := range want {
+						scale = max(scale, math.Abs(float64(v)))
+					}
+					for k := range want {
+						if d := math.Abs(float64(outs[i][k] - want[k])); d > 1e-5*scale {
+							t.Fatalf("%s, %s %d threads, n=%d: weight %d out[%d] = %v, MatMul %v", tc.name, c.Path(), c.threads, n, i, k, outs[i][k], want[k])
+						}
+					}
+				}
+			}
+		}
 	}
 }
