@@ -811,7 +811,7 @@ func (p *packer) addSignature(c *cand) {
 
 // maxCardShare is the most of the budget one type card may take: a type
 // with a hundred methods must leave room for the other types in play.
-var maxCardShare = 0.3
+const maxCardShare = 0.3
 
 // addCard adds a compact view of a type: its declaration line, then the
 // members named near the cursor and, as far as the card's share of the

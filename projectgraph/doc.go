@@ -6,6 +6,9 @@
 //	context.go   Context: identifiers at the cursor → their definitions,
 //	             then graph neighbours and recent files, packed into a
 //	             token budget as Blocks{Path, Text, Reason}
+//	gotypes.go   for Go, the types of the values around the cursor,
+//	             inferred from the index's signatures: the members their
+//	             selectors name and compact cards of the types in play
 //	index.go     Index: files, the import graph (github.com/dominikbraun/graph),
 //	             the symbol index and identifier references; incremental
 //	             updates; cache.go persists it, watch.go keeps it current
@@ -19,6 +22,17 @@
 //   - Structure before similarity. The import graph says which files can
 //     define the identifiers at the cursor; definitions found through it are
 //     ranked first, similarity-free neighbours next (see context.go).
+//   - Types before names, for Go. Half the cross-file definitions a line of
+//     Go needs are fields and methods reached through a value (c.config.
+//     Certificates); their names recur across hundreds of types, so the
+//     context follows the values' types (parameters, bindings, call
+//     results, field types) with go/parser on the enclosing function and
+//     the index's signatures — a syntactic approximation of go/types that
+//     leaves out what it cannot type (see gotypes.go).
+//   - A request never parses the whole file at the cursor when the index
+//     knows it: an edit inside one function body leaves the declarations
+//     as indexed, shifted (patchedFile), since a full parse of a large
+//     file costs more than the rest of the request.
 //   - Definitions are found by a tree-sitter walk that never enters function
 //     bodies, so the cost is proportional to the number of top-level
 //     declarations, not to the size of the file. Identifier references come

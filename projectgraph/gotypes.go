@@ -120,7 +120,7 @@ func (ix *Index) inferGo(cur *File, src []byte, cursor int, weight func(off int)
 		return nil
 	}
 	fd, ok := file.Decls[len(file.Decls)-1].(*ast.FuncDecl)
-	if !ok {
+	if !ok || fd.Body == nil || fd.Type == nil {
 		return nil
 	}
 	g := &goScope{ix: ix, fset: fset, base: fn.Start - len(prefix), env: map[string][]binding{},
@@ -734,7 +734,7 @@ func (ix *Index) typeCard(nt gnamed, def SymbolRef) card {
 // resolved through the type of its value is as certain as a name the
 // imports put in scope; a type in play says less about which of its
 // members comes next, so its card ranks a little below.
-var (
+const (
 	memberWeight = 1.0
 	cardWeight   = 0.8
 )

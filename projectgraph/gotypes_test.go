@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func writeFiles(t *testing.T, files map[string]string) string {
+func writeFiles(t testing.TB, files map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
 	for p, c := range files {
@@ -308,4 +308,28 @@ func TestCachedCounter(t *testing.T) {
 	if CachedCounter(c) != c {
 		t.Error("wrapping a CachedCounter again should return it")
 	}
+}
+
+// FuzzContextGo feeds arbitrary buffers for a Go file of an indexed
+// workspace: the type inference and the patched facts must never panic,
+// and the blocks stay within the budget.
+func FuzzContextGo(f *testing.F) {
+	f.Add([]byte(shapeRepo["app/app.go"]), uint16(6), uint8(2))
+	f.Add([]byte(strings.Replace(shapeRepo["app/app.go"], "n := c.Name", "n := c.Name.Size.(*shape.Config).Scale(", 1)), uint16(6), uint8(30))
+	f.Add([]byte("package app\nfunc f(x *shape.Config) { for _, y := range x { switch z := y.(type) { case *T: z. } } }"), uint16(2), uint8(70))
+	root := writeFiles(f, shapeRepo)
+	ix, err := Open(context.Background(), root, Options{NoCache: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, src []byte, line uint16, col uint8) {
+		const budget = 200
+		res, err := ix.Context(Request{Path: "app/app.go", Line: int(line%64) + 1, Col: int(col) + 1, Budget: budget, Source: src})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Tokens > budget {
+			t.Fatalf("tokens %d over the budget", res.Tokens)
+		}
+	})
 }
