@@ -62,7 +62,7 @@ type Index struct {
 	recent    []string // most recently changed first
 	dirty     bool     // changed since loaded or saved
 	skipped   map[string]int
-	fcache    fileCache // contents read for context bodies
+	fcache    fileCache       // contents read for context bodies
 	pkgVerts  map[string]bool // package vertices of g
 }
 
