@@ -174,3 +174,56 @@ func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// BenchmarkProjectBlocks is the context time a completion pays with the
+// default budget (512 tokens, the approximate counter, as the server asks):
+// in the small fixture repository, and in this repository (~470 files)
+// with the cursor in the middle of lsp/completion.go.
+func BenchmarkProjectBlocks(b *testing.B) {
+	fixture := filepath.Join(b.TempDir(), "shop")
+	if err := os.CopyFS(fixture, os.DirFS(filepath.Join("..", "testdata", "projectgraph", "gorepo"))); err != nil {
+		b.Fatal(err)
+	}
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, root, file, at string
+	}{
+		{"fixture", fixture, "main.go", "c.Total()))"},
+		{"repo", repo, filepath.Join("lsp", "completion.go"), "texts := cleanCandidates(o.res.Candidates, j.req.N, j.req.MaxLines)"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			p := &ProjectContext{Options: projectgraph.Options{NoCache: true}, NoWatch: true}
+			defer p.Close()
+			if err := p.Index(context.Background(), []WorkspaceFolder{{URI: fileURI(tc.root), Name: "ws"}}, func(int, string) {}); err != nil {
+				b.Fatal(err)
+			}
+			path := filepath.Join(tc.root, tc.file)
+			src, err := os.ReadFile(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			at := strings.Index(string(src), tc.at)
+			if at < 0 {
+				b.Fatalf("%q not in %s", tc.at, path)
+			}
+			at += len(tc.at)
+			prefix := string(src[:at]) + "\n\t"
+			req := CompletionRequest{Path: path, Prefix: prefix, Suffix: string(src[at:]), Line: strings.Count(prefix, "\n")}
+			var blocks, tokens int
+			cpu0 := processCPU()
+			for b.Loop() {
+				pb, err := p.Blocks(req, 512)
+				if err != nil || len(pb.Blocks) == 0 {
+					b.Fatalf("%d blocks, %v", len(pb.Blocks), err)
+				}
+				blocks, tokens = len(pb.Blocks), pb.Tokens
+			}
+			b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64(blocks), "blocks")
+			b.ReportMetric(float64(tokens), "tokens")
+		})
+	}
+}

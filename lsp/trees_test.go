@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -257,4 +258,82 @@ func TestSyntaxTreesConcurrent(t *testing.T) {
 	}
 	t.Logf("%d constraints from the tree while typing", incremental)
 	trees.DidClose(s.uri)
+}
+
+// bigGo is a Go file of about n lines, in functions of 15 lines (the
+// shape of astguard's benchmarks; tree-sitter's incremental reparse costs
+// grow with the number of top-level declarations, so thousands of
+// one-line functions would measure something else).
+func bigGo(n int) string {
+	var b strings.Builder
+	b.WriteString("package big\n\nimport \"fmt\"\n\n")
+	for i := 0; strings.Count(b.String(), "\n") < n; i++ {
+		fmt.Fprintf(&b, "// f%d does a thing.\nfunc f%d(xs []int) (int, error) {\n\ttotal := 0\n\tfor i, x := range xs {\n\t\tif x%%2 == 0 {\n\t\t\ttotal += x * i\n\t\t} else {\n\t\t\ttotal -= %d\n\t\t}\n\t}\n\tif total < 0 {\n\t\treturn 0, fmt.Errorf(\"negative: %%d\", total)\n\t}\n\treturn total, nil\n}\n\n", i, i, i)
+	}
+	return b.String()
+}
+
+// BenchmarkConstraint compares what a completion pays for its syntax
+// constraint on a 5,000-line Go file after a keystroke: from the
+// document's incremental tree (the edit plus NewSyntaxConstraintAt) or
+// from a full parse of prefix and suffix (what EngineCompleter did
+// before it observed the documents).
+func BenchmarkConstraint(b *testing.B) {
+	src := bigGo(5000)
+	mid := strings.Index(src[len(src)/2:], "total -= ") + len(src)/2 + len("total -= 1") // typing digits: the file stays valid
+	for _, tc := range []struct {
+		name  string
+		trees bool
+	}{{"tree", true}, {"full-parse", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var trees *SyntaxTrees
+			if tc.trees {
+				trees = &SyntaxTrees{}
+				defer trees.Close()
+			}
+			text := NewText(src)
+			if trees != nil {
+				trees.DidOpen("file:///b/big.go", "go", 1, src)
+			}
+			v := int32(1)
+			ctx := context.Background()
+			cpu0 := processCPU()
+			for b.Loop() {
+				// One keystroke at the cursor, then the request's constraint.
+				off := mid + int(v-1)
+				p := text.Position(off, UTF16)
+				r := protocol.Range{Start: p, End: p}
+				next, e, err := text.Apply(&r, "7", UTF16)
+				if err != nil {
+					b.Fatal(err)
+				}
+				text, v = next, v+1
+				if trees != nil {
+					trees.DidChange("file:///b/big.go", v, []Edit{e}, text.String())
+				}
+				s := text.String()
+				req := CompletionRequest{URI: "file:///b/big.go", LanguageID: "go", Version: v, Prefix: s[:off+1], Suffix: s[off+1:]}
+				con, inc, err := trees.Constraint(ctx, req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if inc != tc.trees {
+					b.Fatalf("incremental %v", inc)
+				}
+				con.Close()
+			}
+			b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+		})
+	}
+}
+
+// processCPU is the CPU time (user+system) of this process, all threads:
+// the shared 2-core machines are often loaded many times over, which
+// inflates wall-clock ns/op; CPU time per operation survives contention.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
