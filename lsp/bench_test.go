@@ -98,6 +98,8 @@ type keystroke struct {
 	prompt time.Duration // of which building the prompt (measured apart)
 	ctx    time.Duration // cross-file context
 	syntax time.Duration // syntax constraint
+	// blocks and tokens: the cross-file context the project graph gave
+	blocks, tokens int
 }
 
 // model is the time in the model proper: the engine's call less the
@@ -147,7 +149,8 @@ func typingSession(b *testing.B, opts lsp.Options, uri string, prompt func() tim
 			if t.ID != id {
 				b.Fatalf("keystroke %d: the timing of request %s was not recorded before its answer (have %s)", len(keys), id, t.ID)
 			}
-			k := keystroke{total: d, engine: t.Completer.Engine, ctx: t.Completer.Context, syntax: t.Completer.Syntax}
+			k := keystroke{total: d, engine: t.Completer.Engine, ctx: t.Completer.Context, syntax: t.Completer.Syntax,
+				blocks: t.Completer.ContextBlocks, tokens: t.Completer.ContextTokens}
 			if k.engine == 0 { // a Completer that does not split its time
 				k.engine = t.Model()
 			}
@@ -196,6 +199,14 @@ func typingSession(b *testing.B, opts lsp.Options, uri string, prompt func() tim
 		}
 	}
 	report("/model-call", ran) // the keystrokes that ran the model
+	if len(ran) > 0 {
+		blocks, tokens := 0, 0
+		for _, k := range ran {
+			blocks, tokens = blocks+k.blocks, tokens+k.tokens
+		}
+		b.ReportMetric(float64(blocks)/float64(len(ran)), "context-blocks/model-call")
+		b.ReportMetric(float64(tokens)/float64(len(ran)), "context-tokens/model-call")
+	}
 	b.ReportMetric(float64(len(keys))/float64(b.N), "keystrokes/op")
 	b.ReportMetric(float64(len(ran))/float64(b.N), "model-calls/op")
 }
