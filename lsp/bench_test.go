@@ -40,8 +40,10 @@ func BenchmarkTypingSession(b *testing.B) {
 // everything a user's session has: the completer observes the documents
 // (incremental syntax trees for astguard) and the workspace (this
 // repository, indexed by the project graph before typing starts; the file
-// is typed as internal/benchcache/lru.go, a new file in it), so each
-// model call carries cross-file context. The figures split end-to-end
+// is typed as lsp/lru.go, a new file in an existing package, whose
+// neighbours the project graph outlines), so each model call carries
+// cross-file context. (A new file in a new directory gets none: nothing
+// it uses yet is defined in the workspace.) The figures split end-to-end
 // latency into model time and the server's own (JSON-RPC, sync, context,
 // syntax constraint, prompt). It types the first typedChars characters
 // only (a real model answers in seconds per keystroke on a 2-core CPU)
@@ -86,7 +88,7 @@ func BenchmarkTypingSessionModel(b *testing.B) {
 		}
 		return d
 	}
-	uri := lsp.FileURI(filepath.Join(root, "internal", "benchcache", "lru.go"))
+	uri := lsp.FileURI(filepath.Join(root, "lsp", "lru.go"))
 	opts := lsp.Options{Completer: eng, Documents: eng, Workspace: eng}
 	typingSession(b, opts, uri, prompt, []rune(string(src))[:typedChars])
 }
