@@ -62,8 +62,12 @@ type Index struct {
 	recent    []string // most recently changed first
 	dirty     bool     // changed since loaded or saved
 	skipped   map[string]int
-	fcache    fileCache       // contents read for context bodies
-	pkgVerts  map[string]bool // package vertices of g
+	fcache    fileCache // contents read for context bodies
+	// g is built from fwd and pkgs when Graph is first called after a
+	// change (gStale), under gmu: nothing inside the package walks it,
+	// and keeping it current cost a fifth of a reload.
+	gmu    sync.Mutex
+	gStale bool
 }
 
 // Progress reports indexing progress: done of total files.
@@ -124,8 +128,7 @@ func (ix *Index) reset() {
 	ix.fwd = map[string]map[string]bool{}
 	ix.rev = map[string]map[string]bool{}
 	ix.byName = map[string][]SymbolRef{}
-	ix.pkgVerts = map[string]bool{}
-	ix.g = graph.New(graph.StringHash, graph.Directed())
+	ix.g = nil
 	ix.skipped = map[string]int{}
 }
 
@@ -427,8 +430,9 @@ func pkgID(f *File) string {
 // Callers hold ix.mu.
 func (ix *Index) apply(changed []*File, removed []string, cfgChanged, edited bool) {
 	setChanged := len(removed) > 0 || ix.res == nil
-	if len(changed) > 0 || len(removed) > 0 {
-		ix.dirty = true
+	if len(changed) > 0 || len(removed) > 0 || cfgChanged {
+		ix.dirty = len(changed) > 0 || len(removed) > 0 || ix.dirty
+		ix.gStale = true
 	}
 	for _, p := range removed {
 		ix.removeFile(p)
@@ -469,7 +473,6 @@ func (ix *Index) apply(changed []*File, removed []string, cfgChanged, edited boo
 		for p := range ix.files {
 			ix.link(ix.files[p])
 		}
-		ix.prunePkgs()
 		return
 	}
 	for _, f := range changed {
@@ -527,10 +530,6 @@ func (ix *Index) addMember(f *File) {
 	copy(m[i+1:], m[i:])
 	m[i] = f.Path
 	ix.pkgs[id] = m
-	_ = ix.g.AddVertex(f.Path)
-	_ = ix.g.AddVertex(PkgPrefix + id)
-	ix.pkgVerts[PkgPrefix+id] = true
-	_ = ix.g.AddEdge(PkgPrefix+id, f.Path, graph.EdgeAttribute("kind", "contains"))
 }
 
 func (ix *Index) removeMember(f *File) {
@@ -544,21 +543,6 @@ func (ix *Index) removeMember(f *File) {
 	} else {
 		ix.pkgs[f.Pkg] = m
 	}
-	_ = ix.g.RemoveEdge(PkgPrefix+f.Pkg, f.Path)
-}
-
-// prunePkgs drops package vertices with neither members nor importers.
-// The package vertices are tracked in pkgVerts: building the graph's
-// adjacency map to find them cost a fifth of a reload.
-func (ix *Index) prunePkgs() {
-	for v := range ix.pkgVerts {
-		id := strings.TrimPrefix(v, PkgPrefix)
-		if len(ix.pkgs[id]) == 0 && len(ix.rev[v]) == 0 {
-			if ix.g.RemoveVertex(v) == nil {
-				delete(ix.pkgVerts, v)
-			}
-		}
-	}
 }
 
 func (ix *Index) removeFile(p string) {
@@ -571,11 +555,9 @@ func (ix *Index) removeFile(p string) {
 	ix.removeMember(f)
 	for src := range ix.rev[p] {
 		delete(ix.fwd[src], p)
-		_ = ix.g.RemoveEdge(src, p)
 	}
 	delete(ix.rev, p)
 	delete(ix.files, p)
-	_ = ix.g.RemoveVertex(p)
 	for i, q := range ix.recent {
 		if q == p {
 			ix.recent = append(ix.recent[:i], ix.recent[i+1:]...)
@@ -605,7 +587,6 @@ func (ix *Index) setTargets(p string, targets map[string]bool) {
 			if len(ix.rev[t]) == 0 {
 				delete(ix.rev, t)
 			}
-			_ = ix.g.RemoveEdge(p, t)
 		}
 	}
 	for t := range targets {
@@ -616,12 +597,6 @@ func (ix *Index) setTargets(p string, targets map[string]bool) {
 			ix.rev[t] = map[string]bool{}
 		}
 		ix.rev[t][p] = true
-		_ = ix.g.AddVertex(p)
-		_ = ix.g.AddVertex(t)
-		if strings.HasPrefix(t, PkgPrefix) {
-			ix.pkgVerts[t] = true
-		}
-		_ = ix.g.AddEdge(p, t, graph.EdgeAttribute("kind", "imports"))
 	}
 	if len(targets) == 0 {
 		delete(ix.fwd, p)
@@ -906,6 +881,31 @@ func (ix *Index) Recent() []string {
 func (ix *Index) Graph() (graph.Graph[string, string], error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
+	ix.gmu.Lock()
+	defer ix.gmu.Unlock()
+	if ix.g == nil || ix.gStale {
+		g := graph.New(graph.StringHash, graph.Directed())
+		for p := range ix.files {
+			_ = g.AddVertex(p)
+		}
+		for id, members := range ix.pkgs {
+			if len(members) == 0 {
+				continue
+			}
+			_ = g.AddVertex(PkgPrefix + id)
+			for _, m := range members {
+				_ = g.AddEdge(PkgPrefix+id, m, graph.EdgeAttribute("kind", "contains"))
+			}
+		}
+		for p, ts := range ix.fwd {
+			_ = g.AddVertex(p)
+			for t := range ts {
+				_ = g.AddVertex(t)
+				_ = g.AddEdge(p, t, graph.EdgeAttribute("kind", "imports"))
+			}
+		}
+		ix.g, ix.gStale = g, false
+	}
 	return ix.g.Clone()
 }
 
