@@ -33,7 +33,7 @@ func BenchmarkTypingSession(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	typingSession(b, lsp.Options{Completer: &lsptest.Fake{}}, "file:///bench/lru.go", nil, []rune(string(src)))
+	typingSession(b, lsp.Options{Completer: &lsptest.Fake{}}, "file:///bench/lru.go", nil, []rune(string(src)), 0)
 }
 
 // BenchmarkTypingSessionModel is the same replay on the real engine with
@@ -90,7 +90,7 @@ func BenchmarkTypingSessionModel(b *testing.B) {
 	}
 	uri := lsp.FileURI(filepath.Join(root, "lsp", "lru.go"))
 	opts := lsp.Options{Completer: eng, Documents: eng, Workspace: eng}
-	typingSession(b, opts, uri, prompt, []rune(string(src))[:typedChars])
+	typingSession(b, opts, uri, prompt, []rune(string(src))[:typedChars], 10*time.Minute)
 }
 
 // keystroke is one timed keystroke.
@@ -101,7 +101,9 @@ type keystroke struct {
 	ctx    time.Duration // cross-file context
 	syntax time.Duration // syntax constraint
 	// blocks and tokens: the cross-file context the project graph gave
+	// (cached: the line's context was reused)
 	blocks, tokens int
+	cached         bool
 }
 
 // model is the time in the model proper: the engine's call less the
@@ -118,8 +120,9 @@ func (k keystroke) server() time.Duration { return k.total - k.model() }
 // answer. The split comes from Options.OnCompletion, which the server
 // calls before it writes the answer, so each keystroke's figures are in
 // when its answer is read. prompt, if set, measures the prompt building of
-// the keystroke's engine request apart (off the clock). Debounce is 0.
-func typingSession(b *testing.B, opts lsp.Options, uri string, prompt func() time.Duration, src []rune) {
+// the keystroke's engine request apart (off the clock). slow, if set, is
+// how long one answer may take. Debounce is 0.
+func typingSession(b *testing.B, opts lsp.Options, uri string, prompt func() time.Duration, src []rune, slow time.Duration) {
 	var keys []keystroke
 	var mu sync.Mutex
 	var timing lsp.CompletionTiming // of the request being timed
@@ -131,6 +134,7 @@ func typingSession(b *testing.B, opts lsp.Options, uri string, prompt func() tim
 	}
 	for b.Loop() {
 		c := start(b, opts)
+		c.slow = slow
 		c.initialize(vscodeCaps, nil)
 		c.open(uri, "go", "")
 		line, col := 0, 0
@@ -152,7 +156,7 @@ func typingSession(b *testing.B, opts lsp.Options, uri string, prompt func() tim
 				b.Fatalf("keystroke %d: the timing of request %s was not recorded before its answer (have %s)", len(keys), id, t.ID)
 			}
 			k := keystroke{total: d, engine: t.Completer.Engine, ctx: t.Completer.Context, syntax: t.Completer.Syntax,
-				blocks: t.Completer.ContextBlocks, tokens: t.Completer.ContextTokens}
+				blocks: t.Completer.ContextBlocks, tokens: t.Completer.ContextTokens, cached: t.Completer.ContextCached}
 			if k.engine == 0 { // a Completer that does not split its time
 				k.engine = t.Model()
 			}
@@ -202,10 +206,14 @@ func typingSession(b *testing.B, opts lsp.Options, uri string, prompt func() tim
 	}
 	report("/model-call", ran) // the keystrokes that ran the model
 	if len(ran) > 0 {
-		blocks, tokens := 0, 0
+		blocks, tokens, cached := 0, 0, 0
 		for _, k := range ran {
 			blocks, tokens = blocks+k.blocks, tokens+k.tokens
+			if k.cached {
+				cached++
+			}
 		}
+		b.ReportMetric(float64(cached)/float64(len(ran)), "context-cached/model-call")
 		b.ReportMetric(float64(blocks)/float64(len(ran)), "context-blocks/model-call")
 		b.ReportMetric(float64(tokens)/float64(len(ran)), "context-tokens/model-call")
 	}

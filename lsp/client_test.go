@@ -50,6 +50,9 @@ type client struct {
 	all           [][]byte // every server message, in order
 
 	served chan error
+	// slow, if set, replaces the 30 s a response may take (a real model
+	// on a loaded CPU).
+	slow time.Duration
 }
 
 // start runs a server with opts on one end of a pipe.
@@ -183,7 +186,11 @@ func (c *client) waitFor(what string, d time.Duration, cond func() bool) {
 func (c *client) response(id string) msg {
 	c.t.Helper()
 	var m msg
-	c.waitFor("response "+id, 30*time.Second, func() bool {
+	wait := 30 * time.Second
+	if c.slow > 0 {
+		wait = c.slow
+	}
+	c.waitFor("response "+id, wait, func() bool {
 		r, ok := c.responses[id]
 		m = r
 		return ok

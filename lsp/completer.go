@@ -83,8 +83,10 @@ type CompletionResult struct {
 
 // CompleterTiming splits one Completer call.
 type CompleterTiming struct {
-	// Context: packing the cross-file context (the project graph).
-	Context time.Duration
+	// Context: packing the cross-file context (the project graph), or
+	// finding it cached for the cursor's line (ContextCached).
+	Context       time.Duration
+	ContextCached bool
 	// Syntax: building the syntax constraint; SyntaxFromTree says it
 	// started from the document's incremental tree rather than a parse.
 	Syntax         time.Duration

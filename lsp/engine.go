@@ -166,7 +166,8 @@ func (c *EngineCompleter) Complete(ctx context.Context, req CompletionRequest) (
 		t0 := time.Now()
 		// A failing index costs this request its cross-file context,
 		// not its completion.
-		pb, _ := c.Project.Blocks(req, crossFileBudget(req, eng.Template()))
+		pb, cached, _ := c.Project.Blocks(req, crossFileBudget(req, eng.Template()))
+		tm.ContextCached = cached
 		if pb.Rel != "" {
 			dr.Path, dr.Repo = pb.Rel, pb.Repo
 		}

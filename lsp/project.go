@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ghostline-dev/ghostline/decode"
@@ -47,11 +48,29 @@ type ProjectContext struct {
 	ctx     context.Context // lives until Close: watchers and updates
 	cancel  context.CancelFunc
 	closed  bool
-	folders map[string]*folder // by folder URI
-	open    map[string]bool    // paths of open documents
-	recent  []string           // paths of edited documents, newest first
+	folders map[string]*folder     // by folder URI
+	open    map[string]bool        // paths of open documents
+	recent  []string               // paths of edited documents, newest first
+	last    map[string]lineContext // per document path: the context of its cursor's line
 	tasks   sync.WaitGroup
 }
+
+// lineContext is the context computed for one line of a document.
+type lineContext struct {
+	line, budget int
+	at           time.Time
+	blocks       ProjectBlocks
+}
+
+// lineContextTTL bounds how long a line's context is reused. While the
+// user types along a line the blocks are reused rather than recomputed
+// per keystroke: recomputing costs milliseconds per request in a real
+// repository, and blocks that shift as the current word grows would
+// change the head of the prompt and defeat the engine's prefix cache,
+// so every keystroke would evaluate the whole context again (hundreds of
+// tokens: seconds on a 2-core CPU). A new line, a new budget or a
+// changed workspace recomputes; 30 s bounds staleness on a long line.
+const lineContextTTL = 30 * time.Second
 
 var (
 	_ WorkspaceObserver = (*ProjectContext)(nil)
@@ -77,6 +96,7 @@ func (p *ProjectContext) start() context.Context {
 		p.ctx, p.cancel = context.WithCancel(context.Background())
 		p.folders = map[string]*folder{}
 		p.open = map[string]bool{}
+		p.last = map[string]lineContext{}
 	}
 	return p.ctx
 }
@@ -88,6 +108,7 @@ func (p *ProjectContext) FoldersChanged(added, removed []WorkspaceFolder) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.start()
+	clear(p.last)
 	for _, f := range removed {
 		if fo := p.folders[f.URI]; fo != nil {
 			if fo.stop != nil {
@@ -144,6 +165,7 @@ func (p *ProjectContext) Index(ctx context.Context, folders []WorkspaceFolder, r
 		}
 		p.mu.Lock()
 		fo.indexing = false
+		clear(p.last)
 		current := p.folders[fo.uri] == fo && !p.closed
 		if err == nil && current {
 			fo.ix = ix
@@ -155,7 +177,7 @@ func (p *ProjectContext) Index(ctx context.Context, folders []WorkspaceFolder, r
 					go func() {
 						defer p.tasks.Done()
 						defer w.Close()
-						ix.Watch(wctx, w, nil) // errors: the next batch or re-scan retries
+						p.watch(wctx, fo, w)
 					}()
 				}
 			}
@@ -174,6 +196,36 @@ func (p *ProjectContext) Index(ctx context.Context, folders []WorkspaceFolder, r
 	return errors.Join(errs...)
 }
 
+// watch applies the watcher's batches to fo's index, as Index.Watch does,
+// and drops the cached line contexts after each.
+func (p *ProjectContext) watch(ctx context.Context, fo *folder, w projectgraph.Watcher) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case b, ok := <-w.Events():
+			if !ok {
+				return
+			}
+			fo.updates.Lock()
+			if b.Overflow {
+				_ = fo.ix.Rescan(ctx) // errors: the next batch or re-scan retries
+			} else {
+				_ = fo.ix.Update(ctx, b.Paths)
+			}
+			fo.updates.Unlock()
+			p.forget()
+		}
+	}
+}
+
+// forget drops the cached line contexts: the index changed.
+func (p *ProjectContext) forget() {
+	p.mu.Lock()
+	clear(p.last)
+	p.mu.Unlock()
+}
+
 // FilesChanged implements WorkspaceObserver: the files go to their
 // folder's index in the background (one update at a time per folder).
 func (p *ProjectContext) FilesChanged(events []FileEvent) {
@@ -184,6 +236,7 @@ func (p *ProjectContext) FilesChanged(events []FileEvent) {
 		return
 	}
 	base := p.start()
+	clear(p.last) // files changed: contexts are recomputed
 	for _, ev := range events {
 		path := filePath(ev.URI)
 		if fo := p.folderOf(path); fo != nil && fo.ix != nil {
@@ -197,6 +250,7 @@ func (p *ProjectContext) FilesChanged(events []FileEvent) {
 			fo.updates.Lock()
 			defer fo.updates.Unlock()
 			_ = fo.ix.Update(base, paths) // a vanished path is not an error; others show at the next re-scan
+			p.forget()
 		}()
 	}
 	p.mu.Unlock()
@@ -236,6 +290,7 @@ func (p *ProjectContext) DidClose(uri string) {
 	if path := filePath(uri); path != "" {
 		p.mu.Lock()
 		delete(p.open, path)
+		delete(p.last, path)
 		p.mu.Unlock()
 	}
 }
@@ -275,16 +330,22 @@ type ProjectBlocks struct {
 // Blocks returns the context for req's cursor within budget tokens. A
 // document outside every indexed folder, or in a folder still being
 // indexed, gets none at once; an error is a failure of the index (a
-// language it does not know is not one: no blocks then).
-func (p *ProjectContext) Blocks(req CompletionRequest, budget int) (ProjectBlocks, error) {
+// language it does not know is not one: no blocks then). The context of
+// the cursor's line is reused for later requests on that line (see
+// lineContextTTL); cached says so.
+func (p *ProjectContext) Blocks(req CompletionRequest, budget int) (_ ProjectBlocks, cached bool, _ error) {
 	if p == nil || req.Path == "" {
-		return ProjectBlocks{}, nil
+		return ProjectBlocks{}, false, nil
 	}
 	p.mu.Lock()
 	fo := p.folderOf(req.Path)
 	if fo == nil {
 		p.mu.Unlock()
-		return ProjectBlocks{}, nil
+		return ProjectBlocks{}, false, nil
+	}
+	if lc, ok := p.last[req.Path]; ok && lc.line == req.Line && lc.budget == budget && time.Since(lc.at) < lineContextTTL {
+		p.mu.Unlock()
+		return lc.blocks, true, nil
 	}
 	var open []string
 	for path := range p.open {
@@ -298,11 +359,11 @@ func (p *ProjectContext) Blocks(req CompletionRequest, budget int) (ProjectBlock
 
 	rel, err := fo.ix.Rel(req.Path)
 	if err != nil {
-		return ProjectBlocks{}, nil
+		return ProjectBlocks{}, false, nil
 	}
 	out := ProjectBlocks{Rel: rel, Repo: fo.name}
 	if budget <= 0 || projectgraph.LangOf(rel) == "" {
-		return out, nil
+		return out, false, nil
 	}
 	lineStart := strings.LastIndexAny(req.Prefix, "\r\n") + 1
 	res, err := fo.ix.Context(projectgraph.Request{
@@ -310,13 +371,18 @@ func (p *ProjectContext) Blocks(req CompletionRequest, budget int) (ProjectBlock
 		Budget: budget, Source: []byte(req.Prefix + req.Suffix), Open: open, Recent: recent, Counter: p.Counter,
 	})
 	if err != nil {
-		return out, fmt.Errorf("cross-file context: %w", err)
+		return out, false, fmt.Errorf("cross-file context: %w", err)
 	}
 	out.Tokens = res.Tokens
 	for _, b := range res.Blocks {
 		out.Blocks = append(out.Blocks, decode.ContextBlock{Path: b.Path, Text: b.Text, Reason: b.Reason})
 	}
-	return out, nil
+	p.mu.Lock()
+	if p.folders[fo.uri] == fo { // not removed meanwhile
+		p.last[req.Path] = lineContext{line: req.Line, budget: budget, at: time.Now(), blocks: out}
+	}
+	p.mu.Unlock()
+	return out, false, nil
 }
 
 // Ready reports whether every folder handed to Index is indexed (for

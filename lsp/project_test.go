@@ -73,7 +73,7 @@ func TestProjectContext(t *testing.T) {
 
 	// Before indexing: nothing, at once.
 	t0 := time.Now()
-	if pb, err := p.Blocks(req, 512); err != nil || len(pb.Blocks) != 0 || pb.Rel != "" {
+	if pb, _, err := p.Blocks(req, 512); err != nil || len(pb.Blocks) != 0 || pb.Rel != "" {
 		t.Errorf("before indexing: %+v, %v", pb, err)
 	}
 	if d := time.Since(t0); d > 50*time.Millisecond {
@@ -90,7 +90,7 @@ func TestProjectContext(t *testing.T) {
 	}
 	p.DidOpen(fileURI(filepath.Join(root, "internal", "price", "price.go")), "go", 1, "")
 
-	pb, err := p.Blocks(req, 512)
+	pb, cached, err := p.Blocks(req, 512)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +106,18 @@ func TestProjectContext(t *testing.T) {
 			t.Errorf("context lacks %q:\n%s", want, text)
 		}
 	}
+	if cached {
+		t.Error("the first request on a line was answered from the cache")
+	}
+	// Typing on along the line: the same blocks, from the cache; a new
+	// line recomputes.
+	along := mainRequest(t, root, "\n\tc.Ad")
+	if again, cached, _ := p.Blocks(along, 512); !cached || blockText(again) != text {
+		t.Errorf("same line: cached %v, blocks changed %v", cached, blockText(again) != text)
+	}
+	if _, cached, _ := p.Blocks(mainRequest(t, root, "\n\tc.Add(\"x\", 1)\n\t"), 512); cached {
+		t.Error("a new line was answered from the cache")
+	}
 	if pb.Tokens <= 0 || pb.Tokens > 512 {
 		t.Errorf("%d tokens for a budget of 512", pb.Tokens)
 	}
@@ -114,16 +126,16 @@ func TestProjectContext(t *testing.T) {
 			t.Errorf("context shows %s", secret)
 		}
 	}
-	small, _ := p.Blocks(req, 24)
+	small, _, _ := p.Blocks(req, 24)
 	if small.Tokens > 24 {
 		t.Errorf("%d tokens for a budget of 24", small.Tokens)
 	}
-	if off, _ := p.Blocks(req, 0); len(off.Blocks) != 0 || off.Rel != "main.go" {
+	if off, _, _ := p.Blocks(req, 0); len(off.Blocks) != 0 || off.Rel != "main.go" {
 		t.Errorf("budget 0: %+v (want no blocks, the path still relative)", off)
 	}
 	outside := req
 	outside.Path, outside.URI = "/elsewhere/x.go", "file:///elsewhere/x.go"
-	if pb, _ := p.Blocks(outside, 512); len(pb.Blocks) != 0 || pb.Rel != "" {
+	if pb, _, _ := p.Blocks(outside, 512); len(pb.Blocks) != 0 || pb.Rel != "" {
 		t.Errorf("a file outside the workspace got %+v", pb)
 	}
 
@@ -134,13 +146,13 @@ func TestProjectContext(t *testing.T) {
 	p.FilesChanged([]FileEvent{{URI: fileURI(filepath.Join(root, "cart", "discount.go")), Type: 1}})
 	reqD := mainRequest(t, root, "\n\tfmt.Println(c.Discount(10))")
 	waitUntil(t, "the new file's definition in the context", 5*time.Second, func() bool {
-		pb, _ := p.Blocks(reqD, 512)
+		pb, _, _ := p.Blocks(reqD, 512)
 		return strings.Contains(blockText(pb), "func (c *Cart) Discount")
 	})
 
 	// A folder removed: its files get no context.
 	p.FoldersChanged(nil, []WorkspaceFolder{folder})
-	if pb, _ := p.Blocks(req, 512); len(pb.Blocks) != 0 || pb.Rel != "" {
+	if pb, _, _ := p.Blocks(req, 512); len(pb.Blocks) != 0 || pb.Rel != "" {
 		t.Errorf("after removing the folder: %+v", pb)
 	}
 }
@@ -159,7 +171,7 @@ func TestProjectContextWatcher(t *testing.T) {
 	}
 	req := mainRequest(t, root, "\n\tfmt.Println(cart.WithTax(c.Total()))")
 	waitUntil(t, "the watcher to index the new file", 10*time.Second, func() bool {
-		pb, _ := p.Blocks(req, 512)
+		pb, _, _ := p.Blocks(req, 512)
 		return strings.Contains(blockText(pb), "func WithTax")
 	})
 }
@@ -215,7 +227,8 @@ func BenchmarkProjectBlocks(b *testing.B) {
 			var blocks, tokens int
 			cpu0 := processCPU()
 			for b.Loop() {
-				pb, err := p.Blocks(req, 512)
+				p.forget() // the cost of computing it, not of the line cache
+				pb, _, err := p.Blocks(req, 512)
 				if err != nil || len(pb.Blocks) == 0 {
 					b.Fatalf("%d blocks, %v", len(pb.Blocks), err)
 				}
