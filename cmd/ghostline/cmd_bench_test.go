@@ -67,10 +67,7 @@ func TestBenchKeystrokesJSON(t *testing.T) {
 func TestBenchFIMJSON(t *testing.T) {
 	model := fixture(t, "qwen2-q8_0.gguf")
 	dir := t.TempDir()
-	set := filepath.Join(dir, "tasks.jsonl")
-	os.WriteFile(set, []byte(`{"task_id": "t/1", "entry_point": "add", "prompt": "def add(a, b):\n", "suffix": "\n", "canonical_solution": "    return a + b\n", "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n"}
-{"lang": "python", "prompt": "x", "eval_prompt": "a, b = map(int, input().split())\n{{completion}}\n", "ground_truth": "print(a + b)", "unit_tests": [{"input": "1 2", "output": ["3"]}], "task_id": "t/2"}
-`), 0o644)
+	set := writeFIMTasks(t, dir)
 	results := filepath.Join(dir, "results.jsonl")
 	var out, errb bytes.Buffer
 	err := runBenchFIM(benchFIMFlags{set: set, model: model, beams: 1, astguard: "off", json: true, out: results, maxTokens: 4, order: "psm", multiline: "auto", threads: 2}, &out, &errb)
@@ -99,10 +96,7 @@ func TestBenchFIMJSON(t *testing.T) {
 func TestBenchAstguardJSON(t *testing.T) {
 	model := fixture(t, "qwen2-q8_0.gguf")
 	dir := t.TempDir()
-	set := filepath.Join(dir, "tasks.jsonl")
-	os.WriteFile(set, []byte(`{"task_id": "t/1", "entry_point": "add", "prompt": "def add(a, b):\n", "suffix": "\n", "canonical_solution": "    return a + b\n", "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n"}
-{"lang": "python", "prompt": "x", "eval_prompt": "a, b = map(int, input().split())\n{{completion}}\n", "ground_truth": "print(a + b)", "unit_tests": [{"input": "1 2", "output": ["3"]}], "task_id": "t/2"}
-`), 0o644)
+	set := writeFIMTasks(t, dir)
 	results := filepath.Join(dir, "results.jsonl")
 	var out, errb bytes.Buffer
 	err := runBenchAstguard(benchFIMFlags{set: set, model: model, json: true, out: results, maxTokens: 4, order: "psm", multiline: "auto", threads: 2}, &out, &errb)
@@ -129,4 +123,18 @@ func TestBenchAstguardJSON(t *testing.T) {
 			t.Errorf("%d result lines with %s, want 2", n, cfg)
 		}
 	}
+}
+
+// writeFIMTasks writes a two-task set, one HumanEval-infilling and one
+// SAFIM task, and returns its path.
+func writeFIMTasks(t *testing.T, dir string) string {
+	t.Helper()
+	set := filepath.Join(dir, "tasks.jsonl")
+	err := os.WriteFile(set, []byte(`{"task_id": "t/1", "entry_point": "add", "prompt": "def add(a, b):\n", "suffix": "\n", "canonical_solution": "    return a + b\n", "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n"}
+{"lang": "python", "prompt": "x", "eval_prompt": "a, b = map(int, input().split())\n{{completion}}\n", "ground_truth": "print(a + b)", "unit_tests": [{"input": "1 2", "output": ["3"]}], "task_id": "t/2"}
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
 }
