@@ -523,7 +523,10 @@ func (ix *Index) patchedFile(f *File, src []byte) *File {
 	dBytes := newEnd - oldEnd
 	inside := -1
 	for i, s := range f.Symbols {
-		if (s.Kind == "function" || s.Kind == "method") && s.SigLine < startLine && oldEndLine < s.EndLine {
+		// Inside: after the signature's last line, and before the
+		// definition's last byte (Go's closing brace, the end of a Python
+		// body's last statement: an edit past it may be a dedent).
+		if (s.Kind == "function" || s.Kind == "method") && s.SigLine < startLine && oldEnd < s.End {
 			if inside < 0 || s.Start >= f.Symbols[inside].Start {
 				inside = i // the innermost
 			}

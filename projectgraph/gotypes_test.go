@@ -243,29 +243,51 @@ func (t T) B() int {
 	return t.X
 }
 `
+	const pyBase = `import os
+
+class A:
+    """An A."""
+
+    def f(self):
+        x = 1
+        return x
+
+    def g(self):
+        return os.sep
+
+def h():
+    pass
+`
 	tests := []struct {
 		name, old, new string
 		patched        bool
+		python         bool
 	}{
-		{"line removed", "\tfmt.Println(\"a\")\n", "\n", true},
-		{"lines added", "\treturn t.X\n", "\tx := 1\n\ty := 2\n\treturn t.X + x + y\n", true},
-		{"unicode typed", "\treturn t.X\n", "\treturn t.X // é\n", true},
-		{"declaration edited", "type T struct{ X int }", "type T struct{ X, Y int }", false},
-		{"function added", "\nfunc (t T) B", "\nfunc C() {}\n\nfunc (t T) B", false},
-		{"brace typed across bodies", "\tfmt.Println(\"a\")\n}\n", "\tfmt.Println(\"a\")\n", false},
+		{"line removed", "\tfmt.Println(\"a\")\n", "\n", true, false},
+		{"lines added", "\treturn t.X\n", "\tx := 1\n\ty := 2\n\treturn t.X + x + y\n", true, false},
+		{"unicode typed", "\treturn t.X\n", "\treturn t.X // é\n", true, false},
+		{"declaration edited", "type T struct{ X int }", "type T struct{ X, Y int }", false, false},
+		{"function added", "\nfunc (t T) B", "\nfunc C() {}\n\nfunc (t T) B", false, false},
+		{"brace typed across bodies", "\tfmt.Println(\"a\")\n}\n", "\tfmt.Println(\"a\")\n", false, false},
+		{"python method body", "        x = 1\n", "        x = 1\n        y = [x,\n             x]\n", true, true},
+		{"python import in body", "        x = 1\n", "        import sys\n        x = 1\n", false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := writeFiles(t, map[string]string{"go.mod": "module m\n", "p/p.go": base})
+			b, file, lang := base, "p/p.go", Go
+			if tt.python {
+				b, file, lang = pyBase, "p/p.py", Python
+			}
+			root := writeFiles(t, map[string]string{"go.mod": "module m\n", file: b})
 			ix, err := Open(context.Background(), root, Options{NoCache: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(base, tt.old) {
+			if !strings.Contains(b, tt.old) {
 				t.Fatalf("%q not in base", tt.old)
 			}
-			edited := []byte(strings.Replace(base, tt.old, tt.new, 1))
-			got := ix.patchedFile(ix.File("p/p.go"), edited)
+			edited := []byte(strings.Replace(b, tt.old, tt.new, 1))
+			got := ix.patchedFile(ix.File(file), edited)
 			if (got != nil) != tt.patched {
 				t.Fatalf("patched = %v, want %v", got != nil, tt.patched)
 			}
@@ -274,7 +296,7 @@ func (t T) B() int {
 			}
 			x := newExtractor()
 			defer x.close()
-			fx, err := x.extract(Go, edited)
+			fx, err := x.extract(lang, edited)
 			if err != nil {
 				t.Fatal(err)
 			}
