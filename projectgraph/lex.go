@@ -94,6 +94,9 @@ func lexIdents(src []byte, lang Lang, fn func(token)) {
 			continue
 		}
 		if unicode.IsDigit(r) {
+			// A number; a non-ASCII digit (߂, ٣) is skipped as itself,
+			// which also guarantees progress.
+			i += size
 			for i < len(src) && (src[i] == '.' || src[i] == '_' || isAlnum(src[i])) {
 				i++
 			}
