@@ -47,7 +47,7 @@ func BenchmarkEngineOverhead(b *testing.B) {
 	for _, w := range []int{1, 4} {
 		b.Run(map[int]string{1: "greedy", 4: "beam4"}[w], func(b *testing.B) {
 			lm := decodetest.NewLM(vocab, 4096, flat)
-			e, err := decode.NewEngine(lm, tok, tok.Special(), decode.Options{})
+			e, err := decode.NewEngine(lm, tok, tok.Special(), decode.Options{Order: decode.PSM})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -56,7 +56,7 @@ func TestScriptedCompletion(t *testing.T) {
 	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
 	logits := decodetest.Script(tok, decodetest.HashLogits(4), eos,
 		decodetest.ScriptRule{After: []int32{fimMiddle}, Write: "a + b"})
-	e, lm, _ := newEngine(t, logits, decode.Options{})
+	e, lm, _ := newEngine(t, logits, decode.Options{Order: decode.PSM})
 	res, err := e.Complete(context.Background(), decode.Request{
 		Prefix: "def add(a, b):\n    return ", Suffix: "\n\nprint(add(1, 2))\n", Language: "python",
 	})
@@ -88,7 +88,7 @@ func TestSpecialTokensNeverReachOutput(t *testing.T) {
 	for _, end := range []int32{eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep} {
 		logits := decodetest.Script(tok, decodetest.HashLogits(4), end,
 			decodetest.ScriptRule{After: []int32{fimMiddle}, Write: "x := 1"})
-		e, _, _ := newEngine(t, logits, decode.Options{})
+		e, _, _ := newEngine(t, logits, decode.Options{Order: decode.PSM})
 		res, err := e.Complete(context.Background(), decode.Request{Prefix: "func f() {\n\t", Suffix: "\n}\n"})
 		if err != nil {
 			t.Fatal(err)
@@ -101,7 +101,7 @@ func TestSpecialTokensNeverReachOutput(t *testing.T) {
 	// The special texts spelled out by ordinary tokens stop too.
 	logits := decodetest.Script(tok, decodetest.HashLogits(4), eos,
 		decodetest.ScriptRule{After: []int32{fimMiddle}, Write: "x := 1<file_sep>main.go"})
-	e, _, _ := newEngine(t, logits, decode.Options{})
+	e, _, _ := newEngine(t, logits, decode.Options{Order: decode.PSM})
 	res, err := e.Complete(context.Background(), decode.Request{Prefix: "func f() {\n\t", Suffix: "\n}\n"})
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +223,7 @@ func logProbOf(f decodetest.LogitsFunc, v int, prompt, toks []int32, end int32) 
 func TestBeamSearch(t *testing.T) {
 	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
 	f := decodetest.HashLogits(3)
-	e, lm, _ := newEngine(t, f, decode.Options{})
+	e, lm, _ := newEngine(t, f, decode.Options{Order: decode.PSM})
 	req := decode.Request{Prefix: "x = ", Suffix: "\n", Beams: decode.Beams{Width: 4, N: 3},
 		Limits: decode.Limits{MaxTokens: 6}, Stop: decode.StopRules{NoFilters: true, Multiline: decode.MultilineAlways}}
 	res, err := e.Complete(context.Background(), req)
@@ -283,7 +283,7 @@ func TestConstraintHook(t *testing.T) {
 	logits := decodetest.Script(tok, decodetest.HashLogits(2), eos,
 		decodetest.ScriptRule{After: []int32{fimMiddle}, Write: "x7x7x7"})
 	for _, w := range []int{1, 3} {
-		e, lm, _ := newEngine(t, logits, decode.Options{})
+		e, lm, _ := newEngine(t, logits, decode.Options{Order: decode.PSM})
 		con := &rejectX{}
 		res, err := e.Complete(context.Background(), decode.Request{Prefix: "a = ", Suffix: "\n", Constraint: con,
 			Beams: decode.Beams{Width: w, N: 1}, Limits: decode.Limits{MaxTokens: 8}})
@@ -313,7 +313,7 @@ func (p penaliseFirst) Judge(text string, final bool) (float64, bool) {
 }
 
 func TestConstraintPenaltyReranks(t *testing.T) {
-	e, _, _ := newEngine(t, decodetest.HashLogits(3), decode.Options{})
+	e, _, _ := newEngine(t, decodetest.HashLogits(3), decode.Options{Order: decode.PSM})
 	req := decode.Request{Prefix: "v = ", Suffix: "\n", Beams: decode.Beams{Width: 4, N: 1},
 		Limits: decode.Limits{MaxTokens: 6}, Stop: decode.StopRules{NoFilters: true, Multiline: decode.MultilineAlways}}
 	free, err := e.Complete(context.Background(), req)
@@ -337,7 +337,7 @@ func TestConstraintPenaltyReranks(t *testing.T) {
 
 func TestCancellationStopsWithinAStep(t *testing.T) {
 	noEnd := decodetest.NoStop(decodetest.HashLogits(4), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
-	e, lm, _ := newEngine(t, noEnd, decode.Options{})
+	e, lm, _ := newEngine(t, noEnd, decode.Options{Order: decode.PSM})
 	lm.Delay = 20 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	var stepsAtCancel int
@@ -365,7 +365,7 @@ func TestCancellationStopsWithinAStep(t *testing.T) {
 
 func TestDeadlineReturnsBestSoFar(t *testing.T) {
 	noEnd := decodetest.NoStop(decodetest.HashLogits(4), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
-	e, lm, _ := newEngine(t, noEnd, decode.Options{})
+	e, lm, _ := newEngine(t, noEnd, decode.Options{Order: decode.PSM})
 	lm.Delay = 5 * time.Millisecond
 	start := time.Now()
 	res, err := e.Complete(context.Background(), decode.Request{Prefix: "s = '", Suffix: "'\n",
@@ -466,7 +466,7 @@ func TestCacheBudgetEvicts(t *testing.T) {
 }
 
 func TestBadRequests(t *testing.T) {
-	e, _, _ := newEngine(t, decodetest.HashLogits(1), decode.Options{})
+	e, _, _ := newEngine(t, decodetest.HashLogits(1), decode.Options{Order: decode.PSM})
 	for _, r := range []decode.Request{
 		{Prefix: "a", Beams: decode.Beams{Width: 99}},
 		{Prefix: "a", Beams: decode.Beams{Width: 2, N: 3}},
@@ -481,7 +481,7 @@ func TestBadRequests(t *testing.T) {
 }
 
 func TestClosedEngine(t *testing.T) {
-	e, _, _ := newEngine(t, decodetest.HashLogits(1), decode.Options{})
+	e, _, _ := newEngine(t, decodetest.HashLogits(1), decode.Options{Order: decode.PSM})
 	e.Close()
 	if _, err := e.Complete(context.Background(), decode.Request{Prefix: "a"}); !errors.Is(err, decode.ErrClosed) {
 		t.Fatalf("error %v, want ErrClosed", err)
@@ -518,7 +518,7 @@ func TestFailuresFailOneRequestAndEngineGoesOn(t *testing.T) {
 	noEnd := decodetest.NoStop(decodetest.HashLogits(4), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
 	inner := decodetest.NewLM(tok.Vocab(), 4096, noEnd)
 	lm := &failingLM{LM: inner, failAt: 3}
-	e, err := decode.NewEngine(lm, tok, tok.Special(), decode.Options{})
+	e, err := decode.NewEngine(lm, tok, tok.Special(), decode.Options{Order: decode.PSM})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -545,7 +545,7 @@ func TestFailuresFailOneRequestAndEngineGoesOn(t *testing.T) {
 func TestPromptLargerThanCacheIsAnError(t *testing.T) {
 	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
 	lm := decodetest.NewLM(tok.Vocab(), 64, decodetest.HashLogits(1))
-	e, err := decode.NewEngine(lm, tok, tok.Special(), decode.Options{})
+	e, err := decode.NewEngine(lm, tok, tok.Special(), decode.Options{Order: decode.PSM})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -561,7 +561,7 @@ func TestKVCacheFullFailsTheNewestRequest(t *testing.T) {
 	noEnd := decodetest.NoStop(decodetest.HashLogits(4), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
 	lm := decodetest.NewLM(tok.Vocab(), 400, noEnd)
 	lm.Delay = 2 * time.Millisecond
-	e, err := decode.NewEngine(lm, tok, tok.Special(), decode.Options{})
+	e, err := decode.NewEngine(lm, tok, tok.Special(), decode.Options{Order: decode.PSM})
 	if err != nil {
 		t.Fatal(err)
 	}

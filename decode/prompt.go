@@ -9,32 +9,40 @@ import (
 type Order int
 
 const (
+	// SPM: suffix, then prefix, then the middle, in the FIM paper's
+	// variant (<PRE><SUF>suffix<MID>prefix). The default: typing changes
+	// only the end of the prompt, so the prefix cache keeps everything
+	// before the cursor and a keystroke computes a few tokens instead of
+	// the whole suffix again (24.8–326× fewer prompt tokens than no cache,
+	// against 3.8× in PSM); on HumanEval single-line infilling the default
+	// model scores no lower in SPM than in PSM (docs/benchmarks.md).
+	SPM Order = iota
 	// PSM: prefix, suffix, middle — the order every FIM model is trained
 	// on. A keystroke in the prefix invalidates the cached suffix after it.
-	PSM Order = iota
-	// SPM: suffix, then prefix, then the middle, in the FIM paper's
-	// variant (<PRE><SUF>suffix<MID>prefix): typing changes only the end
-	// of the prompt, so the cache keeps everything before the cursor's
-	// line. Only some models were trained on it.
-	SPM
+	PSM
 )
 
+// DefaultOrder is the zero Order.
+const DefaultOrder = SPM
+
 func (o Order) String() string {
-	if o == SPM {
-		return "spm"
+	if o == PSM {
+		return "psm"
 	}
-	return "psm"
+	return "spm"
 }
 
-// ParseOrder reads "psm" or "spm".
+// ParseOrder reads "psm" or "spm"; "" is DefaultOrder.
 func ParseOrder(s string) (Order, error) {
 	switch strings.ToLower(s) {
-	case "psm", "":
+	case "":
+		return DefaultOrder, nil
+	case "psm":
 		return PSM, nil
 	case "spm":
 		return SPM, nil
 	}
-	return PSM, fmt.Errorf("unknown FIM order %q (want psm or spm)", s)
+	return DefaultOrder, fmt.Errorf("unknown FIM order %q (want psm or spm)", s)
 }
 
 // Budget splits the prompt's tokens between context, prefix and suffix.

@@ -208,7 +208,7 @@ func TestPromptBudget(t *testing.T) {
 		fmt.Fprintf(&suf, "line %03d of the suffix\n", i)
 	}
 	for _, total := range []int{64, 200, 1000, 5000, 20000} {
-		tmpl := Template{Special: families["starcoder"], Budget: Budget{Total: total}}
+		tmpl := Template{Special: families["starcoder"], Order: PSM, Budget: Budget{Total: total}}
 		p, err := tmpl.Build(byteTok{}, PromptInput{Prefix: pre.String() + "x := ", Suffix: suf.String(), Context: goldenContext})
 		if err != nil {
 			t.Fatal(err)

@@ -44,7 +44,7 @@ func TestSyntaxConstraintSteersBeams(t *testing.T) {
 	}
 	req := decode.Request{Prefix: prefix, Suffix: suffix, Language: "python", Beams: decode.Beams{Width: 4, N: 1},
 		Limits: decode.Limits{MaxTokens: 8}}
-	e, _, _ := newEngine(t, logits, decode.Options{})
+	e, _, _ := newEngine(t, logits, decode.Options{Order: decode.PSM})
 	free, err := e.Complete(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
