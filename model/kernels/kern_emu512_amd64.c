@@ -13,5 +13,5 @@
 #define TR_K 2
 #define TT_K 4
 #define TR_D 4
-#define TT_H 4
+#define TT_H 8
 #include "kern_body.h"
