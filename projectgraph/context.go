@@ -272,6 +272,7 @@ func (ix *Index) Context(req Request) (*Result, error) {
 	}
 
 	// 2. Their definitions in other files, ranked.
+	curTest := lang == Go && strings.HasSuffix(rel, "_test.go")
 	var cands []cand
 	var resolved map[identKey]bool
 	if lang == Go {
@@ -316,6 +317,10 @@ func (ix *Index) Context(req Request) (*Result, error) {
 			// A Go package name or a bare identifier names a top-level
 			// definition; members are reached through values (goCands).
 			if lang == Go && d.Container != "" && (k.qual == "" || scoped != nil) {
+				continue
+			}
+			// Go test files are invisible to the other files.
+			if lang == Go && !curTest && strings.HasSuffix(d.Path, "_test.go") {
 				continue
 			}
 			// Go code sees only the exported names of other packages.
@@ -873,20 +878,33 @@ func (p *packer) addCard(c *cand) {
 		return
 	}
 	sort.Slice(chosen, func(i, j int) bool { return chosen[i].idx < chosen[j].idx })
+	// The members the declaration holds that the card leaves out (not
+	// chosen, or unexported and out of reach) are marked, so that a
+	// struct is never shown as empty or complete when it is not.
 	for tries := 0; tries < 3; tries++ {
 		var b strings.Builder
 		b.WriteString(head)
 		closed := open == ""
+		shownInside := 0
+		closeWith := func() {
+			if shownInside < cd.insideTotal {
+				b.WriteString("\n\t// …")
+			}
+			b.WriteString("\n" + close)
+			closed = true
+		}
 		for _, l := range chosen {
 			isInside := strings.HasPrefix(l.text, "\t")
 			if !isInside && !closed {
-				b.WriteString("\n" + close)
-				closed = true
+				closeWith()
+			}
+			if isInside {
+				shownInside++
 			}
 			b.WriteString("\n" + l.text)
 		}
 		if !closed {
-			b.WriteString("\n" + close)
+			closeWith()
 		}
 		text := b.String()
 		cost := p.counter.Count(text)

@@ -77,6 +77,9 @@ type goScope struct {
 	busy  map[*ast.Ident]bool
 	memo  map[ast.Expr]*gtype
 	steps int
+	// tests is set when the file being edited is a Go test file: only
+	// test files see the declarations of other test files.
+	tests bool
 }
 
 // maxInferSteps bounds the work of one request: inference follows
@@ -124,7 +127,8 @@ func (ix *Index) inferGo(cur *File, src []byte, cursor int, weight func(off int)
 		return nil
 	}
 	g := &goScope{ix: ix, fset: fset, base: fn.Start - len(prefix), env: map[string][]binding{},
-		ctxs: map[string]gctx{}, busy: map[*ast.Ident]bool{}, memo: map[ast.Expr]*gtype{}}
+		ctxs: map[string]gctx{}, busy: map[*ast.Ident]bool{}, memo: map[ast.Expr]*gtype{},
+		tests: strings.HasSuffix(cur.Path, "_test.go")}
 	g.cur = g.ctxOfFile(cur)
 	bindFields := func(fl *ast.FieldList) {
 		if fl == nil {
@@ -351,10 +355,16 @@ func (g *goScope) fromExpr(e ast.Expr, c gctx) *gtype {
 	return nil
 }
 
+// visible reports whether declarations of file p can be seen from the
+// file being edited: Go test files are invisible to the others.
+func (g *goScope) visible(p string) bool {
+	return g.tests || !strings.HasSuffix(p, "_test.go")
+}
+
 // typeDef returns the definition of a named type.
 func (g *goScope) typeDef(nt gnamed) (SymbolRef, bool) {
 	for _, d := range g.ix.byName[nt.name] {
-		if d.Kind == "type" && d.Container == "" && path.Dir(d.Path) == nt.dir && LangOf(d.Path) == Go {
+		if d.Kind == "type" && d.Container == "" && path.Dir(d.Path) == nt.dir && LangOf(d.Path) == Go && g.visible(d.Path) {
 			return d, true
 		}
 	}
@@ -396,14 +406,14 @@ func (g *goScope) underlying(t *gtype) *gtype {
 func (g *goScope) member(nt gnamed, sel string, depth int) (SymbolRef, bool) {
 	g.steps++
 	for _, d := range g.ix.byName[sel] {
-		if d.Container == nt.name && (d.Kind == "field" || d.Kind == "method") && path.Dir(d.Path) == nt.dir && LangOf(d.Path) == Go {
+		if d.Container == nt.name && (d.Kind == "field" || d.Kind == "method") && path.Dir(d.Path) == nt.dir && LangOf(d.Path) == Go && g.visible(d.Path) {
 			return d, true
 		}
 	}
 	if depth >= 2 {
 		return SymbolRef{}, false
 	}
-	for _, e := range g.ix.embedded(nt) {
+	for _, e := range g.ix.embedded(nt, g.tests) {
 		if et, ok := g.typeOfSym(e).named(); ok {
 			if m, ok := g.member(et, sel, depth+1); ok {
 				return m, true
@@ -415,11 +425,11 @@ func (g *goScope) member(nt gnamed, sel string, depth int) (SymbolRef, bool) {
 
 // embedded returns the embedded fields of a struct type: fields whose
 // signature is their type alone.
-func (ix *Index) embedded(nt gnamed) []SymbolRef {
+func (ix *Index) embedded(nt gnamed, tests bool) []SymbolRef {
 	var out []SymbolRef
 	for _, p := range ix.pkgs[nt.dir] {
 		f := ix.files[p]
-		if f == nil || f.Lang != Go {
+		if f == nil || f.Lang != Go || !tests && strings.HasSuffix(p, "_test.go") {
 			continue
 		}
 		for _, s := range f.Symbols {
@@ -701,6 +711,9 @@ type card struct {
 	def        SymbolRef
 	members    []SymbolRef // in declaration order: fields, then methods by file
 	nameWeight map[string]float64
+	// insideTotal counts the members the declaration holds (fields,
+	// interface methods), shown or not.
+	insideTotal int
 }
 
 // typeCard collects the members of nt.
@@ -719,6 +732,7 @@ func (ix *Index) typeCard(nt gnamed, def SymbolRef) card {
 			r := SymbolRef{Path: p, Symbol: s}
 			if p == def.Path && s.Start >= def.Start && s.End <= def.End {
 				c.members = append(c.members, r) // inside the declaration
+				c.insideTotal++
 			} else if s.Kind == "method" {
 				methods = append(methods, r)
 			}
@@ -766,7 +780,7 @@ func (ix *Index) goCands(cur *File, rel string, src []byte, cursor int, lineStar
 			out = append(out, cand{ref: m, score: w * memberWeight, why: "member of " + m.Container})
 		}
 	}
-	g := &goScope{ix: ix}
+	g := &goScope{ix: ix, tests: strings.HasSuffix(rel, "_test.go")}
 	for nt, w := range inf.types {
 		def, ok := g.typeDef(nt)
 		if !ok {

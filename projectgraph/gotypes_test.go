@@ -61,6 +61,10 @@ func (c *Config) Scale(f int) *Config { return c }
 
 func (c *Config) secret() {}
 `,
+	"shape/shape_test.go": `package shape
+
+func (c *Config) Probe() int { return 0 }
+`,
 	"other/other.go": `package other
 
 type Box struct {
@@ -108,6 +112,11 @@ func lit() {
 		Name: "a",
 
 	}
+}
+
+func probe(c *shape.Config) {
+	_ = c.Probe()
+
 }
 `,
 }
@@ -183,6 +192,10 @@ func TestContextTypeDirected(t *testing.T) {
 		{"composite literal", lineOf("\t\tName: \"a\",", 0) + 1,
 			[]string{"shape/shape.go:7"},
 			[]string{"other/other.go:5", "other/more.go:4"}},
+		// Test files are invisible to the others.
+		{"test files", lineOf("\t_ = c.Probe()", 0) + 1,
+			[]string{"shape/shape.go:7"},
+			[]string{"shape/shape_test.go:3"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,6 +222,13 @@ func TestContextTypeDirected(t *testing.T) {
 			var texts []string
 			for _, b := range res.Blocks {
 				texts = append(texts, b.Path+" ("+b.Reason+")\n"+b.Text)
+			}
+			for _, b := range res.Blocks {
+				// Config's unexported field is out of reach: the card
+				// says it leaves something out.
+				if strings.HasPrefix(b.Text, "type Config struct {") && !strings.Contains(b.Text, "\t// …\n}") {
+					t.Errorf("Config card does not mark what it leaves out:\n%s", b.Text)
+				}
 			}
 			for _, w := range tt.want {
 				if !shown(w) {
