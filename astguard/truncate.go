@@ -113,6 +113,16 @@ func Truncate(lang Language, prefix, completion, suffix string, unit Unit) (Trun
 	return c.Truncate(completion, unit)
 }
 
+// Unit is the unit DecideMode chooses for this checker's hole (a block
+// when the lexer cannot tell).
+func (c *Checker) Unit() Unit {
+	u, err := DecideMode(c.lang, c.prefix, c.suffix)
+	if err != nil {
+		return UnitBlock
+	}
+	return u
+}
+
 // Truncate is the package-level Truncate on this Checker's hole, reusing its
 // trees (see the package function for the rules).
 func (c *Checker) Truncate(completion string, unit Unit) (Truncation, error) {

@@ -792,6 +792,9 @@ func (e *Engine) finish(j *job, liveReason string) {
 		if !j.req.Stop.NoFilters {
 			text = applyFilters(text, j.doc)
 			text += j.doc.lineBreak(text, h.endsLine())
+			if tr, ok := j.req.Constraint.(Truncator); ok && text != "" {
+				text = tr.Truncate(text)
+			}
 		}
 		if text == "" || seen[text] {
 			continue

@@ -84,7 +84,9 @@ func TestStopRules(t *testing.T) {
 		{"blank line: the code below sets the floor", "    if a:\n        b()\n", "\n        c()\n", Request{}, "        d()\n    e", want{"        d()", FinishBlock}},
 		{"chat-style fence ends the completion", "def f():\n", "\n", Request{}, "    return 1\n```\n", want{"    return 1", FinishString}},
 		{"fence kept in a document with fences", "s = \"\"\"\n```go\n", "\n", Request{}, "x := 1\n```\n", want{}},
-		{"line start dedent below the line ends", "    if a:\n", "        b()\n", Request{}, "        c()\n    d", want{"        c()", FinishBlock}},
+		{"line start dedent below the lines around ends", "    if a:\n        x()\n", "        b()\n", Request{}, "        c()\n    d", want{"        c()", FinishBlock}},
+		{"line start below a block opener", "    if a:\n", "        b()\n", Request{}, "        c()\n    d", want{"        c()", FinishBlock}},
+		{"line start: the completion may open the block below", "    s = 0\n", "            s += 1\n", Request{}, "    for a in b:\n        if a:\n", want{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDocInfo(tc.prefix, tc.suffix, tc.req.Stop.Multiline)

@@ -206,3 +206,13 @@ type Constraint interface {
 type TokenMasker interface {
 	Allow(completion, next string) bool
 }
+
+// Truncator is optionally implemented by a Constraint: given a finished
+// completion as it would be shown, it returns it unchanged when it leaves
+// the document's syntax as good as it was, and otherwise the longest cut
+// at a syntactic boundary that does (or the completion, when no cut
+// does). An over-long completion, ended by MaxTokens in the middle of a
+// statement, is cut back to one that parses.
+type Truncator interface {
+	Truncate(completion string) string
+}

@@ -64,11 +64,8 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 	}
 	if strings.TrimSpace(d.lineBefore) == "" && strings.TrimSpace(d.restOfLine) != "" {
 		d.atLineStart = true
-		// The line the completion is inserted above sets the floor of its
-		// indentation: a line dedented below it would leave its block.
-		d.indent = indentWidth(d.lineBefore + d.restOfLine)
 		d.nextLines = append(d.nextLines, strings.TrimSpace(d.restOfLine))
-		d.nextIndent = append(d.nextIndent, d.indent)
+		d.nextIndent = append(d.nextIndent, indentWidth(d.lineBefore+d.restOfLine))
 	}
 	for _, l := range strings.Split(after, "\n") {
 		if t := strings.TrimSpace(l); t != "" {
@@ -80,11 +77,13 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 		}
 	}
 	if strings.TrimSpace(d.lineBefore) == "" && len(d.nextIndent) > 0 {
-		// On a blank line the code below sets the floor as well: lines
-		// inserted above it at a smaller indentation would close its
-		// block. (A cursor at column 0 of an empty line is common in
-		// benchmarks and after a paste.)
-		d.indent = max(d.indent, d.nextIndent[0])
+		// At the start of a line the code around the cursor sets the
+		// floor of the completion's indentation: the lesser of the lines
+		// above and below. A line dedented below both leaves the block the
+		// cursor is in; the line below alone is no floor, as the
+		// completion may open the blocks it belongs to. (A cursor at
+		// column 0 is common in benchmarks and after a paste.)
+		d.indent = max(d.indent, min(d.nextIndent[0], prevIndent(prefix)))
 	}
 	d.fenced = strings.Contains(prefix, "```") || strings.Contains(suffix, "```")
 	d.useTabs, d.indentUnit, d.indentKnown = indentStyle(prefix + suffix)
@@ -108,6 +107,29 @@ func (d *docInfo) lineBreak(text string, endsLine bool) string {
 		return ""
 	}
 	return "\n" + d.lineBefore
+}
+
+// prevIndent is the least indentation a line after the last non-blank
+// line of prefix (before the cursor's line) may have and stay in its
+// block: that line's indentation, one more when it opens a block (0 when
+// there is none).
+func prevIndent(prefix string) int {
+	end := strings.LastIndexByte(prefix, '\n')
+	for end > 0 {
+		start := strings.LastIndexByte(prefix[:end], '\n') + 1
+		l := strings.TrimRight(prefix[start:end], " \t\r")
+		if strings.TrimSpace(l) == "" {
+			end = start - 1
+			continue
+		}
+		w := indentWidth(l)
+		switch l[len(l)-1] {
+		case ':', '{':
+			w++
+		}
+		return w
+	}
+	return 0
 }
 
 // onlyClosers reports whether s holds nothing but closing brackets,

@@ -95,5 +95,18 @@ func (s *SyntaxConstraint) Allow(text, next string) bool {
 // entries cover many steps before the cache is dropped and rebuilt.
 const lexCacheSize = 512
 
+// Truncate implements Truncator with astguard's cut rules for the unit
+// DecideMode picks at the cursor (expression, statement or block).
+func (s *SyntaxConstraint) Truncate(text string) string {
+	if j, err := s.C.Final(text); err != nil || j.NewErrors == 0 {
+		return text
+	}
+	t, err := s.C.Truncate(text, s.C.Unit())
+	if err != nil || !t.Valid {
+		return text
+	}
+	return t.Text
+}
+
 // Close releases the checker's parse trees.
 func (s *SyntaxConstraint) Close() { s.C.Close() }

@@ -158,3 +158,50 @@ func TestSyntaxConstraintAt(t *testing.T) {
 		t.Error("a cursor past the end was accepted")
 	}
 }
+
+// TestSyntaxConstraintTruncates: a completion that MaxTokens ends in the
+// middle of a statement is cut back, with astguard, to the statements
+// that parse; without it, it is shown as it is.
+func TestSyntaxConstraintTruncates(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	prefix, suffix := "def f(x):\n    ", "\n\nprint(f(1))\n"
+	script := "return x\n    y = (1 +"
+	base := decodetest.HashLogits(1)
+	logits := func(h []int32, l []float32) {
+		base(h, l)
+		i := len(h) - 1
+		for i >= 0 && h[i] != fimMiddle {
+			i--
+		}
+		written := ""
+		for _, id := range h[i+1:] {
+			written += tok.Piece(id)
+		}
+		if strings.HasPrefix(script, written) && len(written) < len(script) {
+			l[tok.ID(script[len(written)])] += 40
+		}
+	}
+	e, _, _ := newEngine(t, logits, decode.Options{Order: decode.PSM})
+	req := decode.Request{Prefix: prefix, Suffix: suffix, Language: "python",
+		Limits: decode.Limits{MaxTokens: len(script)}, Stop: decode.StopRules{NoBlockEnd: true}}
+	free, err := e.Complete(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := free.Completions[0]; c.Text != script || c.FinishReason != decode.FinishLength {
+		t.Fatalf("unconstrained: %q (%s), want the whole script cut by length", c.Text, c.FinishReason)
+	}
+	con, err := decode.NewSyntaxConstraint("python", "f.py", prefix, suffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer con.Close()
+	req.Constraint = con
+	res, err := e.Complete(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Completions[0].Text; got != "return x" {
+		t.Errorf("constrained completion %q, want it cut to %q", got, "return x")
+	}
+}
