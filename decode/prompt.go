@@ -9,27 +9,29 @@ import (
 type Order int
 
 const (
-	// SPM: suffix, then prefix, then the middle, in the FIM paper's
-	// variant (<PRE><SUF>suffix<MID>prefix). The default: typing changes
-	// only the end of the prompt, so the prefix cache keeps everything
-	// before the cursor and a keystroke computes a few tokens instead of
-	// the whole suffix again (24.8–326× fewer prompt tokens than no cache,
-	// against 3.8× in PSM); on HumanEval single-line infilling the default
-	// model scores no lower in SPM than in PSM (docs/benchmarks.md).
-	SPM Order = iota
 	// PSM: prefix, suffix, middle — the order every FIM model is trained
-	// on. A keystroke in the prefix invalidates the cached suffix after it.
-	PSM
+	// on, and the default. A keystroke in the prefix invalidates the
+	// cached suffix after it (3.8× fewer prompt tokens than no cache).
+	PSM Order = iota
+	// SPM: suffix, then prefix, then the middle, in the FIM paper's
+	// variant (<PRE><SUF>suffix<MID>prefix): typing changes only the end
+	// of the prompt, so the cache keeps everything before the cursor
+	// (24.8–326× fewer prompt tokens). The default model does better in
+	// SPM on holes that start a line (HumanEval), but in the middle of a
+	// word it continues the prefix's last token as plain text would
+	// ("fmt.Pri" → "intln"), so SPM waits for token healing before it can
+	// be the default (docs/benchmarks.md).
+	SPM
 )
 
 // DefaultOrder is the zero Order.
-const DefaultOrder = SPM
+const DefaultOrder = PSM
 
 func (o Order) String() string {
-	if o == PSM {
-		return "psm"
+	if o == SPM {
+		return "spm"
 	}
-	return "spm"
+	return "psm"
 }
 
 // ParseOrder reads "psm" or "spm"; "" is DefaultOrder.
