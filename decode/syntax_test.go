@@ -18,30 +18,7 @@ func TestSyntaxConstraintSteersBeams(t *testing.T) {
 	// Scripted preference: "x))" (invalid) is the model's favourite by 2 nats
 	// (less than astguard's 5-nat penalty per new error), "x + 1"
 	// its second choice.
-	base := decodetest.HashLogits(1)
-	logits := func(h []int32, l []float32) {
-		base(h, l)
-		i := len(h) - 1
-		for i >= 0 && h[i] != fimMiddle {
-			i--
-		}
-		written := ""
-		for _, id := range h[i+1:] {
-			written += tok.Piece(id)
-		}
-		for _, c := range []struct {
-			s string
-			w float32
-		}{{"x))", 22}, {"x + 1", 20}} {
-			if strings.HasPrefix(c.s, written) {
-				if len(written) < len(c.s) {
-					l[tok.ID(c.s[len(written)])] += c.w
-				} else {
-					l[eos] += 40
-				}
-			}
-		}
-	}
+	logits := scriptedLogits(tok, true, script{"x))", 22}, script{"x + 1", 20})
 	req := decode.Request{Prefix: prefix, Suffix: suffix, Language: "python", Beams: decode.Beams{Width: 4, N: 1},
 		Limits: decode.Limits{MaxTokens: 8}}
 	e, _, _ := newEngine(t, logits, decode.Options{Order: decode.PSM})
@@ -165,30 +142,15 @@ func TestSyntaxConstraintAt(t *testing.T) {
 func TestSyntaxConstraintTruncates(t *testing.T) {
 	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
 	prefix, suffix := "def f(x):\n    ", "\n\nprint(f(1))\n"
-	script := "return x\n    y = (1 +"
-	base := decodetest.HashLogits(1)
-	logits := func(h []int32, l []float32) {
-		base(h, l)
-		i := len(h) - 1
-		for i >= 0 && h[i] != fimMiddle {
-			i--
-		}
-		written := ""
-		for _, id := range h[i+1:] {
-			written += tok.Piece(id)
-		}
-		if strings.HasPrefix(script, written) && len(written) < len(script) {
-			l[tok.ID(script[len(written)])] += 40
-		}
-	}
-	e, _, _ := newEngine(t, logits, decode.Options{Order: decode.PSM})
+	text := "return x\n    y = (1 +"
+	e, _, _ := newEngine(t, scriptedLogits(tok, false, script{text, 40}), decode.Options{Order: decode.PSM})
 	req := decode.Request{Prefix: prefix, Suffix: suffix, Language: "python",
-		Limits: decode.Limits{MaxTokens: len(script)}, Stop: decode.StopRules{NoBlockEnd: true}}
+		Limits: decode.Limits{MaxTokens: len(text)}, Stop: decode.StopRules{NoBlockEnd: true}}
 	free, err := e.Complete(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := free.Completions[0]; c.Text != script || c.FinishReason != decode.FinishLength {
+	if c := free.Completions[0]; c.Text != text || c.FinishReason != decode.FinishLength {
 		t.Fatalf("unconstrained: %q (%s), want the whole script cut by length", c.Text, c.FinishReason)
 	}
 	con, err := decode.NewSyntaxConstraint("python", "f.py", prefix, suffix)
@@ -203,5 +165,38 @@ func TestSyntaxConstraintTruncates(t *testing.T) {
 	}
 	if got := res.Completions[0].Text; got != "return x" {
 		t.Errorf("constrained completion %q, want it cut to %q", got, "return x")
+	}
+}
+
+// script is a completion a scripted model prefers, by w nats a byte.
+type script struct {
+	s string
+	w float32
+}
+
+// scriptedLogits is a model that, after <fim_middle>, favours the next
+// byte of every script the completion so far begins, and, when end is
+// set, an end token once a script is complete.
+func scriptedLogits(tok *decodetest.Tokenizer, end bool, scripts ...script) decodetest.LogitsFunc {
+	base := decodetest.HashLogits(1)
+	return func(h []int32, l []float32) {
+		base(h, l)
+		i := len(h) - 1
+		for i >= 0 && h[i] != fimMiddle {
+			i--
+		}
+		written := ""
+		for _, id := range h[i+1:] {
+			written += tok.Piece(id)
+		}
+		for _, c := range scripts {
+			switch {
+			case !strings.HasPrefix(c.s, written):
+			case len(written) < len(c.s):
+				l[tok.ID(c.s[len(written)])] += c.w
+			case end:
+				l[eos] += 40
+			}
+		}
 	}
 }
