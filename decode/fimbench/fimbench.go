@@ -8,10 +8,10 @@ package fimbench
 import (
 	"bufio"
 	"compress/gzip"
-	"encoding/json"
-	"fmt"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"slices"
