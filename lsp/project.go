@@ -196,8 +196,9 @@ func (p *ProjectContext) Index(ctx context.Context, folders []WorkspaceFolder, r
 	return errors.Join(errs...)
 }
 
-// watch applies the watcher's batches to fo's index, as Index.Watch does,
-// and drops the cached line contexts after each.
+// watch applies the watcher's batches to fo's index (Index.Apply, as
+// Index.Watch does) under fo's update lock, and drops the cached line
+// contexts after each.
 func (p *ProjectContext) watch(ctx context.Context, fo *folder, w projectgraph.Watcher) {
 	for {
 		select {
@@ -208,11 +209,7 @@ func (p *ProjectContext) watch(ctx context.Context, fo *folder, w projectgraph.W
 				return
 			}
 			fo.updates.Lock()
-			if b.Overflow {
-				_ = fo.ix.Rescan(ctx) // errors: the next batch or re-scan retries
-			} else {
-				_ = fo.ix.Update(ctx, b.Paths)
-			}
+			_ = fo.ix.Apply(ctx, b) // errors: the next batch or re-scan retries
 			fo.updates.Unlock()
 			p.forget()
 		}

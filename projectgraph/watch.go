@@ -214,15 +214,21 @@ func (ix *Index) Watch(ctx context.Context, w Watcher, onErr func(error)) {
 			if !ok {
 				return
 			}
-			var err error
-			if b.Overflow {
-				err = ix.Rescan(ctx)
-			} else {
-				err = ix.Update(ctx, b.Paths)
-			}
-			if err != nil && onErr != nil {
+			if err := ix.Apply(ctx, b); err != nil && onErr != nil {
 				onErr(err)
 			}
 		}
 	}
+}
+
+// Apply brings the index up to date with one watcher batch: Update for
+// its paths, or Rescan after an overflow (the paths are then unknown).
+// Watch calls it per batch; callers that interleave their own work
+// between batches (the language server locks and drops caches) call it
+// directly.
+func (ix *Index) Apply(ctx context.Context, b Batch) error {
+	if b.Overflow {
+		return ix.Rescan(ctx)
+	}
+	return ix.Update(ctx, b.Paths)
 }
