@@ -29,16 +29,7 @@ func TestSyntaxConstraintSteersBeams(t *testing.T) {
 	if free.Completions[0].Text != "x))" {
 		t.Fatalf("unconstrained completion %q: the scripted model should prefer x))", free.Completions[0].Text)
 	}
-	con, err := decode.NewSyntaxConstraint("python", "f.py", prefix, suffix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer con.Close()
-	req.Constraint = con
-	res, err := e.Complete(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := completeWithSyntax(t, e, req)
 	if got := res.Completions[0].Text; got != "x + 1" {
 		t.Errorf("constrained completion %q, want x + 1", got)
 	}
@@ -153,16 +144,7 @@ func TestSyntaxConstraintTruncates(t *testing.T) {
 	if c := free.Completions[0]; c.Text != text || c.FinishReason != decode.FinishLength {
 		t.Fatalf("unconstrained: %q (%s), want the whole script cut by length", c.Text, c.FinishReason)
 	}
-	con, err := decode.NewSyntaxConstraint("python", "f.py", prefix, suffix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer con.Close()
-	req.Constraint = con
-	res, err := e.Complete(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := completeWithSyntax(t, e, req)
 	if got := res.Completions[0].Text; got != "return x" {
 		t.Errorf("constrained completion %q, want it cut to %q", got, "return x")
 	}
@@ -199,4 +181,21 @@ func scriptedLogits(tok *decodetest.Tokenizer, end bool, scripts ...script) deco
 			}
 		}
 	}
+}
+
+// completeWithSyntax runs req with astguard's constraint for its hole
+// (the file is Python).
+func completeWithSyntax(t *testing.T, e *decode.Engine, req decode.Request) *decode.Result {
+	t.Helper()
+	con, err := decode.NewSyntaxConstraint("python", "f.py", req.Prefix, req.Suffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer con.Close()
+	req.Constraint = con
+	res, err := e.Complete(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
