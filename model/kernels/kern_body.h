@@ -464,7 +464,12 @@ AI void drive_h(const int T, const uint8_t *w, int64_t rb, int64_t nb, int64_t r
 		for (; r + 4 <= re; r += 4) {
 			int64_t t = t0;
 			for (; t + TT_H <= t1; t += TT_H) tile_h(T, TT_H, ARGS(r, t), nb, OUT(r, t));
-			for (; t < t1; t++) tile_h(T, 1, ARGS(r, t), nb, OUT(r, t));
+			// The rest (and the few tokens of a beam-search step: one per
+			// beam) in narrower tiles, so the costly unpack of a block is
+			// still shared by every token instead of redone per token.
+			if (TT_H > 4 && t + 4 <= t1) { tile_h(T, 4, ARGS(r, t), nb, OUT(r, t)); t += 4; }
+			if (t + 2 <= t1) { tile_h(T, 2, ARGS(r, t), nb, OUT(r, t)); t += 2; }
+			if (t < t1) tile_h(T, 1, ARGS(r, t), nb, OUT(r, t));
 		}
 		for (; r < re; r++)
 			for (int64_t t = t0; t < t1; t++) tile_s(T, 1, 1, ARGS(r, t), nb, OUT(r, t));

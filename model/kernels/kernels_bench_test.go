@@ -21,7 +21,8 @@ import (
 //	go test -run x -bench . -benchtime=1x ./model/kernels/
 //
 // MatVec (decode, one token, activation quantization included) reports
-// GB/s of weights read, to compare with BenchmarkBandwidth; MatMul64
+// GB/s of weights read, to compare with BenchmarkBandwidth; MatMul4 (a
+// decode step of four beams) is ideally as fast as MatVec; MatMul64
 // (prefill, 64 tokens) reports GFLOP/s (2·rows·cols·64 per op). Sub-
 // benchmarks per path: every path of this CPU, "quant-ref" (model/quant's
 // plain Go float dot product, row by row: what Go without SIMD gives), and
@@ -61,6 +62,7 @@ func benchWeights(b *testing.B, t quant.Type, rows, cols int) []byte {
 }
 
 func BenchmarkMatVec(b *testing.B)   { benchMatMul(b, 1) }
+func BenchmarkMatMul4(b *testing.B)  { benchMatMul(b, 4) } // one step of beam width 4
 func BenchmarkMatMul64(b *testing.B) { benchMatMul(b, 64) }
 
 func benchMatMul(b *testing.B, nTok int) {
