@@ -39,6 +39,10 @@ type Options struct {
 	PrefillChunk int
 	// MaxBeamWidth caps Beams.Width (default 8).
 	MaxBeamWidth int
+	// NoHealing keeps the prefix's last token in SPM and prefix-only
+	// prompts instead of letting the model re-choose it (Prompt.Heal); for
+	// comparisons.
+	NoHealing bool
 }
 
 func (o *Options) defaults() {
@@ -97,6 +101,8 @@ type Engine struct {
 	waiting []*job
 	batch   Batch
 	stopTxt []string
+	pieces  []string           // every token's text, made on the first healing request
+	healIDs map[string][]int32 // tokens that can start a healed text, by the text
 
 	mu    sync.Mutex
 	stats EngineStats
@@ -122,7 +128,7 @@ func NewEngine(lm LM, tok Tokenizer, sp *Special, opts Options) (*Engine, error)
 	opts.defaults()
 	e := &Engine{
 		lm: lm, tok: tok, sp: sp, opts: opts,
-		tmpl:     Template{Special: sp, Order: opts.Order, Budget: opts.Budget},
+		tmpl:     Template{Special: sp, Order: opts.Order, Budget: opts.Budget, Heal: !opts.NoHealing},
 		submit:   make(chan *job),
 		quit:     make(chan struct{}),
 		loopDone: make(chan struct{}),
@@ -200,6 +206,7 @@ type beam struct {
 	toks      []int32 // generated, the last one possibly not yet evaluated
 	evaluated int     // toks[:evaluated] are in seq's cells after the prompt
 	text      string
+	heal      string // what the beam must still generate of the prompt's healed text before text begins
 	lp        float64
 	penalty   float64
 }
@@ -221,7 +228,7 @@ func (h *hyp) score() float64 { return h.lp - h.penalty }
 // a newline before its end token meant a whole line.
 func (h *hyp) endsLine() bool {
 	switch h.reason {
-	case FinishLines, FinishBlock, FinishSuffix:
+	case FinishLines, FinishBlock, FinishSuffix, FinishUnit:
 		return true
 	case FinishStop:
 		return strings.HasSuffix(strings.TrimRight(h.text, " \t\r"), "\n")
@@ -467,7 +474,7 @@ func (e *Engine) step() {
 		}
 		if j.beams == nil {
 			// The prompt is done: beam 0 starts on its sequence.
-			j.beams = []*beam{{seq: j.seq}}
+			j.beams = []*beam{{seq: j.seq, heal: j.pr.Heal}}
 		}
 		rows := make([][]float32, len(j.logitIdx))
 		for i, k := range j.logitIdx {
@@ -564,6 +571,11 @@ func (e *Engine) expand(j *job, rows [][]float32) bool {
 	for bi, bm := range j.beams {
 		row := rows[bi]
 		lse := logSumExp(row)
+		if bm.heal != "" {
+			// Healing: only tokens that agree with the healed text compete
+			// (their log-probabilities stay those of the whole vocabulary).
+			row = e.healRow(row, bm.heal)
+		}
 		var order []int32
 		if j.width == 1 {
 			order = sampleOrder(row, j.req.Sampling, j.rng, max(1, perBeam))
@@ -587,10 +599,12 @@ func (e *Engine) expand(j *job, rows [][]float32) bool {
 	}
 	con := j.req.Constraint
 	masker, _ := con.(TokenMasker)
+	ender, _ := con.(UnitEnder)
 	type child struct {
 		parent int
 		tok    int32
 		text   string
+		heal   string
 		lp     float64
 		pen    float64
 	}
@@ -617,6 +631,21 @@ func (e *Engine) expand(j *job, rows [][]float32) bool {
 			}
 		}
 		p := j.beams[c.parent]
+		piece, heal := e.tok.Piece(c.tok), ""
+		if p.heal != "" {
+			var ok bool
+			if piece, heal, ok = healStep(p.heal, piece); !ok || e.sp.IsStop(c.tok) {
+				continue // masked out (a sampled order may run past the allowed tokens)
+			}
+			if heal != "" {
+				// Still inside the healed text: nothing to show or judge yet.
+				next = append(next, child{c.parent, c.tok, p.text, heal, c.lp, p.penalty})
+				if j.width == 1 {
+					break
+				}
+				continue
+			}
+		}
 		if e.sp.IsStop(c.tok) {
 			if j.width > 1 && rank >= j.width {
 				continue // an ending ranked below the beam width is not a finished hypothesis
@@ -627,7 +656,6 @@ func (e *Engine) expand(j *job, rows [][]float32) bool {
 			}
 			continue
 		}
-		piece := e.tok.Piece(c.tok)
 		if masker != nil && !masker.Allow(p.text, piece) {
 			continue
 		}
@@ -640,6 +668,15 @@ func (e *Engine) expand(j *job, rows [][]float32) bool {
 			}
 			continue
 		}
+		if ender != nil && strings.Contains(piece, "\n") {
+			if cut, ok := ender.UnitEnd(text); ok {
+				e.addFinished(j, hyp{toks: toks, text: text[:cut], lp: c.lp, reason: FinishUnit})
+				if j.width == 1 {
+					break
+				}
+				continue
+			}
+		}
 		var pen float64
 		if con != nil {
 			var prune bool
@@ -649,7 +686,7 @@ func (e *Engine) expand(j *job, rows [][]float32) bool {
 			}
 			pen = max(0, pen)
 		}
-		next = append(next, child{c.parent, c.tok, text, c.lp, pen})
+		next = append(next, child{c.parent, c.tok, text, "", c.lp, pen})
 		if j.width == 1 {
 			break
 		}
@@ -696,7 +733,7 @@ func (e *Engine) expand(j *job, rows [][]float32) bool {
 	var copyFrom []SeqID
 	for _, c := range next {
 		p := j.beams[c.parent]
-		b := &beam{toks: append(slices.Clone(p.toks), c.tok), evaluated: p.evaluated, text: c.text, lp: c.lp, penalty: c.pen}
+		b := &beam{toks: append(slices.Clone(p.toks), c.tok), evaluated: p.evaluated, text: c.text, heal: c.heal, lp: c.lp, penalty: c.pen}
 		if !taken[c.parent] {
 			taken[c.parent] = true
 			b.seq = p.seq
@@ -738,6 +775,62 @@ func (e *Engine) expand(j *job, rows [][]float32) bool {
 	}
 	return true
 }
+
+// healStep matches a token's text against what remains of a healed text:
+// the token either covers it (show gets the token's text past it) or is a
+// beginning of it (rest is what then remains). ok is false for a token
+// that disagrees with it.
+func healStep(heal, piece string) (show, rest string, ok bool) {
+	switch {
+	case piece == "":
+		return "", heal, false
+	case strings.HasPrefix(piece, heal):
+		return piece[len(heal):], "", true
+	case strings.HasPrefix(heal, piece):
+		return "", heal[len(piece):], true
+	}
+	return "", heal, false
+}
+
+// healRow is row with every token that cannot continue heal (see
+// healStep), and every stop token, at -Inf. The tokens allowed for a
+// healed text are found once per text by a pass over the vocabulary's
+// pieces (~1 ms for 150k tokens) and kept for the engine's life: a
+// document has few distinct last tokens.
+func (e *Engine) healRow(row []float32, heal string) []float32 {
+	ids, ok := e.healIDs[heal]
+	if !ok {
+		if e.pieces == nil {
+			e.pieces = make([]string, len(row))
+			for id := range e.pieces {
+				e.pieces[id] = e.tok.Piece(int32(id))
+			}
+			e.healIDs = map[string][]int32{}
+		}
+		for id, p := range e.pieces {
+			if _, _, ok := healStep(heal, p); ok && !e.sp.IsStop(int32(id)) {
+				ids = append(ids, int32(id))
+			}
+		}
+		if len(e.healIDs) >= maxHealTexts {
+			clear(e.healIDs)
+		}
+		e.healIDs[heal] = ids
+	}
+	out := make([]float32, len(row))
+	for i := range out {
+		out[i] = float32(math.Inf(-1))
+	}
+	for _, id := range ids {
+		out[id] = row[id]
+	}
+	return out
+}
+
+// maxHealTexts bounds the healed texts whose allowed tokens are kept: each
+// list is small (tokens beginning with a given text), and a busy editor
+// session ends its prefix with a few hundred distinct tokens at most.
+const maxHealTexts = 4096
 
 func (e *Engine) stopCheck(j *job, text string) (string, string, bool) {
 	for _, s := range e.stopTxt {

@@ -26,7 +26,11 @@ const (
 
 func newEngine(t *testing.T, logits decodetest.LogitsFunc, opts decode.Options) (*decode.Engine, *decodetest.LM, *decodetest.Tokenizer) {
 	t.Helper()
-	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	return newEngineTok(t, decodetest.NewTokenizer(decodetest.StarCoderSpecials...), logits, opts)
+}
+
+func newEngineTok(t *testing.T, tok *decodetest.Tokenizer, logits decodetest.LogitsFunc, opts decode.Options) (*decode.Engine, *decodetest.LM, *decodetest.Tokenizer) {
+	t.Helper()
 	lm := decodetest.NewLM(tok.Vocab(), 8192, logits)
 	e, err := decode.NewEngine(lm, tok, tok.Special(), opts)
 	if err != nil {

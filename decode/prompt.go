@@ -85,6 +85,14 @@ type Prompt struct {
 	ContextUsed int
 	// FIM is false for a prefix-only prompt.
 	FIM bool
+	// Heal is the text of the prefix's last token, taken off the prompt's
+	// end (Template.Heal): the completion must begin with it, and the
+	// engine lets the model choose how to tokenize it. A cursor in the
+	// middle of a word ends the prefix with a token the model rarely saw
+	// there ("fmt.Pri" is "fmt", ".Pr", "i" where code has ".Print"), and
+	// the model then continues the odd token instead of the word ("intln").
+	// Empty when nothing was taken off.
+	Heal string
 }
 
 // Render writes the prompt's segments as text with special tokens spelled
@@ -106,6 +114,10 @@ type Template struct {
 	Special *Special
 	Order   Order
 	Budget  Budget
+	// Heal takes the prefix's last token off a prompt that ends with the
+	// prefix (SPM and prefix-only prompts) and leaves it to the model:
+	// token healing (see Prompt.Heal).
+	Heal bool
 }
 
 // PromptInput is what a prompt is made of.
@@ -283,6 +295,19 @@ func (t *Template) Build(tok Tokenizer, in PromptInput) (*Prompt, error) {
 		s.Text = piecesText(tok, s.IDs)
 		p.PrefixTokens = len(s.IDs)
 		p.Trimmed = true
+	}
+	// Token healing: only where the model continues the prefix directly,
+	// and never down to an empty prefix (the prompt must end with text).
+	if t.Heal && prefixSeg == len(segs)-1 {
+		s := &segs[prefixSeg]
+		if n := len(s.IDs); n >= 2 {
+			piece := tok.Piece(s.IDs[n-1])
+			if piece != "" && strings.HasSuffix(s.Text, piece) {
+				s.IDs, s.Text = s.IDs[:n-1], s.Text[:len(s.Text)-len(piece)]
+				p.PrefixTokens--
+				p.Heal = piece
+			}
+		}
 	}
 	for _, s := range segs {
 		if s.Special != NoToken {

@@ -143,6 +143,7 @@ const (
 	FinishFiltered = "filtered" // post-filters removed everything
 	FinishPruned   = "pruned"   // the constraint pruned every candidate
 	FinishContext  = "context"  // the model's context window is full
+	FinishUnit     = "unit"     // the syntactic unit at the cursor is complete (UnitEnder)
 )
 
 // Result holds a request's completions, best first (always at least one),
@@ -205,6 +206,16 @@ type Constraint interface {
 // lexical automaton answers cheaply.
 type TokenMasker interface {
 	Allow(completion, next string) bool
+}
+
+// UnitEnder is optionally implemented by a Constraint: the engine asks it
+// whenever a completion has just begun a new line, and it reports whether
+// the text before that line break already completes what the cursor asks
+// for (the rest of a line, a statement), and where to cut. Decoding then
+// stops there instead of running on to the token limit and being cut back
+// by the Truncator: the model is not asked for lines nobody will see.
+type UnitEnder interface {
+	UnitEnd(completion string) (cut int, ok bool)
 }
 
 // Truncator is optionally implemented by a Constraint: given a finished

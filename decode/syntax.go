@@ -1,6 +1,8 @@
 package decode
 
 import (
+	"strings"
+
 	"github.com/ghostline-dev/ghostline/astguard"
 )
 
@@ -15,6 +17,42 @@ type SyntaxConstraint struct {
 	// candidate is then allowed: a broken checker must not empty the
 	// suggestions.
 	Errors int
+
+	unit    astguard.Unit // the checker's Unit, decided on first use
+	unitSet bool
+}
+
+func (s *SyntaxConstraint) cursorUnit() astguard.Unit {
+	if !s.unitSet {
+		s.unit, s.unitSet = s.C.Unit(), true
+	}
+	return s.unit
+}
+
+// UnitEnd implements UnitEnder for the unit DecideMode picks: an
+// expression (the rest of a line) ends at the completion's first line
+// break; a statement at the first line break before which the document
+// has no new syntax errors (a call spanning lines goes on until it is
+// closed). A block ends by indentation (the engine's own stop rule), so
+// it is never ended here. An empty first line never ends a unit.
+func (s *SyntaxConstraint) UnitEnd(text string) (int, bool) {
+	nl := strings.LastIndexByte(text, '\n')
+	if nl < 0 || strings.TrimSpace(text[:nl]) == "" {
+		return 0, false
+	}
+	switch s.cursorUnit() {
+	case astguard.UnitExpression:
+		first := strings.IndexByte(text, '\n')
+		for strings.TrimSpace(text[:first]) == "" {
+			first += 1 + strings.IndexByte(text[first+1:], '\n')
+		}
+		return first, true
+	case astguard.UnitStatement:
+		if j, err := s.C.Final(text[:nl]); err == nil && j.NewErrors == 0 {
+			return nl, true
+		}
+	}
+	return 0, false
 }
 
 // NewSyntaxConstraint makes a constraint for the hole between prefix and
@@ -101,7 +139,7 @@ func (s *SyntaxConstraint) Truncate(text string) string {
 	if j, err := s.C.Final(text); err != nil || j.NewErrors == 0 {
 		return text
 	}
-	t, err := s.C.Truncate(text, s.C.Unit())
+	t, err := s.C.Truncate(text, s.cursorUnit())
 	if err != nil || !t.Valid {
 		return text
 	}

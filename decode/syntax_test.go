@@ -199,3 +199,32 @@ func completeWithSyntax(t *testing.T, e *decode.Engine, req decode.Request) *dec
 	}
 	return res
 }
+
+// TestSyntaxConstraintEndsUnit: a model that never stops writes lines
+// past the statement or comment the cursor is in; with astguard decoding
+// ends as soon as the unit is complete, not at the token limit.
+func TestSyntaxConstraintEndsUnit(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	for _, tc := range []struct {
+		name, prefix, script, want string
+	}{
+		{"statement", "def f(x):\n    y = x +", " 1\n    y = y * 2\n    y = y - 3\n", " 1"},
+		{"statement over lines", "def f(x):\n    y = max(x,", " 1,\n            2)\n    z = 3\n    z = 4\n", " 1,\n            2)"},
+		{"comment", "def f(x):\n    # add", " one to x\n    # and more\n    # and more\n", " one to x"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logits := decodetest.NoStop(scriptedLogits(tok, false, script{tc.script, 30}), eos)
+			e, _, _ := newEngine(t, logits, decode.Options{Order: decode.PSM})
+			req := decode.Request{Prefix: tc.prefix, Suffix: "\n    return y\n", Language: "python",
+				Limits: decode.Limits{MaxTokens: 60}, Stop: decode.StopRules{Multiline: decode.MultilineAlways}}
+			res := completeWithSyntax(t, e, req)
+			c := res.Completions[0]
+			if c.Text != tc.want || c.FinishReason != decode.FinishUnit {
+				t.Errorf("completion %q (%s), want %q (%s)", c.Text, c.FinishReason, tc.want, decode.FinishUnit)
+			}
+			if n := res.Stats.Generated; n > len(tc.want)+2 {
+				t.Errorf("%d tokens generated for a %d-byte unit: decoding ran past its end", n, len(tc.want))
+			}
+		})
+	}
+}

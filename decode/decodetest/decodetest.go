@@ -12,6 +12,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/bits"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,9 +20,12 @@ import (
 )
 
 // Tokenizer is a byte-level tokenizer: ids [0, len(Specials)) are the
-// special tokens, then one id per byte value.
+// special tokens, then one id per byte value, then Words: multi-byte
+// tokens that Encode prefers (longest first), for tests where the
+// tokenization of a word matters.
 type Tokenizer struct {
 	Specials []string
+	Words    []string
 }
 
 // StarCoderSpecials are the special tokens of StarCoder's vocabulary in
@@ -32,22 +36,38 @@ var StarCoderSpecials = []string{"<|endoftext|>", "<fim_prefix>", "<fim_middle>"
 func NewTokenizer(specials ...string) *Tokenizer { return &Tokenizer{Specials: specials} }
 
 // Vocab is the number of ids.
-func (t *Tokenizer) Vocab() int { return len(t.Specials) + 256 }
+func (t *Tokenizer) Vocab() int { return len(t.Specials) + 256 + len(t.Words) }
 
-// Encode maps each byte to its id.
+// Encode maps s to the longest word at each position, else to the byte's
+// id.
 func (t *Tokenizer) Encode(s string) []int32 {
-	ids := make([]int32, len(s))
-	for i := 0; i < len(s); i++ {
-		ids[i] = int32(len(t.Specials)) + int32(s[i])
+	ids := make([]int32, 0, len(s))
+	for i := 0; i < len(s); {
+		best := -1
+		for w, word := range t.Words {
+			if strings.HasPrefix(s[i:], word) && (best < 0 || len(word) > len(t.Words[best])) {
+				best = w
+			}
+		}
+		if best >= 0 {
+			ids = append(ids, int32(len(t.Specials)+256+best))
+			i += len(t.Words[best])
+			continue
+		}
+		ids = append(ids, t.ID(s[i]))
+		i++
 	}
 	return ids
 }
 
-// Piece is a byte token's byte, or "" for a special token.
+// Piece is a token's text, or "" for a special token.
 func (t *Tokenizer) Piece(id int32) string {
 	k := int32(len(t.Specials))
-	if id >= k && id < k+256 {
+	switch {
+	case id >= k && id < k+256:
 		return string([]byte{byte(id - k)})
+	case id >= k+256 && int(id-k-256) < len(t.Words):
+		return t.Words[id-k-256]
 	}
 	return ""
 }
@@ -62,7 +82,7 @@ func (t *Tokenizer) Tokens() []string {
 	for b := 0; b < 256; b++ {
 		out = append(out, string([]byte{byte(b)}))
 	}
-	return out
+	return append(out, t.Words...)
 }
 
 // Special reads the special tokens from the vocabulary's texts (the first

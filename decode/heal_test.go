@@ -1,0 +1,124 @@
+package decode_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/ghostline-dev/ghostline/decode"
+	"github.com/ghostline-dev/ghostline/decode/decodetest"
+)
+
+// TestTokenHealing types in the middle of a word. The prefix "fmt.Pri"
+// tokenizes as "fmt" ".Pr" "i", and a model that saw ".Pr" "i" rarely
+// continues it as if the word were "Pri…": the fake model here writes
+// "intln" after it, as Qwen2.5-Coder does. Healing takes the last token
+// off the prompt and lets the model choose a token that begins with its
+// text: "int" after ".Pr", shown as "nt", then "ln".
+//
+// The second case heals over two tokens: "abc" is one token, and the
+// model spells it "ab" "cd", so the completion shows only "d".
+func TestTokenHealing(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	tok.Words = []string{"fmt", ".Pr", "int", "ln", "abc", "ab", "cd"}
+	word := func(w string) int32 {
+		ids := tok.Encode(w)
+		if len(ids) != 1 {
+			t.Fatalf("%q is %d tokens", w, len(ids))
+		}
+		return ids[0]
+	}
+	// after: the model's favourite token after a history ending with a
+	// sequence of words.
+	after := []struct {
+		end  []string
+		next int32
+	}{
+		{[]string{".Pr", "i"}, word("int")}, // the odd tokenization: a bad continuation
+		{[]string{".Pr"}, word("int")},
+		{[]string{"int"}, word("ln")},
+		{[]string{"= "}, word("ab")},
+		{[]string{"ab"}, word("cd")},
+		{[]string{"ln"}, eos},
+		{[]string{"cd"}, eos},
+	}
+	logits := func(h []int32, l []float32) {
+		decodetest.HashLogits(1)(h, l)
+		for _, a := range after {
+			var end []int32
+			for _, w := range a.end {
+				end = append(end, tok.Encode(w)...)
+			}
+			if len(h) >= len(end) && slices.Equal(h[len(h)-len(end):], end) {
+				l[a.next] = 50
+				return
+			}
+		}
+	}
+	for _, tc := range []struct {
+		prefix, suffix string
+		heal           bool
+		beams          int
+		want           string
+	}{
+		{"func main() {\n\tfmt.Pri", "(\"hi\")\n}\n", false, 1, "intln"},
+		{"func main() {\n\tfmt.Pri", "(\"hi\")\n}\n", true, 1, "ntln"},
+		{"func main() {\n\tfmt.Pri", "(\"hi\")\n}\n", true, 4, "ntln"},
+		{"x = abc", "\n", true, 1, "d"},
+		{"x = abc", "\n", true, 3, "d"},
+	} {
+		e, lm, _ := newEngineTok(t, tok, logits, decode.Options{Order: decode.SPM, NoHealing: !tc.heal})
+		res, err := e.Complete(context.Background(), decode.Request{
+			Prefix: tc.prefix, Suffix: tc.suffix, Language: "go",
+			Beams: decode.Beams{Width: tc.beams},
+			Stop:  decode.StopRules{Multiline: decode.MultilineNever},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Completions[0].Text; got != tc.want {
+			t.Errorf("%q heal=%v beams=%d: completion %q, want %q", tc.prefix, tc.heal, tc.beams, got, tc.want)
+		}
+		checkIdle(t, e, lm)
+	}
+}
+
+// TestTokenHealingPrompt: healing changes only prompts that end with the
+// prefix, and takes off exactly the last token's text.
+func TestTokenHealingPrompt(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	tok.Words = []string{"fmt", ".Pr"}
+	in := decode.PromptInput{Prefix: "fmt.Pr", Suffix: "()\n"}
+	for _, tc := range []struct {
+		order    decode.Order
+		heal     bool
+		wantHeal string
+	}{
+		{decode.SPM, true, ".Pr"},
+		{decode.SPM, false, ""},
+		{decode.PSM, true, ""}, // the prompt ends with <fim_middle>
+	} {
+		tmpl := decode.Template{Special: tok.Special(), Order: tc.order, Heal: tc.heal}
+		pr, err := tmpl.Build(tok, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain := tmpl
+		plain.Heal = false
+		want, _ := plain.Build(tok, in)
+		if pr.Heal != tc.wantHeal {
+			t.Errorf("%v heal=%v: Heal %q, want %q", tc.order, tc.heal, pr.Heal, tc.wantHeal)
+		}
+		if n := len(want.Tokens) - len(pr.Tokens); (n == 1) != (tc.wantHeal != "") {
+			t.Errorf("%v heal=%v: %d tokens taken off the prompt", tc.order, tc.heal, n)
+		}
+		if !slices.Equal(pr.Tokens, want.Tokens[:len(pr.Tokens)]) {
+			t.Errorf("%v heal=%v: the healed prompt is not the plain one cut short", tc.order, tc.heal)
+		}
+	}
+	// A prefix of one token stays: the model would have nothing to go on.
+	tmpl := decode.Template{Special: tok.Special(), Order: decode.SPM, Heal: true}
+	if pr, err := tmpl.Build(tok, decode.PromptInput{Prefix: "fmt", Suffix: "\n"}); err != nil || pr.Heal != "" {
+		t.Errorf("one-token prefix: Heal %q, err %v", pr.Heal, err)
+	}
+}
