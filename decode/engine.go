@@ -223,6 +223,14 @@ type hyp struct {
 
 func (h *hyp) score() float64 { return h.lp - h.penalty }
 
+// margin is the request's beam margin in nats, negative for none.
+func (j *job) margin() float64 {
+	if m := j.req.Beams.Margin; m != 0 {
+		return m
+	}
+	return DefaultBeamMargin
+}
+
 // endsLine reports whether the completion ended at a line break: the
 // line-based stop rules cut there, and a model that ends its middle with
 // a newline before its end token meant a whole line.
@@ -700,6 +708,15 @@ func (e *Engine) expand(j *job, rows [][]float32) bool {
 		// The constraint's penalties reorder the survivors.
 		slices.SortStableFunc(next, byScore)
 		next = next[:min(len(next), j.width)]
+		// Beams far behind the best one are dropped (Beams.Margin).
+		if m := j.margin(); m >= 0 {
+			best := next[0].lp - next[0].pen
+			keep := len(next)
+			for keep > j.nbest && next[keep-1].lp-next[keep-1].pen < best-m {
+				keep--
+			}
+			next = next[:keep]
+		}
 	}
 
 	// Should the search stop? Scores only fall as beams grow, so once the

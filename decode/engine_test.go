@@ -272,6 +272,33 @@ func TestBeamSearch(t *testing.T) {
 	checkIdle(t, e, lm)
 }
 
+// TestBeamMargin: where the model is sure, beams far behind the best are
+// dropped, so the search decodes fewer tokens per step and returns the
+// same completion; with the margin off all four beams run to the end.
+func TestBeamMargin(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	logits := decodetest.Script(tok, decodetest.HashLogits(1), eos,
+		decodetest.ScriptRule{After: []int32{fimMiddle}, Write: "a + b"})
+	run := func(margin float64) (string, int64) {
+		e, lm, _ := newEngine(t, logits, decode.Options{Order: decode.PSM, DisableCache: true})
+		res, err := e.Complete(context.Background(), decode.Request{Prefix: "return ", Suffix: "\n",
+			Beams: decode.Beams{Width: 4, Margin: margin}, Stop: decode.StopRules{Multiline: decode.MultilineNever}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkIdle(t, e, lm)
+		return res.Completions[0].Text, e.Stats().BatchTokens - e.Stats().PromptComputed
+	}
+	text, pruned := run(0)
+	textAll, all := run(-1)
+	if text != "a + b" || textAll != "a + b" {
+		t.Fatalf("completions %q (margin) and %q (no margin), want %q", text, textAll, "a + b")
+	}
+	if pruned >= all || pruned > 6 {
+		t.Errorf("decoded %d tokens with the margin and %d without: the sure model should run one beam", pruned, all)
+	}
+}
+
 // rejectX prunes any text containing an "x" and masks the digit "7".
 type rejectX struct{ calls int }
 

@@ -74,7 +74,20 @@ func (s Sampling) Greedy() bool { return s.Temperature <= 0 }
 type Beams struct {
 	Width int
 	N     int
+	// Margin drops a live beam whose score falls more than Margin nats
+	// below the best live beam's (0: DefaultBeamMargin; negative: never),
+	// keeping at least N. Such a beam is e^Margin times less likely than the
+	// best so far and rarely overtakes it, while every live beam costs a
+	// token of the step's forward pass: where the model is sure (most of
+	// code) the search runs on one or two beams.
+	Margin float64
 }
+
+// DefaultBeamMargin: 6 nats (a probability ratio of ~400). On the default
+// model a 4-beam step costs ~2.6× a 1-beam step on 2 AVX2 cores (the
+// 4-token matrix products are compute-bound there; llama.cpp's own pp4 is
+// 2.45× its pp1), so beams that cannot win are worth dropping early.
+const DefaultBeamMargin = 6.0
 
 // Multiline says whether a completion may span lines.
 type Multiline int

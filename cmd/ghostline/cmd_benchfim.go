@@ -43,6 +43,7 @@ func init() {
 type benchFIMFlags struct {
 	set, model, astguard, out, order, lang, multiline string
 	limit, beams, maxTokens, threads, maxPrompt       int
+	beamMargin                                        float64
 	json, noExec                                      bool
 }
 
@@ -60,6 +61,7 @@ func (o *benchFIMFlags) common(fs *flag.FlagSet) {
 	fs.StringVar(&o.order, "order", "psm", "FIM order: psm, or spm (suffix first: the prefix cache reuses all but the last tokens; weak in the middle of a word)")
 	fs.IntVar(&o.threads, "threads", 0, "CPU threads (0: one per core)")
 	fs.BoolVar(&o.noExec, "no-exec", false, "do not run tests (pass_at_1 null)")
+	fs.Float64Var(&o.beamMargin, "beam-margin", 0, "drop beams more than this many nats behind the best (0: the engine's default, negative: never)")
 }
 
 // benchFIMReport is the --json contract of the issue; pass_at_1 is null
@@ -174,7 +176,7 @@ type fimConfig struct {
 // run completes t with cfg, scores it and adds it to tally.
 func (b *fimBench) run(t fimbench.Task, cfg fimConfig, tally *fimTally) error {
 	req := decode.Request{Prefix: t.Prefix, Suffix: t.Suffix, Language: t.Lang,
-		Limits: decode.Limits{MaxTokens: b.o.maxTokens, MaxPromptTokens: b.o.maxPrompt}, Beams: decode.Beams{Width: cfg.beams, N: 1},
+		Limits: decode.Limits{MaxTokens: b.o.maxTokens, MaxPromptTokens: b.o.maxPrompt}, Beams: decode.Beams{Width: cfg.beams, N: 1, Margin: b.o.beamMargin},
 		Stop: decode.StopRules{Multiline: b.multiline}}
 	release, err := withSyntax(cfg.astguard, &req, io.Discard)
 	if err != nil {
