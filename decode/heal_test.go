@@ -116,9 +116,20 @@ func TestTokenHealingPrompt(t *testing.T) {
 			t.Errorf("%v heal=%v: the healed prompt is not the plain one cut short", tc.order, tc.heal)
 		}
 	}
-	// A prefix of one token stays: the model would have nothing to go on.
+	// A prefix of one token stays: the model would have nothing to go on;
+	// so does a line break (a boundary the model knows: healing it let
+	// the model open the completion with a blank line). Indentation after
+	// it is healed: the model writes "   " " if", not "    " "if".
 	tmpl := decode.Template{Special: tok.Special(), Order: decode.SPM, Heal: true}
-	if pr, err := tmpl.Build(tok, decode.PromptInput{Prefix: "fmt", Suffix: "\n"}); err != nil || pr.Heal != "" {
-		t.Errorf("one-token prefix: Heal %q, err %v", pr.Heal, err)
+	for _, tc := range []struct{ prefix, heal string }{
+		{"fmt", ""},
+		{"x = 1\n", ""},
+		{"x = 1\n\n", ""},
+		{"x = 1\n    ", " "},
+	} {
+		pr, err := tmpl.Build(tok, decode.PromptInput{Prefix: tc.prefix, Suffix: "\n"})
+		if err != nil || pr.Heal != tc.heal {
+			t.Errorf("prefix %q: Heal %q (err %v), want %q", tc.prefix, pr.Heal, err, tc.heal)
+		}
 	}
 }

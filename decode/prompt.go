@@ -298,11 +298,15 @@ func (t *Template) Build(tok Tokenizer, in PromptInput) (*Prompt, error) {
 	}
 	// Token healing: only where the model continues the prefix directly,
 	// and never down to an empty prefix (the prompt must end with text).
+	// A token ending a line is left alone: code tokenizers always cut
+	// after a line break, so the boundary is one the model knows, and
+	// re-choosing it lets the model add blank lines before the completion
+	// (HumanEval's holes after a docstring's "\n\n" came out empty).
 	if t.Heal && prefixSeg == len(segs)-1 {
 		s := &segs[prefixSeg]
 		if n := len(s.IDs); n >= 2 {
 			piece := tok.Piece(s.IDs[n-1])
-			if piece != "" && strings.HasSuffix(s.Text, piece) {
+			if piece != "" && !strings.HasSuffix(piece, "\n") && strings.HasSuffix(s.Text, piece) {
 				s.IDs, s.Text = s.IDs[:n-1], s.Text[:len(s.Text)-len(piece)]
 				p.PrefixTokens--
 				p.Heal = piece
