@@ -14,6 +14,7 @@
 package ctxbench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"go/ast"
@@ -60,6 +61,26 @@ type Options struct {
 	Seed     int64
 	Counter  projectgraph.TokenCounter
 	Log      io.Writer // progress notes; nil discards
+	// Cases asks Recall to prepare its first Cases targets for a
+	// completion benchmark (RecallResult.Cases), with the context that
+	// projectgraph and the Jaccard baseline choose at CaseBudget tokens
+	// (default 1,024). Zero prepares none.
+	Cases      int
+	CaseBudget int
+}
+
+// Case is one recall target laid out for completing its line: the cursor
+// stands after the line's indentation, Prefix is the file up to it,
+// Suffix the rest of the file after the line (it begins with the line's
+// end), and Truth the line's text after the indentation.
+type Case struct {
+	Path                  string // slash path relative to the root
+	Line, Col             int    // 1-based; Col counts code points
+	Prefix, Suffix, Truth string
+	// Context maps a context method ("jaccard", "projectgraph") to the
+	// blocks it chose, best first, and ContextTokens to their Σ tokens.
+	Context       map[string][]projectgraph.Block
+	ContextTokens map[string]int
 }
 
 // Methods compared, in report order.
@@ -78,6 +99,9 @@ type RecallResult struct {
 	ContextP50, ContextP99       time.Duration
 	ContextCPU                   time.Duration
 	ContextCPUP50, ContextCPUP99 time.Duration
+	// Cases are the first Options.Cases targets, ready to complete (not
+	// part of the JSON report).
+	Cases []Case `json:"-"`
 }
 
 type target struct {
@@ -86,6 +110,7 @@ type target struct {
 	col  int    // 1-based code-point column after indentation
 	src  []byte // file with the target line's text removed
 	defs []def  // identifiers' definitions in other files
+	text string // the line's text after its indentation (no line end)
 }
 
 type def struct {
@@ -155,6 +180,13 @@ func Recall(ctx context.Context, ix *projectgraph.Index, opt Options) (*RecallRe
 			hits["jaccard"][b] += covered(t.defs, wins.pack(jac, b, opt.Counter))
 			hits["bm25"][b] += covered(t.defs, wins.pack(bm, b, opt.Counter))
 		}
+		if i < opt.Cases {
+			c, err := makeCase(ix, wins, t, jac, opt)
+			if err != nil {
+				return nil, err
+			}
+			res.Cases = append(res.Cases, c)
+		}
 		if (i+1)%50 == 0 {
 			fmt.Fprintf(logw, "  %d/%d targets\n", i+1, len(targets))
 		}
@@ -179,6 +211,58 @@ func Recall(ctx context.Context, ix *projectgraph.Index, opt Options) (*RecallRe
 		res.ContextCPUP99 = tcpu[min(len(tcpu)-1, len(tcpu)*99/100)]
 	}
 	return res, nil
+}
+
+// makeCase lays target t out for completion, with the context of
+// projectgraph and of the Jaccard ranking jac at opt.CaseBudget tokens.
+// It runs outside the timed requests, so the latency figures stay those
+// of the recall budgets.
+func makeCase(ix *projectgraph.Index, wins *windows, t target, jac []scored, opt Options) (Case, error) {
+	budget := opt.CaseBudget
+	if budget <= 0 {
+		budget = 1024
+	}
+	// The cut line holds only its indentation, so the cursor's byte
+	// offset is the line's start plus col-1 (indentation is ASCII).
+	start := 0
+	for l := 1; l < t.line; l++ {
+		i := bytes.IndexByte(t.src[start:], '\n')
+		if i < 0 {
+			return Case{}, fmt.Errorf("case %s:%d: the file has fewer lines", t.file, t.line)
+		}
+		start += i + 1
+	}
+	cur := start + t.col - 1
+	c := Case{Path: t.file, Line: t.line, Col: t.col, Prefix: string(t.src[:cur]), Suffix: string(t.src[cur:]), Truth: t.text,
+		Context: map[string][]projectgraph.Block{}, ContextTokens: map[string]int{}}
+	r, err := ix.Context(projectgraph.Request{Path: t.file, Line: t.line, Col: t.col, Budget: budget, Source: t.src, Counter: opt.Counter})
+	if err != nil {
+		return Case{}, fmt.Errorf("context %s:%d: %w", t.file, t.line, err)
+	}
+	c.Context["projectgraph"], c.ContextTokens["projectgraph"] = r.Blocks, r.Tokens
+	c.Context["jaccard"], c.ContextTokens["jaccard"] = wins.blocks(wins.pack(jac, budget, opt.Counter), opt.Counter)
+	return c, nil
+}
+
+// blocks returns the text of spans as context blocks, in their order, and
+// their Σ tokens.
+func (ws *windows) blocks(spans []projectgraph.Span, counter projectgraph.TokenCounter) ([]projectgraph.Block, int) {
+	var out []projectgraph.Block
+	total := 0
+	for _, sp := range spans {
+		data, err := os.ReadFile(filepath.Join(ws.root, filepath.FromSlash(sp.Path)))
+		if err != nil {
+			continue // vanished since indexing: the window shows nothing
+		}
+		lines := strings.Split(string(data), "\n")
+		if sp.Start < 1 || sp.End > len(lines) || sp.Start > sp.End {
+			continue
+		}
+		text := strings.Join(lines[sp.Start-1:sp.End], "\n")
+		total += counter.Count(text)
+		out = append(out, projectgraph.Block{Path: sp.Path, Text: text, Reason: fmt.Sprintf("jaccard window %d-%d", sp.Start, sp.End)})
+	}
+	return out, total
 }
 
 // covered counts the definitions whose line a span shows.
@@ -309,7 +393,7 @@ func sampleTargets(ctx context.Context, ix *projectgraph.Index, root string, opt
 			continue
 		}
 		cut, col := cutLine(src, c.line)
-		out = append(out, target{file: c.file, line: c.line, col: col, src: cut, defs: c.defs})
+		out = append(out, target{file: c.file, line: c.line, col: col, src: cut, defs: c.defs, text: lineText(src, c.line)})
 	}
 	return out, nil
 }
@@ -372,6 +456,16 @@ func cutLine(src []byte, l int) ([]byte, int) {
 	}
 	lines[l-1] = s[:ind] + nl
 	return []byte(strings.Join(lines, "")), ind + 1
+}
+
+// lineText returns line l's (1-based) text after its indentation, without
+// its line end.
+func lineText(src []byte, l int) string {
+	lines := strings.Split(string(src), "\n")
+	if l < 1 || l > len(lines) {
+		return ""
+	}
+	return strings.TrimRight(strings.TrimLeft(lines[l-1], " \t"), "\r")
 }
 
 // prefixTokens returns the identifiers of the windowLines lines before

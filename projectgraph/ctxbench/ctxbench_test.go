@@ -100,3 +100,64 @@ func readLines(t *testing.T, root, rel string) string {
 	}
 	return string(b)
 }
+
+// Recall's completion cases are its first targets laid out around the
+// cursor: prefix + truth + suffix is the original file, the cursor stands
+// after the indentation, and both context methods' blocks are there, the
+// projectgraph ones showing the cross-file definition the line uses.
+func TestCases(t *testing.T) {
+	files := map[string]string{
+		"go.mod":    "module m\n\ngo 1.21\n",
+		"a/a.go":    "package a\n\n// ZebraQuux doubles giraffe.\nfunc ZebraQuux(giraffe int) int { return 2 * giraffe }\n",
+		"a/b.go":    "package a\n\nfunc helper(x int) int {\n\treturn ZebraQuux(x) + 1\n}\n",
+		"c/main.go": "package c\n\nimport \"m/a\"\n\nfunc f() int {\n\tgiraffe := 1\n\treturn a.ZebraQuux(giraffe)\n}\n",
+	}
+	root := writeTree(t, files)
+	ix, err := projectgraph.Open(context.Background(), root, projectgraph.Options{NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Recall(context.Background(), ix, Options{Root: root, Packages: []string{"./..."}, Targets: 10, Budgets: []int{256},
+		Seed: 1, Cases: 5, CaseBudget: 256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Targets != 2 || len(res.Cases) != 2 {
+		t.Fatalf("%d targets, %d cases; want 2 and 2 (a/b.go:4 and c/main.go:7)", res.Targets, len(res.Cases))
+	}
+	for _, c := range res.Cases {
+		if got := c.Prefix + c.Truth + c.Suffix; got != files[c.Path] {
+			t.Errorf("%s:%d: prefix+truth+suffix =\n%q\nwant\n%q", c.Path, c.Line, got, files[c.Path])
+		}
+		if !strings.HasSuffix(c.Prefix, "\n\t") || c.Col != 2 || !strings.HasPrefix(c.Suffix, "\n") {
+			t.Errorf("%s:%d: cursor not after the indentation: col %d, prefix ends %q", c.Path, c.Line, c.Col, c.Prefix[max(0, len(c.Prefix)-5):])
+		}
+		if !strings.Contains(c.Truth, "ZebraQuux(") {
+			t.Errorf("%s:%d: truth %q", c.Path, c.Line, c.Truth)
+		}
+		shows := false
+		for _, b := range c.Context["projectgraph"] {
+			if b.Path == "a/a.go" && strings.Contains(b.Text, "func ZebraQuux(giraffe int) int") {
+				shows = true
+			}
+		}
+		if !shows || c.ContextTokens["projectgraph"] <= 0 || c.ContextTokens["projectgraph"] > 256 {
+			t.Errorf("%s:%d: projectgraph context %+v (%d tokens) does not show ZebraQuux within the budget", c.Path, c.Line, c.Context["projectgraph"], c.ContextTokens["projectgraph"])
+		}
+		if _, ok := c.Context["jaccard"]; !ok {
+			t.Errorf("%s:%d: no jaccard entry", c.Path, c.Line)
+		}
+		for _, b := range c.Context["jaccard"] {
+			if b.Path == c.Path {
+				t.Errorf("%s:%d: jaccard shows the file itself", c.Path, c.Line)
+			}
+		}
+	}
+	none, err := Recall(context.Background(), ix, Options{Root: root, Packages: []string{"./..."}, Targets: 10, Budgets: []int{256}, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(none.Cases) != 0 || none.Recall["projectgraph"][256] != res.Recall["projectgraph"][256] {
+		t.Errorf("without Cases: %d cases, recall %v (with: %v)", len(none.Cases), none.Recall, res.Recall)
+	}
+}
