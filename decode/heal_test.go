@@ -12,15 +12,15 @@ import (
 // TestTokenHealing types in the middle of a word. The prefix "fmt.Pri"
 // tokenizes as "fmt" ".Pr" "i", and a model that saw ".Pr" "i" rarely
 // continues it as if the word were "Pri…": the fake model here writes
-// "intln" after it, as Qwen2.5-Coder does. Healing takes the last token
-// off the prompt and lets the model choose a token that begins with its
-// text: "int" after ".Pr", shown as "nt", then "ln".
+// "intln" after it, as Qwen2.5-Coder does. Healing takes ".Pr" "i" off
+// the prompt and lets the model choose tokens that begin with ".Pri": it
+// writes ".Print", shown as "nt", then "ln".
 //
-// The second case heals over two tokens: "abc" is one token, and the
-// model spells it "ab" "cd", so the completion shows only "d".
+// The second case heals over two generated tokens: "abc" is one token,
+// and the model spells it "ab" "cd", so the completion shows only "d".
 func TestTokenHealing(t *testing.T) {
 	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
-	tok.Words = []string{"fmt", ".Pr", "int", "ln", "abc", "ab", "cd"}
+	tok.Words = []string{"fmt", ".Pr", ".Print", "int", "ln", "abc", "ab", "cd"}
 	word := func(w string) int32 {
 		ids := tok.Encode(w)
 		if len(ids) != 1 {
@@ -35,7 +35,8 @@ func TestTokenHealing(t *testing.T) {
 		next int32
 	}{
 		{[]string{".Pr", "i"}, word("int")}, // the odd tokenization: a bad continuation
-		{[]string{".Pr"}, word("int")},
+		{[]string{"fmt"}, word(".Print")},
+		{[]string{".Print"}, word("ln")},
 		{[]string{"int"}, word("ln")},
 		{[]string{"= "}, word("ab")},
 		{[]string{"ab"}, word("cd")},
@@ -88,16 +89,20 @@ func TestTokenHealing(t *testing.T) {
 func TestTokenHealingPrompt(t *testing.T) {
 	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
 	tok.Words = []string{"fmt", ".Pr"}
-	in := decode.PromptInput{Prefix: "fmt.Pr", Suffix: "()\n"}
 	for _, tc := range []struct {
+		prefix   string
 		order    decode.Order
 		heal     bool
 		wantHeal string
+		tokens   int // taken off the prompt
 	}{
-		{decode.SPM, true, ".Pr"},
-		{decode.SPM, false, ""},
-		{decode.PSM, true, ""}, // the prompt ends with <fim_middle>
+		{"fmt.Pr", decode.SPM, true, ".Pr", 1},
+		{"fmt.Pri", decode.SPM, true, ".Pri", 2}, // the word being typed, not only its last token
+		{"x := fmt", decode.SPM, true, " fmt", 2},
+		{"fmt.Pr", decode.SPM, false, "", 0},
+		{"fmt.Pr", decode.PSM, true, "", 0}, // the prompt ends with <fim_middle>
 	} {
+		in := decode.PromptInput{Prefix: tc.prefix, Suffix: "()\n"}
 		tmpl := decode.Template{Special: tok.Special(), Order: tc.order, Heal: tc.heal}
 		pr, err := tmpl.Build(tok, in)
 		if err != nil {
@@ -109,8 +114,8 @@ func TestTokenHealingPrompt(t *testing.T) {
 		if pr.Heal != tc.wantHeal {
 			t.Errorf("%v heal=%v: Heal %q, want %q", tc.order, tc.heal, pr.Heal, tc.wantHeal)
 		}
-		if n := len(want.Tokens) - len(pr.Tokens); (n == 1) != (tc.wantHeal != "") {
-			t.Errorf("%v heal=%v: %d tokens taken off the prompt", tc.order, tc.heal, n)
+		if n := len(want.Tokens) - len(pr.Tokens); n != tc.tokens {
+			t.Errorf("%q %v heal=%v: %d tokens taken off the prompt, want %d", tc.prefix, tc.order, tc.heal, n, tc.tokens)
 		}
 		if !slices.Equal(pr.Tokens, want.Tokens[:len(pr.Tokens)]) {
 			t.Errorf("%v heal=%v: the healed prompt is not the plain one cut short", tc.order, tc.heal)
@@ -126,6 +131,7 @@ func TestTokenHealingPrompt(t *testing.T) {
 		{"x = 1\n", ""},
 		{"x = 1\n\n", ""},
 		{"x = 1\n    ", " "},
+		{"x = 1\nab", "ab"}, // the line break before the word is not taken
 	} {
 		pr, err := tmpl.Build(tok, decode.PromptInput{Prefix: tc.prefix, Suffix: "\n"})
 		if err != nil || pr.Heal != tc.heal {

@@ -3,29 +3,32 @@ package decode
 import (
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Order is where the suffix goes in a FIM prompt.
 type Order int
 
 const (
-	// PSM: prefix, suffix, middle — the order every FIM model is trained
-	// on, and the default. A keystroke in the prefix invalidates the
-	// cached suffix after it (3.8× fewer prompt tokens than no cache).
-	PSM Order = iota
 	// SPM: suffix, then prefix, then the middle, in the FIM paper's
-	// variant (<PRE><SUF>suffix<MID>prefix): typing changes only the end
-	// of the prompt, so the cache keeps everything before the cursor
-	// (24.8–326× fewer prompt tokens). The default model does better in
-	// SPM on holes that start a line (HumanEval), but in the middle of a
-	// word it continues the prefix's last token as plain text would
-	// ("fmt.Pri" → "intln"), so SPM waits for token healing before it can
-	// be the default (docs/benchmarks.md).
-	SPM
+	// variant (<PRE><SUF>suffix<MID>prefix), and the default: typing
+	// changes only the end of the prompt, so the cache keeps everything
+	// before the cursor (24.8–326× fewer prompt tokens per keystroke), and
+	// the default model passes more HumanEval single-line tasks in SPM
+	// (0.80 against 0.55 pass@1 on 40). In the middle of a word the model
+	// would continue the prefix's last token as plain text does
+	// ("fmt.Pri" → "intln"); token healing (Template.Heal, on in the
+	// engine) takes care of that (docs/benchmarks.md).
+	SPM Order = iota
+	// PSM: prefix, suffix, middle — the order every FIM model is trained
+	// on. A keystroke in the prefix invalidates the cached suffix after it
+	// (3.8× fewer prompt tokens than no cache).
+	PSM
 )
 
 // DefaultOrder is the zero Order.
-const DefaultOrder = PSM
+const DefaultOrder = SPM
 
 func (o Order) String() string {
 	if o == SPM {
@@ -85,12 +88,12 @@ type Prompt struct {
 	ContextUsed int
 	// FIM is false for a prefix-only prompt.
 	FIM bool
-	// Heal is the text of the prefix's last token, taken off the prompt's
-	// end (Template.Heal): the completion must begin with it, and the
-	// engine lets the model choose how to tokenize it. A cursor in the
-	// middle of a word ends the prefix with a token the model rarely saw
-	// there ("fmt.Pri" is "fmt", ".Pr", "i" where code has ".Print"), and
-	// the model then continues the odd token instead of the word ("intln").
+	// Heal is the text of the prefix's last tokens, taken off the
+	// prompt's end (Template.Heal): the completion must begin with it, and
+	// the engine lets the model choose how to tokenize it. A cursor in the
+	// middle of a word ends the prefix with tokens the model rarely saw
+	// there ("fmt.Pri" is "fmt" ".P" "ri" where code has ".Print"), and the
+	// model then continues the odd tokens instead of the word ("intln").
 	// Empty when nothing was taken off.
 	Heal string
 }
@@ -114,9 +117,9 @@ type Template struct {
 	Special *Special
 	Order   Order
 	Budget  Budget
-	// Heal takes the prefix's last token off a prompt that ends with the
-	// prefix (SPM and prefix-only prompts) and leaves it to the model:
-	// token healing (see Prompt.Heal).
+	// Heal takes the tokens of the word being typed off a prompt that
+	// ends with the prefix (SPM and prefix-only prompts) and leaves them
+	// to the model: token healing (see Prompt.Heal and healTokens).
 	Heal bool
 }
 
@@ -126,6 +129,63 @@ type PromptInput struct {
 	Path, Language string
 	Repo           string
 	Context        []ContextBlock
+}
+
+// maxHealTokens caps token healing: a word typed halfway is rarely more
+// than three or four tokens, and every healed token is a decode step whose
+// choice is constrained.
+const maxHealTokens = 4
+
+// healTokens chooses what token healing takes off the end of a prompt
+// that ends with the prefix (ids, the tokens of text): the tokens that
+// cover the word being typed, with the one mark before it (".Pri" of
+// "fmt.Pri", which tokenizes as "fmt" ".P" "ri" where code has ".Print"
+// "ln": healing only "ri" leaves the odd ".P", and the model continues it
+// as "ri" "int"…), or the last token when the prefix does not end in a
+// word (a space of indentation, which the model would join to the next
+// word). It returns how many tokens and their text.
+//
+// A token ending a line is never taken: code tokenizers always cut after
+// a line break, so the boundary is one the model knows, and re-choosing
+// it lets the model open the completion with blank lines (HumanEval's
+// holes after a docstring's "\n\n" came out empty). Neither is the
+// prefix's first token: the prompt must end with text.
+func healTokens(tok Tokenizer, ids []int32, text string) (int, string) {
+	want := wordTail(text)
+	k, n := 0, 0
+	for k < min(maxHealTokens, len(ids)-1) {
+		piece := tok.Piece(ids[len(ids)-1-k])
+		if piece == "" || strings.HasSuffix(piece, "\n") || !strings.HasSuffix(text[:len(text)-n], piece) {
+			break
+		}
+		k, n = k+1, n+len(piece)
+		if n >= want {
+			break
+		}
+	}
+	return k, text[len(text)-n:]
+}
+
+// wordTail is the byte length of the letters and digits ending s, with
+// the one mark before them other than a line break (the pre-tokenizers
+// of code models keep such a mark with the word: ".Print", " return"); 0
+// when s does not end with a letter or digit.
+func wordTail(s string) int {
+	i := len(s)
+	for i > 0 {
+		r, size := utf8.DecodeLastRuneInString(s[:i])
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			break
+		}
+		i -= size
+	}
+	if i == len(s) {
+		return 0
+	}
+	if r, size := utf8.DecodeLastRuneInString(s[:i]); i > 0 && r != '\n' && r != '\r' {
+		i -= size
+	}
+	return len(s) - i
 }
 
 // prefixLineStep is how many whole lines the prefix drops at a time when
@@ -296,21 +356,13 @@ func (t *Template) Build(tok Tokenizer, in PromptInput) (*Prompt, error) {
 		p.PrefixTokens = len(s.IDs)
 		p.Trimmed = true
 	}
-	// Token healing: only where the model continues the prefix directly,
-	// and never down to an empty prefix (the prompt must end with text).
-	// A token ending a line is left alone: code tokenizers always cut
-	// after a line break, so the boundary is one the model knows, and
-	// re-choosing it lets the model add blank lines before the completion
-	// (HumanEval's holes after a docstring's "\n\n" came out empty).
 	if t.Heal && prefixSeg == len(segs)-1 {
 		s := &segs[prefixSeg]
-		if n := len(s.IDs); n >= 2 {
-			piece := tok.Piece(s.IDs[n-1])
-			if piece != "" && !strings.HasSuffix(piece, "\n") && strings.HasSuffix(s.Text, piece) {
-				s.IDs, s.Text = s.IDs[:n-1], s.Text[:len(s.Text)-len(piece)]
-				p.PrefixTokens--
-				p.Heal = piece
-			}
+		k, heal := healTokens(tok, s.IDs, s.Text)
+		if k > 0 {
+			s.IDs, s.Text = s.IDs[:len(s.IDs)-k], s.Text[:len(s.Text)-len(heal)]
+			p.PrefixTokens -= k
+			p.Heal = heal
 		}
 	}
 	for _, s := range segs {
