@@ -15,7 +15,7 @@ import (
 
 // Options configure an Engine.
 type Options struct {
-	// Order of FIM prompts (PSM, DefaultOrder, when zero).
+	// Order of FIM prompts (SPM, DefaultOrder, when zero).
 	Order Order
 	// Budget splits the prompt; zero fields take DefaultBudget's.
 	Budget Budget

@@ -58,7 +58,7 @@ func (o *benchFIMFlags) common(fs *flag.FlagSet) {
 	fs.StringVar(&o.out, "out", "", "write per-task results as JSONL")
 	fs.IntVar(&o.maxTokens, "max-tokens", decode.DefaultMaxTokens, "most tokens per completion")
 	fs.IntVar(&o.maxPrompt, "max-prompt-tokens", 0, "cap each prompt at N tokens (0: the engine's default budget)")
-	fs.StringVar(&o.order, "order", "psm", "FIM order: psm, or spm (suffix first: the prefix cache reuses all but the last tokens; weak in the middle of a word)")
+	fs.StringVar(&o.order, "order", decode.DefaultOrder.String(), "FIM order: spm (suffix first: the prefix cache reuses all but the last tokens) or psm")
 	fs.IntVar(&o.threads, "threads", 0, "CPU threads (0: one per core)")
 	fs.BoolVar(&o.noExec, "no-exec", false, "do not run tests (pass_at_1 null)")
 	fs.Float64Var(&o.beamMargin, "beam-margin", 0, "drop beams more than this many nats behind the best (0: the engine's default, negative: never)")

@@ -35,7 +35,7 @@ func init() {
 			fs.IntVar(&o.limit, "limit", 0, "replay only the first N keystrokes (0: all)")
 			fs.IntVar(&o.fromLine, "from-line", 1, "start typing at this line (1-based); the lines above exist")
 			fs.IntVar(&o.maxTokens, "max-tokens", 16, "tokens generated per keystroke")
-			fs.StringVar(&o.order, "order", "psm", "FIM order: psm, or spm (suffix first: the prefix cache reuses all but the last tokens; weak in the middle of a word)")
+			fs.StringVar(&o.order, "order", decode.DefaultOrder.String(), "FIM order: spm (suffix first: the prefix cache reuses all but the last tokens) or psm")
 			fs.IntVar(&o.threads, "threads", 0, "CPU threads (0: one per core)")
 			return func(args []string) error {
 				if len(args) > 0 {

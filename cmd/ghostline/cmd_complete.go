@@ -43,7 +43,7 @@ func init() {
 			fs.StringVar(&o.batch, "batch", "", "JSONL file of requests")
 			fs.StringVar(&o.out, "out", "", "JSONL file of results (with --batch)")
 			fs.StringVar(&o.multiline, "multiline", "auto", "auto, always or never")
-			fs.StringVar(&o.order, "order", "psm", "FIM order: psm, or spm (suffix first: the prefix cache reuses all but the last tokens; weak in the middle of a word)")
+			fs.StringVar(&o.order, "order", decode.DefaultOrder.String(), "FIM order: spm (suffix first: the prefix cache reuses all but the last tokens) or psm")
 			fs.StringVar(&o.astguard, "astguard", "off", "syntax constraints in beam search: on or off")
 			fs.IntVar(&o.threads, "threads", 0, "CPU threads (0: one per core)")
 			fs.IntVar(&o.parallel, "parallel", 4, "batch requests decoded together (continuous batching)")

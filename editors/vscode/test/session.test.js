@@ -252,9 +252,10 @@ test('a VS Code session against ghostline lsp: open, type, suggest, accept, canc
     // answer is "no suggestion", not an error, and promptly.
     {
       // The fake blocks on a line containing BLOCK until cancelled; a real
-      // model is cancelled mid-decode.
-      const bcol = fake ? await type(6, 0, '// BLOCK') : c2;
-      const bpos = fake ? at(6, bcol) : at(5, c2);
+      // model is cancelled mid-decode: at the start of line 5, lines go in
+      // before the comment (a multi-line completion, seconds of decoding),
+      // and no earlier suggestion can answer without the model.
+      const bpos = fake ? at(6, await type(6, 0, '// BLOCK')) : at(5, 0);
       const cts = new CancellationTokenSource();
       const t0 = Date.now();
       const p = completer.provide(doc, bpos, core.lspTriggerKind(0), cts.token);
