@@ -39,9 +39,9 @@ type Options struct {
 	PrefillChunk int
 	// MaxBeamWidth caps Beams.Width (default 8).
 	MaxBeamWidth int
-	// NoHealing keeps the prefix's last token in SPM and prefix-only
-	// prompts instead of letting the model re-choose it (Prompt.Heal); for
-	// comparisons.
+	// NoHealing keeps the tokens of the word being typed in SPM and
+	// prefix-only prompts instead of letting the model re-choose them
+	// (token healing, Prompt.Heal); for comparisons.
 	NoHealing bool
 }
 
@@ -812,8 +812,8 @@ func healStep(heal, piece string) (show, rest string, ok bool) {
 // healRow is row with every token that cannot continue heal (see
 // healStep), and every stop token, at -Inf. The tokens allowed for a
 // healed text are found once per text by a pass over the vocabulary's
-// pieces (~1 ms for 150k tokens) and kept for the engine's life: a
-// document has few distinct last tokens.
+// pieces (~1 ms for 150k tokens) and kept: typing along a word heals the
+// same few texts again and again.
 func (e *Engine) healRow(row []float32, heal string) []float32 {
 	ids, ok := e.healIDs[heal]
 	if !ok {
@@ -844,10 +844,11 @@ func (e *Engine) healRow(row []float32, heal string) []float32 {
 	return out
 }
 
-// maxHealTexts bounds the healed texts whose allowed tokens are kept: each
-// list is small (tokens beginning with a given text), and a busy editor
-// session ends its prefix with a few hundred distinct tokens at most.
-const maxHealTexts = 4096
+// maxHealTexts bounds the healed texts whose allowed tokens are kept
+// (then the lot is dropped and rebuilt). A word's list is short, but one
+// space allows every token that begins with a space, a third of the
+// vocabulary (~200 KB): 256 texts stay within a few MB.
+const maxHealTexts = 256
 
 func (e *Engine) stopCheck(j *job, text string) (string, string, bool) {
 	for _, s := range e.stopTxt {
