@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ghostline-dev/ghostline/decode"
 	"github.com/ghostline-dev/ghostline/projectgraph"
@@ -34,6 +35,28 @@ func TestLocalWindow(t *testing.T) {
 		if pre != tc.wantPre || suf != tc.wantSuf {
 			t.Errorf("localWindow(%d, %d) = %q, %q; want %q, %q", tc.p, tc.s, pre, suf, tc.wantPre, tc.wantSuf)
 		}
+	}
+}
+
+func TestCompletionModeScores(t *testing.T) {
+	var m benchCompletionMode
+	for _, c := range []struct {
+		got, truth string
+		ms         int
+	}{
+		{"x = f(a)  ", "x = f(a)", 30}, // trailing whitespace does not count
+		{"\tx = f(a)", "x = f(a)", 10}, // an extra tab does, except ignoring the lead
+		{"y", "x", 20},                 // wrong: edit similarity 0
+		{"", "", 40},                   // both empty: exact
+	} {
+		m.add(c.got, c.truth, decode.Stats{PromptTokens: 100, Total: time.Duration(c.ms) * time.Millisecond}, 7)
+	}
+	m.finish()
+	want := benchCompletionMode{Targets: 4, ExactMatch: 0.5, ExactIgnoringLead: 0.75, EditSimilarity: roundMilli((1 + 8.0/9 + 0 + 1) / 4),
+		P50ms: 20, PromptTokens: 100, ContextTokens: 7}
+	m.lat = nil
+	if !reflect.DeepEqual(m, want) {
+		t.Errorf("scores %+v\nwant   %+v", m, want)
 	}
 }
 
@@ -90,7 +113,7 @@ func TestContextCompletionFixture(t *testing.T) {
 		if m.Trimmed != 0 {
 			t.Errorf("mode %s: %d prompts trimmed; the window and the context should fit", name, m.Trimmed)
 		}
-		if m.ExactMatch < 0 || m.ExactMatch > 1 || m.EditSimilarity < 0 || m.EditSimilarity > 1 || m.P50ms <= 0 {
+		if m.ExactMatch < 0 || m.ExactMatch > m.ExactIgnoringLead || m.ExactIgnoringLead > 1 || m.EditSimilarity < 0 || m.EditSimilarity > 1 || m.P50ms <= 0 {
 			t.Errorf("mode %s: figures out of range: %+v", name, m)
 		}
 	}
@@ -140,7 +163,7 @@ func TestContextCompletionFixture(t *testing.T) {
 	if k := keysOf(m); !reflect.DeepEqual(k, []string{"context_budget", "model", "modes", "prefix_window_tokens", "suffix_window_tokens", "targets"}) {
 		t.Errorf("completion keys %v", k)
 	}
-	if k := keysOf(m["modes"].(map[string]any)["none"].(map[string]any)); !reflect.DeepEqual(k, []string{"context_tokens_mean", "edit_similarity", "exact_match", "p50_ms", "prompt_tokens_mean", "prompts_trimmed", "targets"}) {
+	if k := keysOf(m["modes"].(map[string]any)["none"].(map[string]any)); !reflect.DeepEqual(k, []string{"context_tokens_mean", "edit_similarity", "exact_match", "exact_match_ignoring_leading_ws", "p50_ms", "prompt_tokens_mean", "prompts_trimmed", "targets"}) {
 		t.Errorf("mode keys %v", k)
 	}
 	var md bytes.Buffer
