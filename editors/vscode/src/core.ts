@@ -46,6 +46,11 @@ export interface Settings {
   debounceMs: number;
   /** longest suggestion, in lines */
   maxLines: number;
+  /**
+   * tokens of code from other files of the workspace (definitions used at
+   * the cursor, project-graph neighbours) a prompt may hold; 0 = off
+   */
+  crossFileBudget: number;
   /** prune suggestions that break the syntax */
   astguard: boolean;
   /** per VS Code languageId; "*" for the others */
@@ -59,13 +64,18 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   model: '',
   debounceMs: 50,
   maxLines: 10,
+  crossFileBudget: 512,
   astguard: true,
   enable: { '*': true, plaintext: false, markdown: false, scminput: false },
 });
 
 // The server refuses values outside these (lsp/config.go); we refuse them
-// here too so the user sees the problem where they typed it.
-const limits = { debounceMs: [0, 5000], maxLines: [1, 200] } as const;
+// here too so the user sees the problem where they typed it. package.json
+// declares the same bounds (the extension test checks they agree).
+// crossFileBudget's upper bound is the server's largest context budget
+// (1 << 20); the server never gives cross-file context more than its share
+// of the prompt anyway, so a large value is harmless, only not useful.
+export const limits = { debounceMs: [0, 5000], maxLines: [1, 200], crossFileBudget: [0, 1 << 20] } as const;
 
 /**
  * readSettings builds Settings from a getter over the "ghostline" section
@@ -83,7 +93,7 @@ export function readSettings(get: (key: string) => unknown): { settings: Setting
     if (key === 'serverPath' && v.trim() === '') return;
     s[key] = v.trim();
   };
-  const num = (key: 'debounceMs' | 'maxLines') => {
+  const num = (key: keyof typeof limits) => {
     const v = get(key);
     if (v === undefined || v === null) return;
     const [lo, hi] = limits[key];
@@ -97,6 +107,7 @@ export function readSettings(get: (key: string) => unknown): { settings: Setting
   str('model');
   num('debounceMs');
   num('maxLines');
+  num('crossFileBudget');
   const args = get('serverArgs');
   if (Array.isArray(args) && args.every((a) => typeof a === 'string')) s.serverArgs = args as string[];
   else if (args !== undefined && args !== null) problems.push('ghostline.serverArgs must be an array of strings');
@@ -128,6 +139,7 @@ export function serverSettings(s: Settings): { ghostline: Record<string, unknown
       model: s.model,
       maxLines: s.maxLines,
       debounceMs: s.debounceMs,
+      crossFileBudget: s.crossFileBudget,
       astguard: s.astguard,
       enable: { ...s.enable },
     },

@@ -9,6 +9,7 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const Module = require('node:module');
 const pkg = require('../package.json');
+const core = require('../out/core.js');
 
 function makeVscode() {
   const calls = { commands: new Map(), executed: [], warnings: [], errors: [] };
@@ -82,6 +83,20 @@ function loadExtension(vscode, client) {
   }
 }
 
+test('package.json declares each numeric setting with the defaults and bounds core.ts checks', () => {
+  const props = pkg.contributes.configuration.properties;
+  for (const [key, [lo, hi]] of Object.entries(core.limits)) {
+    const p = props[`ghostline.${key}`];
+    assert.ok(p, `ghostline.${key} in package.json`);
+    assert.equal(p.type, 'integer', key);
+    assert.equal(p.default, core.defaultSettings[key], `${key} default`);
+    assert.equal(p.minimum, lo, `${key} minimum`);
+    assert.equal(p.maximum, hi, `${key} maximum`);
+    assert.ok(p.description && p.description.length > 20, `${key} has a description`);
+  }
+  assert.match(props['ghostline.crossFileBudget'].description, /0 turns cross-file context off/);
+});
+
 test('extension: commands, status bar, inline items, settings', async () => {
   const range = { start: { line: 3, character: 4 }, end: { line: 3, character: 4 } };
   const server = (method) => {
@@ -100,12 +115,13 @@ test('extension: commands, status bar, inline items, settings', async () => {
   for (const k of pkg.contributes.keybindings) assert.ok(calls.commands.has(k.command), `keybinding's ${k.command} registered`);
   // Settings in package.json are the ones core.readSettings knows.
   assert.deepEqual(Object.keys(pkg.contributes.configuration.properties).sort(),
-    ['ghostline.astguard', 'ghostline.debounceMs', 'ghostline.enable', 'ghostline.maxLines', 'ghostline.model', 'ghostline.serverArgs', 'ghostline.serverPath']);
+    ['ghostline.astguard', 'ghostline.crossFileBudget', 'ghostline.debounceMs', 'ghostline.enable', 'ghostline.maxLines', 'ghostline.model', 'ghostline.serverArgs', 'ghostline.serverPath']);
 
   assert.equal(lc.clients.length, 1);
   const c = lc.clients[0];
   assert.deepEqual(c.serverOptions, { command: 'ghostline', args: ['lsp'], transport: 0 });
   assert.deepEqual(c.clientOptions.initializationOptions.ghostline.maxLines, 10);
+  assert.equal(c.clientOptions.initializationOptions.ghostline.crossFileBudget, 512);
   assert.equal(bar.shown, true);
   assert.equal(bar.text, '$(sparkle) Ghostline', 'ready once the client runs');
 
@@ -148,6 +164,24 @@ test('extension: commands, status bar, inline items, settings', async () => {
   assert.equal(params.settings.ghostline.maxLines, 3);
   assert.equal(params.settings.ghostline.debounceMs, 50);
   assert.match(calls.warnings.at(-1), /debounceMs/);
+
+  // crossFileBudget: 0 (off) is sent as is; a value past the bound is
+  // reported and the default goes instead.
+  config.debounceMs = 50;
+  for (const [value, sent, warning] of [[0, 0, null], [4096, 4096, null], [2000000, 512, /crossFileBudget must be an integer in 0\.\.1048576, got 2000000/], [undefined, 512, null]]) {
+    const nWarnings = calls.warnings.length;
+    config.crossFileBudget = value;
+    for (const fn of listeners.config) await fn({ affectsConfiguration: (s) => s === 'ghostline' });
+    const [m, p] = c.notifications.at(-1);
+    assert.equal(m, 'workspace/didChangeConfiguration');
+    assert.equal(p.settings.ghostline.crossFileBudget, sent, `crossFileBudget ${value} sent as ${sent}`);
+    if (warning) {
+      assert.equal(calls.warnings.length, nWarnings + 1, `crossFileBudget ${value}: one warning`);
+      assert.match(calls.warnings.at(-1), warning);
+    } else {
+      assert.equal(calls.warnings.length, nWarnings, `crossFileBudget ${value}: no warning (${calls.warnings.slice(nWarnings)})`);
+    }
+  }
 
   // A new server path restarts the client with it.
   config.serverPath = '/opt/ghostline/bin/ghostline';

@@ -46,10 +46,10 @@ function waitFor(pred, what, ms) {
 test('readSettings: defaults, user values, and bad values fall back with a problem', () => {
   const cases = [
     { name: 'empty', cfg: {}, want: { ...core.defaultSettings }, problems: 0 },
-    { name: 'user values', cfg: { serverPath: '/opt/gl', model: 'm.gguf', debounceMs: 0, maxLines: 3, astguard: false, enable: { go: false } },
-      want: { ...core.defaultSettings, serverPath: '/opt/gl', model: 'm.gguf', debounceMs: 0, maxLines: 3, astguard: false, enable: { ...core.defaultSettings.enable, go: false } }, problems: 0 },
-    { name: 'out of range', cfg: { maxLines: 0, debounceMs: 9000 }, want: { ...core.defaultSettings }, problems: 2 },
-    { name: 'wrong types', cfg: { maxLines: '4', astguard: 'yes', enable: ['go'], serverArgs: 'x' }, want: { ...core.defaultSettings }, problems: 4 },
+    { name: 'user values', cfg: { serverPath: '/opt/gl', model: 'm.gguf', debounceMs: 0, maxLines: 3, crossFileBudget: 0, astguard: false, enable: { go: false } },
+      want: { ...core.defaultSettings, serverPath: '/opt/gl', model: 'm.gguf', debounceMs: 0, maxLines: 3, crossFileBudget: 0, astguard: false, enable: { ...core.defaultSettings.enable, go: false } }, problems: 0 },
+    { name: 'out of range', cfg: { maxLines: 0, debounceMs: 9000, crossFileBudget: -1 }, want: { ...core.defaultSettings }, problems: 3 },
+    { name: 'wrong types', cfg: { maxLines: '4', astguard: 'yes', enable: ['go'], serverArgs: 'x', crossFileBudget: '512' }, want: { ...core.defaultSettings }, problems: 5 },
     { name: 'blank server path keeps the default', cfg: { serverPath: '  ' }, want: { ...core.defaultSettings }, problems: 0 },
   ];
   for (const c of cases) {
@@ -61,11 +61,47 @@ test('readSettings: defaults, user values, and bad values fall back with a probl
   assert.deepEqual(core.serverCommand(settings), { command: 'ghostline', args: ['lsp', '--log', 'x'] });
   // The shape lsp/config.go reads: under "ghostline", these key names.
   assert.deepEqual(core.serverSettings(settings), {
-    ghostline: { model: '', maxLines: 4, debounceMs: 50, astguard: true, enable: { '*': true, plaintext: false, markdown: false, scminput: false } },
+    ghostline: { model: '', maxLines: 4, debounceMs: 50, crossFileBudget: 512, astguard: true, enable: { '*': true, plaintext: false, markdown: false, scminput: false } },
   });
   assert.equal(core.enabledFor(settings, 'go'), true);
   assert.equal(core.enabledFor(settings, 'markdown'), false);
   assert.equal(core.enabledFor({ ...settings, enable: { '*': false, go: true } }, 'rust'), false);
+});
+
+test('crossFileBudget: read, checked against the server\'s bounds (0..1048576), forwarded as crossFileBudget', () => {
+  // lsp/config.go: default 512, accepted 0..1<<20, 0 turns cross-file context off.
+  assert.equal(core.defaultSettings.crossFileBudget, 512);
+  assert.deepEqual(core.limits.crossFileBudget, [0, 1048576]);
+  const cases = [
+    { name: 'unset', v: undefined, want: 512 },
+    { name: 'null', v: null, want: 512 },
+    { name: '0 turns cross-file context off', v: 0, want: 0 },
+    { name: 'small', v: 1, want: 1 },
+    { name: 'the default', v: 512, want: 512 },
+    { name: 'larger', v: 2048, want: 2048 },
+    { name: 'the upper bound', v: 1048576, want: 1048576 },
+    { name: 'negative', v: -1, want: 512, problem: /ghostline\.crossFileBudget must be an integer in 0\.\.1048576, got -1/ },
+    { name: 'past the upper bound', v: 1048577, want: 512, problem: /in 0\.\.1048576, got 1048577/ },
+    { name: 'fractional', v: 256.5, want: 512, problem: /got 256\.5/ },
+    { name: 'a string', v: '1024', want: 512, problem: /got "1024"/ },
+    { name: 'a boolean', v: false, want: 512, problem: /got false/ },
+    { name: 'NaN', v: NaN, want: 512, problem: /crossFileBudget/ },
+    { name: 'Infinity', v: Infinity, want: 512, problem: /crossFileBudget/ },
+  ];
+  for (const c of cases) {
+    const { settings, problems } = core.readSettings((k) => (k === 'crossFileBudget' ? c.v : undefined));
+    assert.equal(settings.crossFileBudget, c.want, c.name);
+    if (c.problem) {
+      assert.equal(problems.length, 1, `${c.name}: ${problems.join('; ')}`);
+      assert.match(problems[0], c.problem, c.name);
+    } else {
+      assert.deepEqual(problems, [], c.name);
+    }
+    // What the server's Config.Apply reads: a number under ghostline.crossFileBudget.
+    assert.equal(core.serverSettings(settings).ghostline.crossFileBudget, c.want, `${c.name}: forwarded`);
+    // The other settings are untouched by it.
+    assert.deepEqual({ ...settings, crossFileBudget: 512 }, { ...core.defaultSettings, serverArgs: [] }, `${c.name}: other settings`);
+  }
 });
 
 test('trigger kinds map from VS Code (0-based) to LSP 3.18 (1-based)', () => {
@@ -294,6 +330,31 @@ test('a VS Code session against ghostline lsp: open, type, suggest, accept, canc
     const direct = await conn.sendRequest('textDocument/inlineCompletion', core.inlineParams(uri, at(5, 4), 1));
     assert.deepEqual(core.normalizeResult(direct), []);
     assert.deepEqual(shownMessages, []);
+
+    // crossFileBudget: the client refuses exactly what the server refuses.
+    // In-bounds values go through readSettings/serverSettings as the
+    // extension sends them and draw no warning; a value the client refuses
+    // is sent raw, and the server refuses it too, naming the setting.
+    {
+      const [lo, hi] = core.limits.crossFileBudget;
+      for (const v of [lo, 1, hi, lo - 1, hi + 1, core.defaultSettings.crossFileBudget]) {
+        const read = core.readSettings((k) => ({ debounceMs: 0, enable: { go: false }, crossFileBudget: v })[k]);
+        const clientRefuses = read.problems.length > 0;
+        const payload = clientRefuses ? { ghostline: { crossFileBudget: v } } : core.serverSettings(read.settings);
+        const n = shownMessages.length;
+        await conn.sendNotification(DidChangeConfigurationNotification.type, { settings: payload });
+        // A round trip: the server handles notifications in order, so its
+        // warning (if any) has arrived before this answer.
+        await conn.sendRequest('textDocument/inlineCompletion', core.inlineParams(uri, at(5, 4), 1));
+        const warned = shownMessages.slice(n).map((m) => m.message);
+        if (clientRefuses) {
+          assert.equal(warned.length, 1, `crossFileBudget ${v}: the server refuses it too (${warned.join('; ')})`);
+          assert.match(warned[0], new RegExp(`crossFileBudget ${v} outside ${lo}\\.\\.${hi}`));
+        } else {
+          assert.deepEqual(warned, [], `crossFileBudget ${v}: the server takes it`);
+        }
+      }
+    }
 
     await conn.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri } });
     assert.equal(await conn.sendRequest(ShutdownRequest.type), null);
