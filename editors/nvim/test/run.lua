@@ -148,7 +148,19 @@ vim.fn.writefile({ 'package main', '', 'import "fmt"', '', 'func main() {', '\t'
 vim.fn.writefile({ '# notes', '' }, tmp .. '/notes.md')
 
 call('nvim_command', 'filetype on')
-lua([[require('ghostline').setup({ cmd = ..., debounce = 20 })]], server_cmd)
+-- The server's window/showMessage notifications, recorded in the child (the
+-- plugin's handler passes them on to vim.lsp.handlers), then shown as usual.
+lua([[
+  _G.ghostline_messages = {}
+  local shown = vim.lsp.handlers['window/showMessage']
+  vim.lsp.handlers['window/showMessage'] = function(err, result, ...)
+    table.insert(_G.ghostline_messages, result and result.message or '')
+    if shown then return shown(err, result, ...) end
+  end
+]])
+-- cross_file_budget = 0 (cross-file context off), not the server's
+-- default: the settings test below checks it reaches the server.
+lua([[require('ghostline').setup({ cmd = ..., debounce = 20, cross_file_budget = 0 })]], server_cmd)
 
 test('attaches to a Go buffer and the model loads', function()
   call('nvim_command', 'edit ' .. vim.fn.fnameescape(tmp .. '/main.go'))
@@ -165,6 +177,85 @@ if failed > 0 then
   out:write(('0 passed, %d failed (the rest not run)\n'):format(failed))
   vim.cmd('cquit 1')
 end
+
+-- Sends didChangeConfiguration {ghostline = settings} through the running
+-- client and returns the server's messages in answer (a request after it
+-- makes the round trip: the server handles notifications in order).
+local function server_messages_for(settings)
+  return lua([[
+    local settings = ...
+    local c
+    for _, x in pairs((vim.lsp.get_clients or vim.lsp.get_active_clients)()) do if x.name == 'ghostline' then c = x end end
+    local n = #_G.ghostline_messages
+    local new = vim.fn.has('nvim-0.11') == 1
+    if new then c:notify('workspace/didChangeConfiguration', { settings = { ghostline = settings } })
+    else c.notify('workspace/didChangeConfiguration', { settings = { ghostline = settings } }) end
+    -- A command the server does not know: answered at once with an error,
+    -- without running the model.
+    local params = { command = 'ghostline.test.roundTrip', arguments = {} }
+    if new then c:request_sync('workspace/executeCommand', params, 5000, 0)
+    else c.request_sync('workspace/executeCommand', params, 5000, 0) end
+    return vim.list_slice(_G.ghostline_messages, n + 1)
+  ]], settings)
+end
+
+test('cross_file_budget: checked at setup against the server bounds, forwarded as crossFileBudget', function()
+  -- Sent at start: setup's cross_file_budget = 0 is in the initialize
+  -- request, and the server took it (no "ignored setting" message).
+  eq(0, lua([[
+    for _, c in pairs((vim.lsp.get_clients or vim.lsp.get_active_clients)()) do
+      if c.name == 'ghostline' then return c.config.init_options.ghostline.crossFileBudget end
+    end]]), 'crossFileBudget in initializationOptions')
+  eq({}, lua([[return _G.ghostline_messages]]) or {}, 'server messages at start')
+  -- Each value through setup: what the plugin would send, and its warning.
+  -- A value the plugin refuses is sent to the server raw: the server must
+  -- refuse it too, and take every value the plugin forwards.
+  local cases = {
+    { lua = 'nil', want = nil },
+    { lua = '0', want = 0 },
+    { lua = '1', want = 1 },
+    { lua = '512', want = 512 },
+    { lua = '1048576', want = 1048576 },
+    { lua = '-1', raw = -1, warn = 'cross_file_budget must be an integer in 0..1048576, got -1' },
+    { lua = '1048577', raw = 1048577, warn = 'got 1048577' },
+    { lua = '256.5', raw = 256.5, warn = 'got 256.5' },
+    { lua = '"512"', warn = 'got "512"' },
+    { lua = 'true', warn = 'got true' },
+    { lua = '0/0', warn = 'cross_file_budget must be an integer' },
+    { lua = '1/0', warn = 'cross_file_budget must be an integer' },
+  }
+  for _, c in ipairs(cases) do
+    local got = lua([[
+      local cmd, code = ...
+      local notes = {}
+      local notify = vim.notify
+      vim.notify = function(msg, level) table.insert(notes, { msg = msg, level = level }) end
+      local ok, err = pcall(function()
+        require('ghostline').setup({ cmd = cmd, debounce = 20, cross_file_budget = assert((loadstring or load)('return ' .. code))() })
+      end)
+      vim.notify = notify
+      assert(ok, err)
+      return { sent = require('ghostline')._settings().ghostline.crossFileBudget, notes = notes }
+    ]], server_cmd, c.lua)
+    eq(c.want, got.sent, 'cross_file_budget = ' .. c.lua .. ': crossFileBudget sent')
+    if c.warn then
+      eq(1, #got.notes, 'cross_file_budget = ' .. c.lua .. ': one warning')
+      assert(got.notes[1].msg:find(c.warn, 1, true), 'warning ' .. vim.inspect(got.notes[1].msg) .. ' has ' .. c.warn)
+      eq(lua('return vim.log.levels.WARN'), got.notes[1].level, 'a warning')
+    else
+      eq({}, got.notes, 'cross_file_budget = ' .. c.lua .. ': no warning')
+    end
+    if c.want ~= nil then
+      eq({}, server_messages_for({ crossFileBudget = c.want }), 'the server takes crossFileBudget ' .. c.lua)
+    elseif c.raw ~= nil then
+      local m = server_messages_for({ crossFileBudget = c.raw })
+      eq(1, #m, 'the server refuses crossFileBudget ' .. c.lua .. ' too')
+      assert(m[1]:find('crossFileBudget', 1, true), 'the server names the setting: ' .. m[1])
+    end
+  end
+  lua([[require('ghostline').setup({ cmd = ..., debounce = 20, cross_file_budget = 0 })]], server_cmd)
+  eq({}, server_messages_for({ crossFileBudget = 0 }), 'back to 0')
+end)
 
 test('typing shows ghost text as an extmark; Tab accepts it whole', function()
   call('nvim_win_set_cursor', 0, { 6, 0 })

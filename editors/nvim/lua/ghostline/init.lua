@@ -32,6 +32,11 @@ local defaults = {
   -- Server settings (lsp/config.go): nil keeps the server's default.
   model = nil,
   max_lines = nil,
+  -- Tokens of code from other files of the workspace (definitions the code
+  -- at the cursor uses, found through the project graph) a prompt may hold:
+  -- an integer in 0..1048576, 0 turns cross-file context off; the server's
+  -- default is 512.
+  cross_file_budget = nil,
   astguard = nil,
   -- Use vim.lsp.inline_completion on Neovim >= 0.12.
   native = true,
@@ -52,6 +57,26 @@ local defaults = {
 }
 
 local config = vim.deepcopy(defaults)
+
+-- Bounds the server checks (lsp/config.go) on the settings the plugin
+-- checks too: a value outside is reported at setup, where it was typed,
+-- and left out, so the server keeps its default rather than refusing it
+-- in a message the user may never see.
+local limits = {
+  cross_file_budget = { 0, 1048576 },
+}
+
+local function check_settings()
+  for key, b in pairs(limits) do
+    local v = config[key]
+    -- v == math.floor(v) is false for NaN and fractions; inf fails the bound.
+    if v ~= nil and not (type(v) == 'number' and v == math.floor(v) and v >= b[1] and v <= b[2]) then
+      vim.notify(('ghostline: %s must be an integer in %d..%d, got %s; the server default is used')
+        :format(key, b[1], b[2], vim.inspect(v)), vim.log.levels.WARN)
+      config[key] = nil
+    end
+  end
+end
 
 -- Per-buffer state: the suggestion on screen and the request in flight.
 -- shown = { row, col (byte, 0-based, where the ghost text starts), text
@@ -514,6 +539,7 @@ local function server_settings()
   local g = {}
   g.model = config.model
   g.maxLines = config.max_lines
+  g.crossFileBudget = config.cross_file_budget
   g.astguard = config.astguard
   -- Our own debounce runs before the request; the server need not wait too.
   g.debounceMs = 0
@@ -657,6 +683,7 @@ function M.setup(opts)
   if opts and opts.filetypes then
     config.filetypes = opts.filetypes
   end
+  check_settings()
   api.nvim_set_hl(0, 'GhostlineSuggestion', { link = 'Comment', default = true })
   local group = api.nvim_create_augroup('ghostline', { clear = true })
   api.nvim_create_autocmd('FileType', {
@@ -668,6 +695,11 @@ function M.setup(opts)
     end
   end
   map_keys()
+end
+
+-- For tests: the settings a new client sends as initializationOptions.
+function M._settings()
+  return server_settings()
 end
 
 -- For tests: whether the server has reported its model loaded.
