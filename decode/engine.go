@@ -669,7 +669,7 @@ func (e *Engine) expand(j *job, rows [][]float32) bool {
 		}
 		text := p.text + piece
 		toks := append(slices.Clone(p.toks), c.tok)
-		if keep, reason, stop := e.stopCheck(j, text); stop {
+		if keep, reason, stop := e.stopCheck(j, text); stop && !e.pastBrokenBlockEnd(j, reason, keep, text) {
 			e.addFinished(j, hyp{toks: toks, text: keep, lp: c.lp, reason: reason})
 			if j.width == 1 {
 				break
@@ -791,6 +791,27 @@ func (e *Engine) expand(j *job, rows [][]float32) bool {
 		return false
 	}
 	return true
+}
+
+// maxBlockOverrun is how many lines a completion may run past the end of
+// its indented block while that end would leave the syntax broken (see
+// pastBrokenBlockEnd): a Python "except:" or "else:" and a line or two of
+// its body, after which the suffix's own lines usually follow.
+const maxBlockOverrun = 3
+
+// pastBrokenBlockEnd reports whether a completion that the block-end rule
+// would end at keep goes on instead: with a constraint that finds keep
+// broken (a "try:" body cut before its "except:", whose body is the
+// suffix's next line), for at most maxBlockOverrun lines. The
+// completion then usually ends on the suffix rule, with the dedented line
+// that repairs it; otherwise it ends here after all.
+func (e *Engine) pastBrokenBlockEnd(j *job, reason, keep, text string) bool {
+	con := j.req.Constraint
+	if reason != FinishBlock || con == nil || j.doc.linesPastBlockEnd(text) > maxBlockOverrun {
+		return false
+	}
+	pen, prune := con.Judge(keep, true)
+	return prune || pen > 0
 }
 
 // healStep matches a token's text against what remains of a healed text:

@@ -228,3 +228,28 @@ func TestSyntaxConstraintEndsUnit(t *testing.T) {
 		})
 	}
 }
+
+// TestSyntaxConstraintRepairsBlockEnd: a hole inside a Python try block
+// whose ground truth ends with the "except:" that the suffix's lines
+// belong to (HumanEval/124). The block-end rule stops at that dedented
+// line and leaves a try without except; with astguard the completion goes
+// on past it and ends where it meets the suffix, valid.
+func TestSyntaxConstraintRepairsBlockEnd(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	prefix := "def f(s):\n    try:\n        x = int(s)\n"
+	suffix := "        return None\n    return x\n"
+	logits := scriptedLogits(tok, true, script{"        x += 1\n    except ValueError:\n        return None\n    return x\n", 30})
+	e, _, _ := newEngine(t, logits, decode.Options{Order: decode.PSM})
+	req := decode.Request{Prefix: prefix, Suffix: suffix, Language: "python", Limits: decode.Limits{MaxTokens: 80}}
+	free, err := e.Complete(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := free.Completions[0]; c.Text != "        x += 1\n" || c.FinishReason != decode.FinishBlock {
+		t.Fatalf("unconstrained: %q (%s), want the block-end cut", c.Text, c.FinishReason)
+	}
+	c := completeWithSyntax(t, e, req).Completions[0]
+	if want := "        x += 1\n    except ValueError:\n"; c.Text != want || c.FinishReason != decode.FinishSuffix {
+		t.Errorf("with astguard: %q (%s), want %q (%s)", c.Text, c.FinishReason, want, decode.FinishSuffix)
+	}
+}
