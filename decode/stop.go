@@ -145,27 +145,21 @@ func onlyClosers(s string) bool {
 
 const closerChars = ")]}>;,'\"`"
 
-// indentWidth is the width of s's leading whitespace.
 // linesPastBlockEnd counts the line breaks in text from its first line
 // (after the one the cursor is on) indented less than the cursor's line:
 // how far the completion has gone past where the block-end rule stops it.
 // It is -1 when no line is.
 func (d *docInfo) linesPastBlockEnd(text string) int {
-	for i := strings.IndexByte(text, '\n'); i >= 0; {
-		rest := text[i+1:]
-		line, _, _ := strings.Cut(rest, "\n")
-		if strings.TrimSpace(line) != "" && indentWidth(line) < d.indent {
-			return strings.Count(rest, "\n")
+	lines := strings.Split(text, "\n")
+	for i := 1; i < len(lines); i++ {
+		if l := lines[i]; strings.TrimSpace(l) != "" && indentWidth(l) < d.indent {
+			return len(lines) - 1 - i
 		}
-		j := strings.IndexByte(rest, '\n')
-		if j < 0 {
-			break
-		}
-		i += 1 + j
 	}
 	return -1
 }
 
+// indentWidth is the width of s's leading whitespace.
 func indentWidth(s string) int {
 	w := 0
 	for _, c := range []byte(s) {
