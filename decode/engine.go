@@ -810,8 +810,22 @@ func (e *Engine) pastBrokenBlockEnd(j *job, reason, keep, text string) bool {
 	if reason != FinishBlock || con == nil || j.doc.linesPastBlockEnd(text) > maxBlockOverrun {
 		return false
 	}
-	pen, prune := con.Judge(keep, true)
+	pen, prune := con.Judge(j.shown(keep, true), true)
 	return prune || pen > 0
+}
+
+// shown is a finished completion as the editor gets it: post-filtered
+// and, where it ends a line at a line start, followed by the line break
+// that keeps the code after the cursor on its own line. The constraint
+// judges this text, not the raw one: a whole-line completion without its
+// line break reads as glued to the next line, a syntax error that is not
+// there (on HumanEval that sent valid completions on past their block end).
+func (j *job) shown(text string, endsLine bool) string {
+	if j.req.Stop.NoFilters {
+		return text
+	}
+	text = applyFilters(text, j.doc)
+	return text + j.doc.lineBreak(text, endsLine)
 }
 
 // healStep matches a token's text against what remains of a healed text:
@@ -884,7 +898,7 @@ func (e *Engine) stopCheck(j *job, text string) (string, string, bool) {
 // keeping j.finished sorted best first.
 func (e *Engine) addFinished(j *job, h hyp) {
 	if con := j.req.Constraint; con != nil {
-		pen, prune := con.Judge(h.text, true)
+		pen, prune := con.Judge(j.shown(h.text, h.endsLine()), true)
 		if prune {
 			if j.width > 1 {
 				return
@@ -920,13 +934,9 @@ func (e *Engine) finish(j *job, liveReason string) {
 			break
 		}
 		h := &j.finished[i]
-		text := h.text
-		if !j.req.Stop.NoFilters {
-			text = applyFilters(text, j.doc)
-			text += j.doc.lineBreak(text, h.endsLine())
-			if tr, ok := j.req.Constraint.(Truncator); ok && text != "" {
-				text = tr.Truncate(text)
-			}
+		text := j.shown(h.text, h.endsLine())
+		if tr, ok := j.req.Constraint.(Truncator); ok && text != "" && !j.req.Stop.NoFilters {
+			text = tr.Truncate(text)
 		}
 		if text == "" || seen[text] {
 			continue

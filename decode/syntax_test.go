@@ -253,3 +253,23 @@ func TestSyntaxConstraintRepairsBlockEnd(t *testing.T) {
 		t.Errorf("with astguard: %q (%s), want %q (%s)", c.Text, c.FinishReason, want, decode.FinishSuffix)
 	}
 }
+
+// TestSyntaxConstraintJudgesShownText: whole lines inserted at a line
+// start are valid only with the line break the engine adds after them;
+// judged without it the completion reads as glued to the next line. With
+// astguard the completion must still end at its block end, as without.
+func TestSyntaxConstraintJudgesShownText(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	prefix := "def f(x):\n    for c in x:\n        if c:\n"
+	suffix := "        else:\n            y = 1\n    return y\n"
+	logits := scriptedLogits(tok, true, script{"            y = 2\n    return y\n", 30})
+	e, _, _ := newEngine(t, logits, decode.Options{Order: decode.PSM})
+	req := decode.Request{Prefix: prefix, Suffix: suffix, Language: "python", Limits: decode.Limits{MaxTokens: 60}}
+	for _, beams := range []int{1, 4} {
+		req.Beams = decode.Beams{Width: beams}
+		c := completeWithSyntax(t, e, req).Completions[0]
+		if want := "            y = 2\n"; c.Text != want || c.FinishReason != decode.FinishBlock || c.Penalty != 0 {
+			t.Errorf("beams %d: %q (%s, penalty %v), want %q (%s, no penalty)", beams, c.Text, c.FinishReason, c.Penalty, want, decode.FinishBlock)
+		}
+	}
+}
