@@ -229,47 +229,48 @@ func TestSyntaxConstraintEndsUnit(t *testing.T) {
 	}
 }
 
-// TestSyntaxConstraintRepairsBlockEnd: a hole inside a Python try block
-// whose ground truth ends with the "except:" that the suffix's lines
-// belong to (HumanEval/124). The block-end rule stops at that dedented
-// line and leaves a try without except; with astguard the completion goes
-// on past it and ends where it meets the suffix, valid.
-func TestSyntaxConstraintRepairsBlockEnd(t *testing.T) {
+// TestSyntaxConstraintBlockEnd: where a completion ends at the end of its
+// indented block with astguard.
+//   - "repaired": a hole in a Python try body whose ground truth ends with
+//     the "except:" the suffix's lines belong to (HumanEval/124). The
+//     block-end rule stops at that dedented line and leaves a try without
+//     except; with astguard the completion goes on past it and ends where
+//     it meets the suffix, valid.
+//   - "kept": whole lines inserted at a line start are valid only with the
+//     line break the engine adds after them (judged without it they read
+//     as glued to the next line); the completion ends at its block end as
+//     without astguard, unpenalised.
+func TestSyntaxConstraintBlockEnd(t *testing.T) {
 	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
-	prefix := "def f(s):\n    try:\n        x = int(s)\n"
-	suffix := "        return None\n    return x\n"
-	logits := scriptedLogits(tok, true, script{"        x += 1\n    except ValueError:\n        return None\n    return x\n", 30})
-	e, _, _ := newEngine(t, logits, decode.Options{Order: decode.PSM})
-	req := decode.Request{Prefix: prefix, Suffix: suffix, Language: "python", Limits: decode.Limits{MaxTokens: 80}}
-	free, err := e.Complete(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c := free.Completions[0]; c.Text != "        x += 1\n" || c.FinishReason != decode.FinishBlock {
-		t.Fatalf("unconstrained: %q (%s), want the block-end cut", c.Text, c.FinishReason)
-	}
-	c := completeWithSyntax(t, e, req).Completions[0]
-	if want := "        x += 1\n    except ValueError:\n"; c.Text != want || c.FinishReason != decode.FinishSuffix {
-		t.Errorf("with astguard: %q (%s), want %q (%s)", c.Text, c.FinishReason, want, decode.FinishSuffix)
-	}
-}
-
-// TestSyntaxConstraintJudgesShownText: whole lines inserted at a line
-// start are valid only with the line break the engine adds after them;
-// judged without it the completion reads as glued to the next line. With
-// astguard the completion must still end at its block end, as without.
-func TestSyntaxConstraintJudgesShownText(t *testing.T) {
-	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
-	prefix := "def f(x):\n    for c in x:\n        if c:\n"
-	suffix := "        else:\n            y = 1\n    return y\n"
-	logits := scriptedLogits(tok, true, script{"            y = 2\n    return y\n", 30})
-	e, _, _ := newEngine(t, logits, decode.Options{Order: decode.PSM})
-	req := decode.Request{Prefix: prefix, Suffix: suffix, Language: "python", Limits: decode.Limits{MaxTokens: 60}}
-	for _, beams := range []int{1, 4} {
-		req.Beams = decode.Beams{Width: beams}
-		c := completeWithSyntax(t, e, req).Completions[0]
-		if want := "            y = 2\n"; c.Text != want || c.FinishReason != decode.FinishBlock || c.Penalty != 0 {
-			t.Errorf("beams %d: %q (%s, penalty %v), want %q (%s, no penalty)", beams, c.Text, c.FinishReason, c.Penalty, want, decode.FinishBlock)
+	for _, tc := range []struct {
+		name, prefix, suffix, script string
+		free, want                   string // without and with astguard
+		reason                       string // with astguard
+	}{
+		{"repaired", "def f(s):\n    try:\n        x = int(s)\n", "        return None\n    return x\n",
+			"        x += 1\n    except ValueError:\n        return None\n    return x\n",
+			"        x += 1\n", "        x += 1\n    except ValueError:\n", decode.FinishSuffix},
+		{"kept", "def f(x):\n    for c in x:\n        if c:\n", "        else:\n            y = 1\n    return y\n",
+			"            y = 2\n    return y\n",
+			"            y = 2\n", "            y = 2\n", decode.FinishBlock},
+	} {
+		logits := scriptedLogits(tok, true, script{tc.script, 30})
+		e, _, _ := newEngine(t, logits, decode.Options{Order: decode.PSM})
+		for _, beams := range []int{1, 4} {
+			req := decode.Request{Prefix: tc.prefix, Suffix: tc.suffix, Language: "python",
+				Limits: decode.Limits{MaxTokens: 80}, Beams: decode.Beams{Width: beams}}
+			free, err := e.Complete(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := free.Completions[0]; c.Text != tc.free || c.FinishReason != decode.FinishBlock {
+				t.Fatalf("%s, beams %d, unconstrained: %q (%s), want %q (block)", tc.name, beams, c.Text, c.FinishReason, tc.free)
+			}
+			c := completeWithSyntax(t, e, req).Completions[0]
+			if c.Text != tc.want || c.FinishReason != tc.reason || c.Penalty != 0 {
+				t.Errorf("%s, beams %d, with astguard: %q (%s, penalty %v), want %q (%s, no penalty)",
+					tc.name, beams, c.Text, c.FinishReason, c.Penalty, tc.want, tc.reason)
+			}
 		}
 	}
 }
