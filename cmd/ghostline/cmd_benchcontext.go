@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/ghostline-dev/ghostline/decode"
 	"github.com/ghostline-dev/ghostline/decode/fimbench"
 	"github.com/ghostline-dev/ghostline/model/gguf"
@@ -234,7 +232,7 @@ func loadCompletionModel(ref string, threads int, stderr io.Writer) (*decode.Loa
 		}
 		path = p
 	}
-	l, err := decode.Load(path, decode.LoadOptions{Threads: threads, Engine: completeEngineOptions()})
+	l, err := loadEngine(path, threads, completeEngineOptions())
 	if err != nil {
 		return nil, "", err
 	}
@@ -299,9 +297,7 @@ func runContextCompletion(ctx context.Context, l *decode.Loaded, cases []ctxbenc
 	for _, m := range completeModes {
 		rep.Modes[m] = &benchCompletionMode{}
 	}
-	bar := progressbar.NewOptions(len(cases)*len(completeModes), progressbar.OptionSetWriter(stderr),
-		progressbar.OptionSetDescription("completing"), progressbar.OptionShowCount(), progressbar.OptionSetWidth(30),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(stderr) }))
+	bar := benchBar(stderr, len(cases)*len(completeModes), "completing")
 	for _, c := range cases {
 		prefix, suffix := localWindow(count, c.Prefix, c.Suffix, completePrefixTokens, completeSuffixTokens)
 		for _, mode := range completeModes {
@@ -322,12 +318,11 @@ func runContextCompletion(ctx context.Context, l *decode.Loaded, cases []ctxbenc
 				return nil, errors.New("the engine returned no completion")
 			}
 			got := res.Completions[0]
+			exact, sim := rep.Modes[mode].add(got.Text, c.Truth, res.Stats, c.ContextTokens[mode])
 			r := benchCompletionRow{Path: c.Path, Line: c.Line, Mode: mode, Truth: c.Truth, Completion: got.Text,
-				FinishReason: got.FinishReason, Exact: fimbench.ExactMatch(got.Text, c.Truth),
-				EditSimilarity: roundMilli(fimbench.EditSimilarity(got.Text, c.Truth)),
-				Ms:             roundMilli(float64(res.Stats.Total.Microseconds()) / 1000), PromptTokens: res.Stats.PromptTokens,
+				FinishReason: got.FinishReason, Exact: exact, EditSimilarity: roundMilli(sim),
+				Ms: roundMilli(float64(res.Stats.Total.Microseconds()) / 1000), PromptTokens: res.Stats.PromptTokens,
 				ContextBlocks: len(req.Context)}
-			rep.Modes[mode].add(got.Text, c.Truth, res.Stats, c.ContextTokens[mode])
 			if rows != nil {
 				if err := writeJSON(rows, r); err != nil {
 					return nil, err
@@ -342,22 +337,25 @@ func runContextCompletion(ctx context.Context, l *decode.Loaded, cases []ctxbenc
 	return rep, nil
 }
 
-// add scores one completion: sums now, means in finish.
-func (m *benchCompletionMode) add(got, truth string, st decode.Stats, contextTokens int) {
+// add scores one completion (sums now, means in finish) and returns its
+// exact match and edit similarity for the per-target row.
+func (m *benchCompletionMode) add(got, truth string, st decode.Stats, contextTokens int) (exact bool, sim float64) {
+	exact, sim = fimbench.ExactMatch(got, truth), fimbench.EditSimilarity(got, truth)
 	m.Targets++
-	if fimbench.ExactMatch(got, truth) {
+	if exact {
 		m.ExactMatch++
 	}
 	if fimbench.ExactMatch(strings.TrimLeft(got, " \t"), truth) {
 		m.ExactIgnoringLead++
 	}
-	m.EditSimilarity += fimbench.EditSimilarity(got, truth)
+	m.EditSimilarity += sim
 	m.PromptTokens += float64(st.PromptTokens)
 	m.ContextTokens += float64(contextTokens)
 	if st.PromptTrimmed {
 		m.Trimmed++
 	}
 	m.lat = append(m.lat, float64(st.Total.Microseconds())/1000)
+	return exact, sim
 }
 
 // finish turns the sums into means and the latencies into their median.

@@ -162,8 +162,14 @@ func openFIMBench(o benchFIMFlags, stderr io.Writer) (*fimBench, error) {
 }
 
 func (b *fimBench) progress(n int, what string) *progressbar.ProgressBar {
-	return progressbar.NewOptions(n, progressbar.OptionSetWriter(b.stderr), progressbar.OptionSetDescription(what),
-		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionOnCompletion(func() { fmt.Fprintln(b.stderr) }))
+	return benchBar(b.stderr, n, what)
+}
+
+// benchBar is the progress bar of the bench commands: n items counted on
+// w (stderr), ending its line when done.
+func benchBar(w io.Writer, n int, what string) *progressbar.ProgressBar {
+	return progressbar.NewOptions(n, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
 }
 
 // fimConfig is one way of decoding: beam width and syntax constraints.

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/ghostline-dev/ghostline/decode"
 )
@@ -119,8 +118,7 @@ func runBenchKeys(o benchKeysFlags, stdout, stderr io.Writer) error {
 	}
 	defer l.Close()
 	lang := languageOf(o.file)
-	bar := progressbar.NewOptions(len(docs), progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("keystrokes"),
-		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionOnCompletion(func() { fmt.Fprintln(stderr) }))
+	bar := benchBar(stderr, len(docs), "keystrokes")
 	rep := benchKeysReport{}
 	var lat, ttft []float64
 	for _, d := range docs {
