@@ -138,3 +138,60 @@ func writeFIMTasks(t *testing.T, dir string) string {
 	}
 	return set
 }
+
+// TestBenchAstguardResume interrupts a run after the first task's rows and
+// part of the second's, and checks that --resume redoes only the second
+// task, keeps one row per task and configuration, and reports over both.
+func TestBenchAstguardResume(t *testing.T) {
+	model := fixture(t, "qwen2-q8_0.gguf")
+	dir := t.TempDir()
+	set := writeFIMTasks(t, dir)
+	results := filepath.Join(dir, "results.jsonl")
+	o := benchFIMFlags{set: set, model: model, json: true, out: results, maxTokens: 4, order: "psm", multiline: "auto", threads: 2, noExec: true}
+	var full, errb bytes.Buffer
+	if err := runBenchAstguard(o, &full, &errb); err != nil {
+		t.Fatal(err)
+	}
+	whole, _ := os.ReadFile(results)
+	lines := bytes.SplitAfter(whole, []byte("\n"))
+	// Three rows of the first task, one of the second, and a row cut short.
+	cut := append(bytes.Join(lines[:4], nil), lines[4][:10]...)
+	os.WriteFile(results, cut, 0o644)
+
+	o.resume = true
+	var resumed bytes.Buffer
+	errb.Reset()
+	if err := runBenchAstguard(o, &resumed, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(errb.Bytes(), []byte("resuming: 1 of 2 tasks already in")) {
+		t.Errorf("stderr %q does not report the resume", errb.String())
+	}
+	var a, b benchAstguardReport
+	json.Unmarshal(full.Bytes(), &a)
+	json.Unmarshal(resumed.Bytes(), &b)
+	for i, pair := range [][2]benchFIMReport{{a.Greedy, b.Greedy}, {a.Beam4, b.Beam4}, {a.Beam4Astguard, b.Beam4Astguard}} {
+		x, y := pair[0], pair[1]
+		if y.Tasks != 2 || x.ExactMatch != y.ExactMatch || x.EditSimilarity != y.EditSimilarity || x.SyntaxValid != y.SyntaxValid {
+			t.Errorf("%s: resumed report %+v, whole run %+v", astguardConfigs[i].name, y, x)
+		}
+	}
+	got, _ := os.ReadFile(results)
+	for _, cfg := range []string{`"config":"greedy"`, `"config":"beam4"`, `"config":"beam4_astguard"`} {
+		if n := bytes.Count(got, []byte(cfg+",")); n != 2 {
+			t.Errorf("%d result lines with %s after the resume, want 2:\n%s", n, cfg, got)
+		}
+	}
+	if !bytes.HasPrefix(got, bytes.Join(lines[:3], nil)) {
+		t.Error("the finished task's rows were not kept as they were")
+	}
+
+	// Rows of another command's configuration are not dropped to resume.
+	os.WriteFile(results, lines[0], 0o644)
+	if err := runBenchFIM(benchFIMFlags{set: set, model: model, beams: 1, astguard: "off", out: results, resume: true, maxTokens: 4, order: "psm", multiline: "auto", noExec: true}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+		t.Error("bench fim resumed from bench astguard's rows")
+	}
+	if b, _ := os.ReadFile(results); !bytes.Equal(b, lines[0]) {
+		t.Error("the refused resume changed the results file")
+	}
+}

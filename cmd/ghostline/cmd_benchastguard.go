@@ -14,7 +14,7 @@ func init() {
 	register(&command{
 		name:    "bench astguard",
 		summary: "syntax validity and pass@1 of greedy, beam 4 and beam 4 with astguard on the same tasks",
-		usage: "--set FILE.jsonl[.gz] [--model PATH] [--limit N] [--lang L] [--json] [--out RESULTS.jsonl]\n\n" +
+		usage: "--set FILE.jsonl[.gz] [--model PATH] [--limit N] [--lang L] [--json] [--out RESULTS.jsonl [--resume]]\n\n" +
 			"Runs each task three ways in one process: greedy, beam 4 without constraints, beam 4 with\n" +
 			"astguard's syntax constraints (the survey's before → after). Each task's prompt is computed\n" +
 			"once first (prompt_ms) and the three completions reuse it from the prefix cache, so their\n" +
@@ -58,7 +58,7 @@ type benchAstguardReport struct {
 }
 
 func runBenchAstguard(o benchFIMFlags, stdout, stderr io.Writer) error {
-	b, err := openFIMBench(o, stderr)
+	b, err := openFIMBench(o, astguardConfigs, stderr)
 	if err != nil {
 		return err
 	}
@@ -67,6 +67,13 @@ func runBenchAstguard(o benchFIMFlags, stdout, stderr io.Writer) error {
 	var promptMs []float64
 	bar := b.progress(len(b.tasks), "bench astguard")
 	for _, t := range b.tasks {
+		if b.resumed(t, tallies) {
+			if ms := b.done[t.ID][0].PromptMs; ms > 0 {
+				promptMs = append(promptMs, ms)
+			}
+			bar.Add(1)
+			continue
+		}
 		// Compute the prompt once, untimed by the configurations: all
 		// three then start from the same cached prompt.
 		res, err := b.l.Complete(context.Background(), decode.Request{Prefix: t.Prefix, Suffix: t.Suffix, Language: t.Lang,
@@ -74,9 +81,10 @@ func runBenchAstguard(o benchFIMFlags, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("task %s: %w", t.ID, err)
 		}
-		promptMs = append(promptMs, float64(res.Stats.Total.Microseconds())/1000)
+		ms := roundMilli(float64(res.Stats.Total.Microseconds()) / 1000)
+		promptMs = append(promptMs, ms)
 		for i, cfg := range astguardConfigs {
-			if err := b.run(t, cfg, &tallies[i]); err != nil {
+			if err := b.run(t, cfg, ms, &tallies[i]); err != nil {
 				return err
 			}
 		}

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -20,7 +24,7 @@ func init() {
 	register(&command{
 		name:    "bench fim",
 		summary: "fill-in-the-middle benchmark: exact match, edit similarity, syntax validity, pass@1, latency",
-		usage: "--set FILE.jsonl[.gz] [--model PATH] [--limit N] [--beams N] [--astguard on|off] [--json] [--out RESULTS.jsonl]\n\n" +
+		usage: "--set FILE.jsonl[.gz] [--model PATH] [--limit N] [--beams N] [--astguard on|off] [--json] [--out RESULTS.jsonl [--resume]]\n\n" +
 			"Reads HumanEval-infilling or SAFIM tasks. --limit N takes a seeded subset (the same N tasks\n" +
 			"in every run; the first N of the subsets committed in decode/fimbench/testdata/subsets).\n" +
 			"Tests of generated code run only in a sandbox (no network, time and memory limits, a\n" +
@@ -44,7 +48,7 @@ type benchFIMFlags struct {
 	set, model, astguard, out, order, lang, multiline string
 	limit, beams, maxTokens, threads, maxPrompt       int
 	beamMargin                                        float64
-	json, noExec                                      bool
+	json, noExec, resume                              bool
 }
 
 // common declares the flags that bench fim and bench astguard share.
@@ -56,6 +60,7 @@ func (o *benchFIMFlags) common(fs *flag.FlagSet) {
 	fs.StringVar(&o.multiline, "multiline", "auto", "auto (from the cursor), always or never (single-line sets)")
 	fs.BoolVar(&o.json, "json", false, "print JSON")
 	fs.StringVar(&o.out, "out", "", "write per-task results as JSONL")
+	fs.BoolVar(&o.resume, "resume", false, "keep the results already in --out and run only the tasks missing there (an interrupted run goes on; use the same flags)")
 	fs.IntVar(&o.maxTokens, "max-tokens", decode.DefaultMaxTokens, "most tokens per completion")
 	fs.IntVar(&o.maxPrompt, "max-prompt-tokens", 0, "cap each prompt at N tokens (0: the engine's default budget)")
 	fs.StringVar(&o.order, "order", decode.DefaultOrder.String(), "FIM order: spm (suffix first: the prefix cache reuses all but the last tokens) or psm")
@@ -93,6 +98,9 @@ type benchFIMTask struct {
 	Generated      int     `json:"generated"`
 	Tokens         int     `json:"tokens"`    // of the returned completion
 	DecodeMs       float64 `json:"decode_ms"` // first generated token to the end
+	// PromptMs is bench astguard's untimed prompt computation, shared by
+	// the task's three rows.
+	PromptMs float64 `json:"prompt_ms,omitempty"`
 }
 
 // fimBench is one benchmark run: the tasks, the loaded engine, the
@@ -106,6 +114,9 @@ type fimBench struct {
 	results   io.Writer
 	stderr    io.Writer
 	closers   []func() error
+	// done holds, with --resume, the rows already in --out of each task
+	// finished there, in the order of the run's configurations.
+	done map[string][]benchFIMTask
 }
 
 func (b *fimBench) Close() {
@@ -114,11 +125,14 @@ func (b *fimBench) Close() {
 	}
 }
 
-// openFIMBench validates the shared flags, reads the tasks and loads the
-// engine.
-func openFIMBench(o benchFIMFlags, stderr io.Writer) (*fimBench, error) {
+// openFIMBench validates the shared flags, reads the tasks, loads the
+// engine and, with --resume, the results of configs already in --out.
+func openFIMBench(o benchFIMFlags, configs []fimConfig, stderr io.Writer) (*fimBench, error) {
 	if o.set == "" {
 		return nil, usageError{"--set FILE.jsonl[.gz] is required"}
+	}
+	if o.resume && o.out == "" {
+		return nil, usageError{"--resume needs --out RESULTS.jsonl"}
 	}
 	if o.maxTokens < 1 || o.limit < 0 {
 		return nil, usageError{"--max-tokens must be at least 1, --limit at least 0"}
@@ -136,6 +150,18 @@ func openFIMBench(o benchFIMFlags, stderr io.Writer) (*fimBench, error) {
 		return nil, fmt.Errorf("%s holds no tasks (language %q)", o.set, o.lang)
 	}
 	b := &fimBench{o: o, tasks: tasks, multiline: ml, stderr: stderr}
+	if o.resume {
+		if b.done, err = resumeRows(o.out, configs); err != nil {
+			return nil, err
+		}
+		n := 0
+		for _, t := range tasks {
+			if b.done[t.ID] != nil {
+				n++
+			}
+		}
+		fmt.Fprintf(stderr, "resuming: %d of %d tasks already in %s\n", n, len(tasks), o.out)
+	}
 	if !o.noExec {
 		if b.sb, err = fimbench.NewSandbox(10*time.Second, 1<<30); err != nil {
 			fmt.Fprintf(stderr, "%v; pass_at_1 will be null\n", err)
@@ -150,7 +176,11 @@ func openFIMBench(o benchFIMFlags, stderr io.Writer) (*fimBench, error) {
 	}
 	b.closers = append(b.closers, b.l.Close)
 	if o.out != "" {
-		f, err := os.Create(o.out)
+		flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+		if o.resume {
+			flags = os.O_WRONLY | os.O_CREATE | os.O_APPEND
+		}
+		f, err := os.OpenFile(o.out, flags, 0o644)
 		if err != nil {
 			b.Close()
 			return nil, err
@@ -179,8 +209,101 @@ type fimConfig struct {
 	astguard string
 }
 
+// resumed adds the rows of t already in --out to tallies (one per
+// configuration) and reports whether there were any: the task is done.
+func (b *fimBench) resumed(t fimbench.Task, tallies []fimTally) bool {
+	rows := b.done[t.ID]
+	for i, r := range rows {
+		tallies[i].add(r)
+	}
+	return rows != nil
+}
+
+// resumeRows reads the per-task results already in path for --resume and
+// returns, per task id, its rows in the order of configs: only tasks with a
+// row for every configuration count as done. Rows of an unfinished task (an
+// interrupted run's last one, or a line cut short) are removed from path,
+// so that the redone task leaves one row per configuration. A row of a
+// configuration this run does not make means path belongs to another
+// command or flags, and is an error rather than data to drop.
+func resumeRows(path string, configs []fimConfig) (map[string][]benchFIMTask, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	index := map[string]int{}
+	for i, c := range configs {
+		index[c.name] = i
+	}
+	type taskRows struct {
+		rows  []benchFIMTask
+		lines [][]byte
+		n     int
+	}
+	var order []string
+	byTask := map[string]*taskRows{}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	for n, line := range lines {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var r benchFIMTask
+		if err := json.Unmarshal(line, &r); err != nil || r.TaskID == "" {
+			if n == len(lines)-1 && !bytes.HasSuffix(line, []byte("\n")) {
+				continue // cut short by an interrupted write: redone
+			}
+			return nil, fmt.Errorf("%s line %d: not a result row", path, n+1)
+		}
+		i, ok := index[r.Config]
+		if !ok {
+			return nil, fmt.Errorf("%s line %d: a result of configuration %q, which this run does not make: resume with the flags that wrote it, or use another --out", path, n+1, r.Config)
+		}
+		tr := byTask[r.TaskID]
+		if tr == nil {
+			tr = &taskRows{rows: make([]benchFIMTask, len(configs))}
+			byTask[r.TaskID] = tr
+			order = append(order, r.TaskID)
+		}
+		if tr.rows[i].TaskID == "" {
+			tr.rows[i] = r
+			tr.n++
+		}
+		tr.lines = append(tr.lines, line)
+	}
+	done := map[string][]benchFIMTask{}
+	var keep bytes.Buffer
+	for _, id := range order {
+		tr := byTask[id]
+		if tr.n == len(configs) {
+			done[id] = tr.rows
+			for _, l := range tr.lines {
+				keep.Write(l)
+			}
+		}
+	}
+	if keep.Len() != len(data) {
+		if err := replaceFile(path, keep.Bytes()); err != nil {
+			return nil, fmt.Errorf("dropping unfinished tasks from %s: %w", path, err)
+		}
+	}
+	return done, nil
+}
+
+// replaceFile writes data beside path and renames it over path, so that an
+// interruption leaves the old results or the new ones, never a mix.
+func replaceFile(path string, data []byte) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".resume")
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
 // run completes t with cfg, scores it and adds it to tally.
-func (b *fimBench) run(t fimbench.Task, cfg fimConfig, tally *fimTally) error {
+func (b *fimBench) run(t fimbench.Task, cfg fimConfig, promptMs float64, tally *fimTally) error {
 	req := decode.Request{Prefix: t.Prefix, Suffix: t.Suffix, Language: t.Lang,
 		Limits: decode.Limits{MaxTokens: b.o.maxTokens, MaxPromptTokens: b.o.maxPrompt}, Beams: decode.Beams{Width: cfg.beams, N: 1, Margin: b.o.beamMargin},
 		Stop: decode.StopRules{Multiline: b.multiline}}
@@ -197,7 +320,7 @@ func (b *fimBench) run(t fimbench.Task, cfg fimConfig, tally *fimTally) error {
 	r := benchFIMTask{TaskID: t.ID, Config: cfg.name, Lang: t.Lang, Completion: c.Text, FinishReason: c.FinishReason,
 		Exact: fimbench.ExactMatch(c.Text, t.Truth), EditSimilarity: fimbench.EditSimilarity(c.Text, t.Truth),
 		Ms: roundMilli(float64(res.Stats.Total.Microseconds()) / 1000), PromptTokens: res.Stats.PromptTokens, Generated: res.Stats.Generated,
-		Tokens: len(c.Tokens), DecodeMs: roundMilli(float64(res.Stats.DecodeTime.Microseconds()) / 1000)}
+		Tokens: len(c.Tokens), DecodeMs: roundMilli(float64(res.Stats.DecodeTime.Microseconds()) / 1000), PromptMs: promptMs}
 	if v, ok := fimbench.SyntaxValid(t, c.Text); ok {
 		r.SyntaxValid = &v
 	}
@@ -212,7 +335,7 @@ func (b *fimBench) run(t fimbench.Task, cfg fimConfig, tally *fimTally) error {
 		}
 		r.Reason = out.Reason
 	}
-	tally.add(r, res.Stats)
+	tally.add(r)
 	if b.results != nil {
 		return writeJSON(b.results, r)
 	}
@@ -235,7 +358,9 @@ type fimTally struct {
 	valid   map[string]bool // task id → syntax valid, for comparisons
 }
 
-func (t *fimTally) add(r benchFIMTask, st decode.Stats) {
+// add counts one task's row; it reads only the row, so that rows read back
+// by --resume count as the run's own.
+func (t *fimTally) add(r benchFIMTask) {
 	if r.SyntaxValid != nil {
 		t.synN++
 		if *r.SyntaxValid {
@@ -257,14 +382,15 @@ func (t *fimTally) add(r benchFIMTask, st decode.Stats) {
 		t.rep.ExactMatch++
 	}
 	t.rep.EditSimilarity += r.EditSimilarity
-	t.lat = append(t.lat, float64(st.Total.Microseconds())/1000)
-	if st.Generated > 1 {
-		t.genTok += st.Generated - 1
-		t.decodeTime += st.DecodeTime
+	t.lat = append(t.lat, r.Ms)
+	decodeTime := time.Duration(r.DecodeMs * float64(time.Millisecond))
+	if r.Generated > 1 {
+		t.genTok += r.Generated - 1
+		t.decodeTime += decodeTime
 	}
 	if r.Tokens > 1 {
 		t.retTok += r.Tokens - 1
-		t.retTime += st.DecodeTime
+		t.retTime += decodeTime
 	}
 }
 
@@ -318,21 +444,23 @@ func runBenchFIM(o benchFIMFlags, stdout, stderr io.Writer) error {
 	if o.astguard != "on" && o.astguard != "off" {
 		return usageError{fmt.Sprintf("--astguard is on or off, not %q", o.astguard)}
 	}
-	b, err := openFIMBench(o, stderr)
+	cfg := fimConfig{beams: o.beams, astguard: o.astguard}
+	b, err := openFIMBench(o, []fimConfig{cfg}, stderr)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	cfg := fimConfig{beams: o.beams, astguard: o.astguard}
-	var tally fimTally
+	tally := make([]fimTally, 1)
 	bar := b.progress(len(b.tasks), "bench fim")
 	for _, t := range b.tasks {
-		if err := b.run(t, cfg, &tally); err != nil {
-			return err
+		if !b.resumed(t, tally) {
+			if err := b.run(t, cfg, 0, &tally[0]); err != nil {
+				return err
+			}
 		}
 		bar.Add(1)
 	}
-	rep := tally.report(stderr)
+	rep := tally[0].report(stderr)
 	if o.json {
 		return writeJSON(stdout, rep)
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-
 	"github.com/ghostline-dev/ghostline/decode"
 )
 
