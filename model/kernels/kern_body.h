@@ -93,8 +93,13 @@ AI __m256i bits_0x10(uint32_t bits) {
 // works on block bytes [off, off+n) of its rows, it prefetches the same
 // bytes of the next NR rows, which the next tile reads. Measured on the
 // 151936×896 output matrix (DRAM-resident), one thread: Q8_0 4.2–5.0 →
-// 7.6–8.3 GB/s per CPU second, Q5_0 2.6–2.8 → 3.6–3.7. (Prefetches never
-// fault, so running past the last row is harmless.)
+// 7.6–8.3 GB/s per CPU second, Q5_0 2.6–2.8 → 3.6–3.7. Tiles of up to 4
+// tokens (a beam step, a keystroke's few new tokens) stream their rows the
+// same way and prefetch too: on that matrix, 4 tokens, one thread, Q8_0
+// 18 → 22–23 and Q5_0 21 → 26 GFLOP per CPU second (BenchmarkMatMul4,
+// machine under load). Wider prefill tiles work long enough on each row
+// for the hardware prefetcher. (Prefetches never fault, so running past
+// the last row is harmless.)
 AI void prefetch_next(const int NR, const uint8_t *w, int64_t rb, int64_t off, const int n) {
 	UNROLL for (int r = NR; r < 2 * NR; r++)
 		UNROLL for (int o = 0; o < n; o += 64) _mm_prefetch((const char *)(w + r * rb + off + o), _MM_HINT_T0);
@@ -141,7 +146,7 @@ AI void tile_s(const int T, const int NR, const int NT, const uint8_t *w, int64_
 	for (int64_t b = 0; b < nb; b++) {
 		__m256i wu[TR_S > TR_D ? TR_S : TR_D], wa[TR_S > TR_D ? TR_S : TR_D];
 		float dw[TR_S > TR_D ? TR_S : TR_D], mw[TR_S > TR_D ? TR_S : TR_D];
-		if (NT == 1) prefetch_next(NR, w, rb, b * BB, BB);
+		if (NT <= 4) prefetch_next(NR, w, rb, b * BB, BB);
 		UNROLL for (int r = 0; r < NR; r++) {
 			wu[r] = unpack_s(T, w + r * rb + b * BB, &dw[r], &mw[r]);
 			if (T == T_Q8_0) wa[r] = _mm256_abs_epi8(wu[r]);
@@ -219,7 +224,7 @@ AI void tile_h(const int T, const int NT, const uint8_t *w, int64_t rb,
 	for (int64_t b = 0; b < nb; b++) {
 		__m256i wu[4], wa[4];
 		float dw[4], mw[4];
-		if (NT == 1) prefetch_next(4, w, rb, b * BB, BB);
+		if (NT <= 4) prefetch_next(4, w, rb, b * BB, BB);
 		UNROLL for (int r = 0; r < 4; r++) {
 			wu[r] = unpack_s(T, w + r * rb + b * BB, &dw[r], &mw[r]);
 			if (T == T_Q8_0) wa[r] = _mm256_abs_epi8(wu[r]);
@@ -261,7 +266,7 @@ AI void tile_k45(const int T, const int NR, const int NT, const uint8_t *w, int6
 	for (int64_t b = 0; b < nb; b++) {
 		__m256i scv[KMAXR], mnv[KMAXR];
 		float d[KMAXR], dm[KMAXR];
-		if (NT == 1) prefetch_next(NR, w, rb, b * BB, BB);
+		if (NT <= 4) prefetch_next(NR, w, rb, b * BB, BB);
 		UNROLL for (int r = 0; r < NR; r++) {
 			const uint8_t *blk = w + r * rb + b * BB;
 			d[r] = h2f(blk);
@@ -319,7 +324,7 @@ AI void tile_q6k(const int NR, const int NT, const uint8_t *w, int64_t rb,
 	for (int64_t b = 0; b < nb; b++) {
 		__m256i sce[KMAXR], ia[KMAXR][TT_K];
 		float d[KMAXR];
-		if (NT == 1) prefetch_next(NR, w, rb, b * 210, 210);
+		if (NT <= 4) prefetch_next(NR, w, rb, b * 210, 210);
 		UNROLL for (int r = 0; r < NR; r++) {
 			const uint8_t *blk = w + r * rb + b * 210;
 			d[r] = h2f(blk + 208);
