@@ -116,7 +116,10 @@ type greedyRun struct {
 // at the first divergence.
 func greedy(m *model.Model, prompt []int32, maxNew int, eog []int32, want []int32) (greedyRun, error) {
 	var r greedyRun
-	c := m.NewKVCache(len(prompt) + maxNew + 8)
+	c, err := m.NewKVCacheType(len(prompt)+maxNew+8, KVType) // as the engine keeps it
+	if err != nil {
+		return r, err
+	}
 	logits, err := m.Forward(c, model.Batch{Tokens: prompt})
 	if err != nil {
 		return r, err

@@ -46,7 +46,10 @@ func TestRealModelMatchesPlainGreedy(t *testing.T) {
 				t.Fatalf("%s: no FIM tokens found", name)
 			}
 			// Reference: plain greedy loop.
-			c := l.Model.NewKVCache(len(pr.Tokens) + 16)
+			c, err := l.Model.NewKVCacheType(len(pr.Tokens)+16, decode.KVType)
+			if err != nil {
+				t.Fatal(err)
+			}
 			logits, err := l.Model.Forward(c, model.Batch{Tokens: pr.Tokens})
 			if err != nil {
 				t.Fatal(err)
