@@ -19,6 +19,7 @@ uint64_t gl_sum_u64_avx2(const uint64_t *p, int64_t n);
 // Non-matrix ops (kern_ops_amd64.c, see ops.go).
 void gl_exp_avx2(const float *x, int64_t n, float *out);
 void gl_swiglu_avx2(float *gate, const float *up, int64_t n);
+void gl_max_sum_exp_avx2(const float *x, int64_t n, float *max, float *sum);
 void gl_attend_avx2(int half, const float *q, int64_t hd, const void *k, const void *v, int64_t stride,
                     const int32_t *cells, int64_t n, float scale, float *sc, float *out);
 #endif

@@ -60,6 +60,43 @@ void gl_exp_avx2(const float *x, int64_t n, float *out) {
 	}
 }
 
+// *max = max x[i] and *sum = Σ e^(x[i] − max), for a log-sum-exp over a
+// vocabulary of logits (n ≥ 1). When the maximum is −∞ (every logit
+// masked), *sum is left 0. Four accumulators per pass keep the adds and
+// the exp polynomial's FMA chains independent.
+void gl_max_sum_exp_avx2(const float *x, int64_t n, float *max, float *sum) {
+	int64_t i = 0;
+	__m256 m0 = _mm256_set1_ps(-__builtin_inff()), m1 = m0, m2 = m0, m3 = m0;
+	for (; i + 32 <= n; i += 32) {
+		m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + i));
+		m1 = _mm256_max_ps(m1, _mm256_loadu_ps(x + i + 8));
+		m2 = _mm256_max_ps(m2, _mm256_loadu_ps(x + i + 16));
+		m3 = _mm256_max_ps(m3, _mm256_loadu_ps(x + i + 24));
+	}
+	float mx = hmax8f(_mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
+	for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+	*max = mx;
+	*sum = 0;
+	if (mx == -__builtin_inff()) return;
+	const __m256 mv = _mm256_set1_ps(mx);
+	__m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+	i = 0;
+	for (; i + 32 <= n; i += 32) {
+		s0 = _mm256_add_ps(s0, exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv)));
+		s1 = _mm256_add_ps(s1, exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), mv)));
+		s2 = _mm256_add_ps(s2, exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i + 16), mv)));
+		s3 = _mm256_add_ps(s3, exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i + 24), mv)));
+	}
+	for (; i + 8 <= n; i += 8) s0 = _mm256_add_ps(s0, exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv)));
+	float s = hsum8f(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+	if (i < n) {
+		float t[8];
+		for (int k = 0; k < 8; k++) t[k] = i + k < n ? x[i + k] - mx : -1e4f; // e^−1e4 clamps to ~1e-38
+		s += hsum8f(exp8(_mm256_loadu_ps(t)));
+	}
+	*sum = s;
+}
+
 // gate[i] = silu(gate[i])·up[i] = gate[i]/(1+e^−gate[i])·up[i].
 void gl_swiglu_avx2(float *gate, const float *up, int64_t n) {
 	int64_t i = 0;

@@ -89,6 +89,11 @@ func nativeExp(out, x []float32) {
 	C.gl_exp_avx2((*C.float)(unsafe.Pointer(&x[0])), C.int64_t(len(x)), (*C.float)(unsafe.Pointer(&out[0])))
 }
 
+func nativeMaxSumExp(x []float32) (mx, sum float32) {
+	C.gl_max_sum_exp_avx2((*C.float)(unsafe.Pointer(&x[0])), C.int64_t(len(x)), (*C.float)(unsafe.Pointer(&mx)), (*C.float)(unsafe.Pointer(&sum)))
+	return mx, sum
+}
+
 // nativeAttend runs gl_attend_avx2; Attend has checked every bound.
 func nativeAttend(half bool, out, q, k32, v32 []float32, k16, v16 []uint16, stride int, cells []int32, scale float32, scores []float32) {
 	var kp, vp unsafe.Pointer

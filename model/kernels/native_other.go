@@ -15,7 +15,8 @@ func sumU64(p []uint64) uint64 { return sumU64Go(p) }
 
 func nativeQuantize(p path, a actKind, x []float32, dst []byte) bool { return false }
 
-func nativeSwiGLU(gate, up []float32) {}
-func nativeExp(out, x []float32)      {}
+func nativeSwiGLU(gate, up []float32)               {}
+func nativeExp(out, x []float32)                    {}
+func nativeMaxSumExp(x []float32) (mx, sum float32) { return 0, 0 }
 func nativeAttend(half bool, out, q, k32, v32 []float32, k16, v16 []uint16, stride int, cells []int32, scale float32, scores []float32) {
 }

@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Vector kernels for the forward pass's non-matrix work that costs enough
 // to matter: attention (O(n²) in the prompt length; a 512-token prompt
@@ -37,6 +40,25 @@ func Exp(out, x []float32) bool {
 	}
 	nativeExp(out, x)
 	return true
+}
+
+// LogSumExp returns log Σ e^x[i] over a row of logits, computed as
+// max + log Σ e^(x[i]−max) with the polynomial exp and float32 sums (the
+// normaliser of a decode step's log-probabilities: over Qwen's 151,936
+// logits ~0.1 ms, where a scalar loop takes ~2 ms per beam and step). An
+// empty or all −∞ row gives −∞. ok is false without a native path.
+func LogSumExp(x []float32) (v float64, ok bool) {
+	if active < pathAVX2 {
+		return 0, false
+	}
+	if len(x) == 0 {
+		return math.Inf(-1), true
+	}
+	mx, sum := nativeMaxSumExp(x)
+	if math.IsInf(float64(mx), -1) {
+		return math.Inf(-1), true
+	}
+	return float64(mx) + math.Log(float64(sum)), true
 }
 
 // Attend computes one head of attention for one query row q (len(q) = the
