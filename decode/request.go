@@ -84,9 +84,10 @@ type Beams struct {
 }
 
 // DefaultBeamMargin: 6 nats (a probability ratio of ~400). On the default
-// model a 4-beam step costs ~2.6× a 1-beam step on 2 AVX2 cores (the
-// 4-token matrix products are compute-bound there; llama.cpp's own pp4 is
-// 2.45× its pp1), so beams that cannot win are worth dropping early.
+// model a 4-beam step's forward pass costs ~1.9× a 1-beam step's on 2 AVX2
+// cores (the 4-token matrix products are compute-bound there; llama.cpp's
+// own pp4 is 2.5× its pp1), so beams that cannot win are worth dropping
+// early.
 const DefaultBeamMargin = 6.0
 
 // Multiline says whether a completion may span lines.
