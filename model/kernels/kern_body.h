@@ -95,10 +95,11 @@ AI __m256i bits_0x10(uint32_t bits) {
 // 151936×896 output matrix (DRAM-resident), one thread: Q8_0 4.2–5.0 →
 // 7.6–8.3 GB/s per CPU second, Q5_0 2.6–2.8 → 3.6–3.7. Tiles of up to 4
 // tokens (a beam step, a keystroke's few new tokens) stream their rows the
-// same way and prefetch too: on that matrix, 4 tokens, one thread, Q8_0
-// 18 → 22–23 and Q5_0 21 → 26 GFLOP per CPU second (BenchmarkMatMul4,
-// machine under load). Wider prefill tiles work long enough on each row
-// for the hardware prefetcher. (Prefetches never fault, so running past
+// same way and prefetch too: on that matrix, 4 tokens, two threads, Q8_0
+// 31–32 → 39–41 and Q5_0 37–40 → 45–50 GFLOP/s (BenchmarkMatMul4, quiet
+// machine); a 4-token step of the default model fell from 2.09× to 1.88×
+// a 1-token step. Wider prefill tiles work long enough on each row for
+// the hardware prefetcher. (Prefetches never fault, so running past
 // the last row is harmless.)
 AI void prefetch_next(const int NR, const uint8_t *w, int64_t rb, int64_t off, const int n) {
 	UNROLL for (int r = NR; r < 2 * NR; r++)
