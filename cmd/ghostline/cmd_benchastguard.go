@@ -67,8 +67,8 @@ func runBenchAstguard(o benchFIMFlags, stdout, stderr io.Writer) error {
 	var promptMs []float64
 	bar := b.progress(len(b.tasks), "bench astguard")
 	for _, t := range b.tasks {
-		if b.resumed(t, tallies) {
-			if ms := b.done[t.ID][0].PromptMs; ms > 0 {
+		if rows := b.resumed(t, tallies); rows != nil {
+			if ms := rows[0].PromptMs; ms > 0 {
 				promptMs = append(promptMs, ms)
 			}
 			bar.Add(1)

@@ -210,13 +210,13 @@ type fimConfig struct {
 }
 
 // resumed adds the rows of t already in --out to tallies (one per
-// configuration) and reports whether there were any: the task is done.
-func (b *fimBench) resumed(t fimbench.Task, tallies []fimTally) bool {
+// configuration) and returns them; nil means t is still to run.
+func (b *fimBench) resumed(t fimbench.Task, tallies []fimTally) []benchFIMTask {
 	rows := b.done[t.ID]
 	for i, r := range rows {
 		tallies[i].add(r)
 	}
-	return rows != nil
+	return rows
 }
 
 // resumeRows reads the per-task results already in path for --resume and
@@ -453,7 +453,7 @@ func runBenchFIM(o benchFIMFlags, stdout, stderr io.Writer) error {
 	tally := make([]fimTally, 1)
 	bar := b.progress(len(b.tasks), "bench fim")
 	for _, t := range b.tasks {
-		if !b.resumed(t, tally) {
+		if b.resumed(t, tally) == nil {
 			if err := b.run(t, cfg, 0, &tally[0]); err != nil {
 				return err
 			}
