@@ -65,7 +65,7 @@ func runBenchAstguard(o benchFIMFlags, stdout, stderr io.Writer) error {
 	defer b.Close()
 	tallies := make([]fimTally, len(astguardConfigs))
 	var promptMs []float64
-	bar := b.progress(len(b.tasks), "bench astguard")
+	bar := countBar(b.stderr, len(b.tasks), "bench astguard")
 	for _, t := range b.tasks {
 		if rows := b.resumed(t, tallies); rows != nil {
 			if ms := rows[0].PromptMs; ms > 0 {

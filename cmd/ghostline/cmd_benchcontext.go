@@ -297,7 +297,7 @@ func runContextCompletion(ctx context.Context, l *decode.Loaded, cases []ctxbenc
 	for _, m := range completeModes {
 		rep.Modes[m] = &benchCompletionMode{}
 	}
-	bar := benchBar(stderr, len(cases)*len(completeModes), "completing")
+	bar := countBar(stderr, len(cases)*len(completeModes), "completing")
 	for _, c := range cases {
 		prefix, suffix := localWindow(count, c.Prefix, c.Suffix, completePrefixTokens, completeSuffixTokens)
 		for _, mode := range completeModes {

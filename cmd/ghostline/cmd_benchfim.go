@@ -191,13 +191,10 @@ func openFIMBench(o benchFIMFlags, configs []fimConfig, stderr io.Writer) (*fimB
 	return b, nil
 }
 
-func (b *fimBench) progress(n int, what string) *progressbar.ProgressBar {
-	return benchBar(b.stderr, n, what)
-}
-
-// benchBar is the progress bar of the bench commands: n items counted on
-// w (stderr), ending its line when done.
-func benchBar(w io.Writer, n int, what string) *progressbar.ProgressBar {
+// countBar is the progress bar of the commands that work through a count
+// of items (the bench commands, complete --batch): n items counted on w
+// (stderr), ending its line when done.
+func countBar(w io.Writer, n int, what string) *progressbar.ProgressBar {
 	return progressbar.NewOptions(n, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(what),
 		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
 }
@@ -451,7 +448,7 @@ func runBenchFIM(o benchFIMFlags, stdout, stderr io.Writer) error {
 	}
 	defer b.Close()
 	tally := make([]fimTally, 1)
-	bar := b.progress(len(b.tasks), "bench fim")
+	bar := countBar(b.stderr, len(b.tasks), "bench fim")
 	for _, t := range b.tasks {
 		if b.resumed(t, tally) == nil {
 			if err := b.run(t, cfg, 0, &tally[0]); err != nil {

@@ -117,7 +117,7 @@ func runBenchKeys(o benchKeysFlags, stdout, stderr io.Writer) error {
 	}
 	defer l.Close()
 	lang := languageOf(o.file)
-	bar := benchBar(stderr, len(docs), "keystrokes")
+	bar := countBar(stderr, len(docs), "keystrokes")
 	rep := benchKeysReport{}
 	var lat, ttft []float64
 	for _, d := range docs {

@@ -15,8 +15,6 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/ghostline-dev/ghostline/decode"
 )
 
@@ -434,13 +432,7 @@ func runCompleteBatch(o completeFlags, stderr io.Writer) error {
 	if err := terminateLastLine(out, o.out); err != nil {
 		return err
 	}
-	bar := progressbar.NewOptions(len(todo),
-		progressbar.OptionSetWriter(stderr),
-		progressbar.OptionSetDescription("complete"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(stderr) }),
-	)
+	bar := countBar(stderr, len(todo), "complete")
 	var (
 		mu       sync.Mutex
 		firstErr error
