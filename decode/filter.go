@@ -224,9 +224,11 @@ func filterIndentation(text string, d *docInfo) string {
 		ws := len(l) - len(strings.TrimLeft(l, " \t"))
 		lead := l[:ws]
 		if d.useTabs && strings.Contains(lead, " ") {
-			// Spaces in a tab document: count levels of the model's unit.
-			levels := indentWidth(lead) / max(1, d.indentUnitFor(lead))
-			lines[i] = strings.Repeat("\t", levels) + l[ws:]
+			// Spaces in a tab document: each tab is a level, and the
+			// spaces are levels of the model's unit.
+			tabs := strings.Count(lead, "\t")
+			spaces := len(lead) - tabs
+			lines[i] = strings.Repeat("\t", tabs+spaces/spaceUnit(spaces)) + l[ws:]
 		} else if !d.useTabs && strings.Contains(lead, "\t") {
 			w := 0
 			for _, c := range []byte(lead) {
@@ -242,11 +244,10 @@ func filterIndentation(text string, d *docInfo) string {
 	return strings.Join(lines, "\n")
 }
 
-// indentUnitFor is the width of one level in a space indentation the model
-// wrote inside a tab document: 4 unless the lead is a multiple of 2 only.
-func (d *docInfo) indentUnitFor(lead string) int {
-	w := indentWidth(lead)
-	if w%4 == 0 {
+// spaceUnit is the width of one level in n spaces of indentation the
+// model wrote inside a tab document: 4 when n is a multiple of 4, else 2.
+func spaceUnit(n int) int {
+	if n%4 == 0 {
 		return 4
 	}
 	return 2

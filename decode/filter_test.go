@@ -40,6 +40,7 @@ func TestFilters(t *testing.T) {
 		{"trailing blank lines", "def f():\n    ", "\n", "return 1\n\n\n", "return 1"},
 		// Indentation in the document's style.
 		{"spaces to tabs", "func f() {\n\tif x {\n", "\n}\n", "\t\ty()\n        z()", "\t\ty()\n\t\tz()"},
+		{"tabs and spaces to tabs", "func f() {\n\tif x {\n", "\n}\n", "\t\ty()\n\t    z()\n\t  w()", "\t\ty()\n\t\tz()\n\t\tw()"},
 		{"tabs to spaces", "def f():\n    if x:\n", "\n", "        y()\n\t\tz()", "        y()\n        z()"},
 		{"two-space document", "function f() {\n  if (x) {\n    y();\n  }\n", "}\n", "  a();\n\tb();", "  a();\n  b();"},
 	} {
