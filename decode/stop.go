@@ -218,8 +218,9 @@ func indentStyle(text string) (tabs bool, unit int, known bool) {
 
 // stopCheck decides whether text (a beam's completion so far) must end.
 // It returns the text to keep and a finish reason, or ok=false to go on.
-// Only the newest line can trigger a rule, so each step costs the length
-// of one line.
+// The line rules look at the newest line; stop strings are searched in
+// the whole text. A completion is a few hundred bytes (its token limit),
+// so a check costs microseconds against a decode step's milliseconds.
 func (d *docInfo) stopCheck(text string, req *Request) (keep string, reason string, stop bool) {
 	for _, s := range req.Stop.Strings {
 		if s == "" {
