@@ -58,13 +58,10 @@ type job struct {
 
 // where is the cursor context prepare computed.
 type where struct {
-	pos     protocol.Position
 	rng     protocol.Range // the range each item replaces
 	lead    string         // text every item starts with (SelectedCompletionInfo.Text)
 	wordRng protocol.Range // the identifier before the cursor, for the fallback
 	word    string
-	text    *Text
-	cacheOK bool
 }
 
 // errEmpty: answer with no suggestions, without running the Completer.
@@ -89,7 +86,7 @@ func (s *Server) prepare(id jsonrpc2.ID, uri string, p protocol.Position, sel *S
 	if err != nil {
 		return nil, nil, jsonrpc2.Errorf(jsonrpc2.InvalidParams, "position: %v", err)
 	}
-	w := &where{pos: p, rng: protocol.Range{Start: p, End: p}, text: t, cacheOK: true}
+	w := &where{rng: protocol.Range{Start: p, End: p}}
 	prefix, suffix := t.String()[:off], t.String()[off:]
 	line := int(p.Line)
 	if sel != nil {
@@ -229,7 +226,11 @@ func (s *Server) completion(call *jsonrpc2.Call, reply replier) {
 			first, _, multi := strings.Cut(t, "\n")
 			label := w.word + strings.TrimRight(first, "\r")
 			if len(label) > 80 {
-				label = label[:80] + "…"
+				cut := 80
+				for cut > 0 && !utf8.RuneStart(label[cut]) {
+					cut-- // never split a character
+				}
+				label = label[:cut] + "…"
 			} else if multi {
 				label += " …"
 			}
@@ -355,7 +356,9 @@ func (s *Server) run(ctx context.Context, j *job, sl, prev *slot, reply replier)
 		delete(s.inflight, j.id)
 		s.mu.Unlock()
 		if !started { // release the document once the previous call is done
+			s.tasks.Add(1)
 			go func() {
+				defer s.tasks.Done()
 				if prev != nil {
 					<-prev.done
 				}
@@ -388,7 +391,11 @@ func (s *Server) run(ctx context.Context, j *job, sl, prev *slot, reply replier)
 	}
 	started = true
 	out := make(chan outcome, 1)
+	// The Completer runs on, after a cancelled request is answered, until
+	// it notices: Serve waits for it (tasks) before the engine is closed.
+	s.tasks.Add(1)
 	go func() {
+		defer s.tasks.Done()
 		defer s.release(j.uri, sl)
 		defer func() {
 			if p := recover(); p != nil {

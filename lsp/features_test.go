@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ghostline-dev/ghostline/lsp"
 	"github.com/ghostline-dev/ghostline/lsp/lsptest"
@@ -92,6 +93,33 @@ func TestCompletionFallback(t *testing.T) {
 	}
 	if n := fake.Requests()[0].N; n != 1 {
 		t.Errorf("fallback asked for %d candidates, want 1", n)
+	}
+}
+
+// A long first line is cut in the list's label, never inside a
+// character (a client shows a broken byte as "�").
+func TestCompletionFallbackLabelCut(t *testing.T) {
+	fake := &lsptest.Fake{}
+	c := fakeServer(t, fake, nil)
+	c.initialize(`{}`, nil)
+	word := "a" + strings.Repeat("é", 45) // byte 80 falls inside an é
+	c.open("file:///f.go", "go", "package f\nvar x = "+word)
+	var list struct {
+		Items []struct {
+			Label string `json:"label"`
+		} `json:"items"`
+	}
+	c.result(c.call("textDocument/completion", map[string]any{
+		"textDocument": map[string]string{"uri": "file:///f.go"},
+		"position":     map[string]int{"line": 1, "character": 8 + 46},
+		"context":      map[string]int{"triggerKind": 1},
+	}), &list)
+	if len(list.Items) != 1 {
+		t.Fatalf("items %+v", list.Items)
+	}
+	l := list.Items[0].Label
+	if !utf8.ValidString(l) || strings.ContainsRune(l, utf8.RuneError) || !strings.HasSuffix(l, "…") || !strings.HasPrefix(word+"ghost0("+word, strings.TrimSuffix(l, "…")) {
+		t.Errorf("label %q: want the item's start, cut at a character boundary, then …", l)
 	}
 }
 
