@@ -55,15 +55,7 @@ func (o *Options) defaults() {
 	if o.MaxBeamWidth <= 0 {
 		o.MaxBeamWidth = 8
 	}
-	if o.Budget.Total <= 0 {
-		o.Budget.Total = DefaultBudget.Total
-	}
-	if o.Budget.SuffixShare <= 0 {
-		o.Budget.SuffixShare = DefaultBudget.SuffixShare
-	}
-	if o.Budget.ContextShare <= 0 {
-		o.Budget.ContextShare = DefaultBudget.ContextShare
-	}
+	o.Budget = o.Budget.withDefaults()
 }
 
 // InternalError is a panic inside the engine (a backend failure, a
@@ -150,8 +142,12 @@ func NewEngine(lm LM, tok Tokenizer, sp *Special, opts Options) (*Engine, error)
 // Special is the engine's vocabulary's special tokens.
 func (e *Engine) Special() *Special { return e.sp }
 
-// Template is the engine's prompt layout.
-func (e *Engine) Template() *Template { return &e.tmpl }
+// Template is a copy of the engine's prompt layout (to build the prompts
+// it would, or to read its budget).
+func (e *Engine) Template() *Template {
+	t := e.tmpl
+	return &t
+}
 
 // Close stops the engine; requests in flight fail with ErrClosed.
 func (e *Engine) Close() {

@@ -69,6 +69,32 @@ type Budget struct {
 // 30% for other files leaves the prefix at least 45%.
 var DefaultBudget = Budget{Total: 1536, SuffixShare: 0.25, ContextShare: 0.30}
 
+// withDefaults fills the fields that are unset (or shares outside (0, 1])
+// from DefaultBudget.
+func (b Budget) withDefaults() Budget {
+	if b.Total <= 0 {
+		b.Total = DefaultBudget.Total
+	}
+	if b.SuffixShare <= 0 || b.SuffixShare > 1 {
+		b.SuffixShare = DefaultBudget.SuffixShare
+	}
+	if b.ContextShare <= 0 || b.ContextShare > 1 {
+		b.ContextShare = DefaultBudget.ContextShare
+	}
+	return b
+}
+
+// ContextTokens is the most tokens cross-file context gets in a prompt of
+// total tokens (0: the budget's Total). A caller that gathers context can
+// stop there: Build would cut anything more.
+func (b Budget) ContextTokens(total int) int {
+	b = b.withDefaults()
+	if total <= 0 {
+		total = b.Total
+	}
+	return int(float64(total) * b.ContextShare)
+}
+
 // Segment is one piece of a prompt: a special token, or text to tokenize.
 type Segment struct {
 	Special int32 // NoToken for text
@@ -198,10 +224,8 @@ const prefixLineStep = 32
 // Build lays out in's parts as a prompt within the budget.
 func (t *Template) Build(tok Tokenizer, in PromptInput) (*Prompt, error) {
 	sp := t.Special
-	total := t.Budget.Total
-	if total <= 0 {
-		total = DefaultBudget.Total
-	}
+	bud := t.Budget.withDefaults()
+	total := bud.Total
 	p := &Prompt{FIM: sp.HasFIM()}
 	var fixed int // special tokens
 	if sp.AddBOS {
@@ -228,8 +252,8 @@ func (t *Template) Build(tok Tokenizer, in PromptInput) (*Prompt, error) {
 	if p.FIM {
 		suffixIDs = tok.Encode(in.Suffix)
 	}
-	suffixCap := int(float64(total) * t.shareOr(t.Budget.SuffixShare, DefaultBudget.SuffixShare))
-	ctxCap := int(float64(total) * t.shareOr(t.Budget.ContextShare, DefaultBudget.ContextShare))
+	suffixCap := int(float64(total) * bud.SuffixShare)
+	ctxCap := bud.ContextTokens(total)
 
 	// Header of the current file in the repository layout, or a path
 	// comment for families without file separators.
@@ -377,13 +401,6 @@ func (t *Template) Build(tok Tokenizer, in PromptInput) (*Prompt, error) {
 	}
 	p.Segments = segs
 	return p, nil
-}
-
-func (t *Template) shareOr(x, def float64) float64 {
-	if x <= 0 || x > 1 {
-		return def
-	}
-	return x
 }
 
 // context packs blocks, most relevant first, into budget tokens. A block

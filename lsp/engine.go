@@ -166,7 +166,7 @@ func (c *EngineCompleter) Complete(ctx context.Context, req CompletionRequest) (
 		t0 := time.Now()
 		// A failing index costs this request its cross-file context,
 		// not its completion.
-		pb, cached, _ := c.Project.Blocks(req, crossFileBudget(req, eng.Template()))
+		pb, cached, _ := c.Project.Blocks(req, crossFileBudget(req, eng.Template().Budget))
 		tm.ContextCached = cached
 		if pb.Rel != "" {
 			dr.Path, dr.Repo = pb.Rel, pb.Repo
@@ -209,19 +209,8 @@ func (c *EngineCompleter) Complete(ctx context.Context, req CompletionRequest) (
 // but never more than the engine will give the context in a prompt of
 // req's size (its ContextShare), since packing blocks the prompt then cuts
 // costs context time for nothing.
-func crossFileBudget(req CompletionRequest, tmpl *decode.Template) int {
-	total := req.ContextBudget
-	if total <= 0 {
-		total = tmpl.Budget.Total
-	}
-	if total <= 0 {
-		total = decode.DefaultBudget.Total
-	}
-	share := tmpl.Budget.ContextShare
-	if share <= 0 {
-		share = decode.DefaultBudget.ContextShare
-	}
-	return min(req.CrossFileBudget, int(float64(total)*share))
+func crossFileBudget(req CompletionRequest, b decode.Budget) int {
+	return min(req.CrossFileBudget, b.ContextTokens(req.ContextBudget))
 }
 
 // Close releases the model, the syntax trees and the project graph's

@@ -93,7 +93,7 @@ func TestCrossFileBudget(t *testing.T) {
 		{4096, 0, decode.Budget{Total: 4096, ContextShare: 0.5}, 2048}, //
 		{0, 2048, decode.Budget{}, 0},                                  // off
 	} {
-		got := crossFileBudget(CompletionRequest{CrossFileBudget: tc.setting, ContextBudget: tc.prompt}, &decode.Template{Budget: tc.tmpl})
+		got := crossFileBudget(CompletionRequest{CrossFileBudget: tc.setting, ContextBudget: tc.prompt}, tc.tmpl)
 		if got != tc.want {
 			t.Errorf("setting %d, prompt %d, template %+v: %d, want %d", tc.setting, tc.prompt, tc.tmpl, got, tc.want)
 		}
