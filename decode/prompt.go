@@ -246,7 +246,10 @@ func (t *Template) Build(tok Tokenizer, in PromptInput) (*Prompt, error) {
 		return nil, fmt.Errorf("prompt budget of %d tokens is too small (need at least %d)", total, fixed+16)
 	}
 
-	// Tokenize parts at full size first; cut afterwards.
+	// Tokenize parts at full size first (up to what a prompt of this
+	// budget could ever hold); cut afterwards.
+	in.Prefix = clipPrefix(in.Prefix, total*clipBytesPerToken)
+	in.Suffix = clipSuffix(in.Suffix, total*clipBytesPerToken)
 	prefixIDs := tok.Encode(in.Prefix)
 	var suffixIDs []int32
 	if p.FIM {
@@ -467,6 +470,69 @@ func (t *Template) context(tok Tokenizer, in PromptInput, budget int, repo bool)
 		return nil, 0, 0
 	}
 	return segs, used, n
+}
+
+// clipBytesPerToken bounds the text Build tokenizes: a prompt of n tokens
+// never needs more than n×16 bytes of prefix or suffix (code averages 3–4
+// bytes a token; only long runs of one character come near 16). Without
+// it, every keystroke in a 5 MB file would tokenize the whole file several
+// times, about a second of CPU at the tokenizers' 7–18 MB/s.
+const clipBytesPerToken = 16
+
+// clipLines is the grid clipPrefix cuts on: a multiple of clipLines lines
+// from the document's start, so the clip moves once per clipLines lines
+// typed, not with every line, and the prefix cache keeps the prompt.
+const clipLines = 256
+
+// clipPrefix drops whole lines from the start of a prefix longer than
+// maxBytes, keeping at least maxBytes. It cuts on the clipLines grid when
+// that keeps at most 2×maxBytes (lines of ordinary length), else at the
+// first line start that leaves maxBytes, else at a character boundary.
+func clipPrefix(s string, maxBytes int) string {
+	if len(s) <= maxBytes {
+		return s
+	}
+	cut, line := 0, 0
+	for i := 0; ; {
+		j := strings.IndexByte(s[i:], '\n')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+		if len(s)-i < maxBytes {
+			break
+		}
+		if line++; line%clipLines == 0 {
+			cut = i
+		}
+	}
+	if len(s)-cut <= 2*maxBytes {
+		return s[cut:]
+	}
+	cut = len(s) - maxBytes
+	if j := strings.LastIndexByte(s[:cut], '\n'); j >= 0 && len(s)-(j+1) <= 2*maxBytes {
+		return s[j+1:]
+	}
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[cut:]
+}
+
+// clipSuffix keeps the first maxBytes bytes of s, ending at a line end
+// when one is there, else at a character boundary.
+func clipSuffix(s string, maxBytes int) string {
+	if len(s) <= maxBytes {
+		return s
+	}
+	if j := strings.LastIndexByte(s[:maxBytes], '\n'); j >= 0 {
+		return s[:j+1]
+	}
+	cut := maxBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }
 
 // cutLinesToFit keeps s's leading lines that fit in n tokens.

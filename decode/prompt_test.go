@@ -252,6 +252,62 @@ func TestPromptBudget(t *testing.T) {
 	}
 }
 
+// countingTok counts the bytes it is asked to tokenize.
+type countingTok struct {
+	byteTok
+	bytes *int
+}
+
+func (c countingTok) Encode(s string) []int32 {
+	*c.bytes += len(s)
+	return c.byteTok.Encode(s)
+}
+
+// In a huge document a keystroke tokenizes about what the prompt can hold,
+// not the document, and the prompt's start still stays put while the user
+// types (lines included).
+func TestPromptHugeDocument(t *testing.T) {
+	var pre, suf strings.Builder
+	for i := range 100_000 { // 3.6 MB on each side of the cursor
+		fmt.Fprintf(&pre, "line %06d of a long generated file\n", i)
+		fmt.Fprintf(&suf, "line %06d after the cursor's line\n", i)
+	}
+	tmpl := Template{Special: families["starcoder"], Order: SPM, Budget: Budget{Total: 1536}}
+	var n int
+	tok := countingTok{bytes: &n}
+	var prev []int32
+	moved := 0
+	typing := "x := f(a, b)\nif x > 0 {\n\treturn x\n}\n"
+	for k := 1; k <= 4*len(typing); k++ {
+		typed := strings.Repeat(typing, 4)[:k]
+		n = 0
+		p, err := tmpl.Build(tok, PromptInput{Prefix: pre.String() + typed, Suffix: suf.String()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 1<<20 {
+			t.Fatalf("keystroke %d tokenized %d bytes for a prompt of %d tokens", k, n, len(p.Tokens))
+		}
+		if p.PrefixTokens < 1536/2 || p.SuffixTokens < 1536/5 {
+			t.Fatalf("keystroke %d: prefix %d and suffix %d tokens: the budget is not used", k, p.PrefixTokens, p.SuffixTokens)
+		}
+		if text := p.Render(tmpl.Special); !strings.HasSuffix(text, typed) || !strings.Contains(text, "<fim_suffix>line 000000 after") {
+			t.Fatalf("keystroke %d: the text at the cursor is lost", k)
+		}
+		common := 0
+		for common < len(prev) && common < len(p.Tokens) && prev[common] == p.Tokens[common] {
+			common++
+		}
+		if prev != nil && common < len(prev)-4 {
+			moved++
+		}
+		prev = p.Tokens
+	}
+	if moved > 2 {
+		t.Errorf("the prompt's start moved at %d of %d keystrokes", moved, 4*len(typing))
+	}
+}
+
 // FuzzPromptBuild: any prefix, suffix and context within any budget gives a
 // prompt within the budget (or an error for a budget too small), never a
 // panic, with the special tokens in place.
