@@ -81,6 +81,10 @@ type Engine struct {
 	tmpl  Template
 	opts  Options
 	cache *PrefixCache
+	// The model's context length and KV cache size, read once: Complete
+	// checks prompts against them on its caller's goroutine, and LM's
+	// methods are for the loop alone.
+	ctxLen, cells int
 
 	submit    chan *job
 	quit      chan struct{}
@@ -89,6 +93,7 @@ type Engine struct {
 
 	// Loop-owned state.
 	free    []SeqID
+	isFree  []bool // by SeqID: guards free against an id released twice
 	active  []*job
 	waiting []*job
 	batch   Batch
@@ -119,16 +124,17 @@ func NewEngine(lm LM, tok Tokenizer, sp *Special, opts Options) (*Engine, error)
 	}
 	opts.defaults()
 	e := &Engine{
-		lm: lm, tok: tok, sp: sp, opts: opts,
+		lm: lm, tok: tok, sp: sp, opts: opts, ctxLen: lm.ContextLen(), cells: lm.CacheCells(),
 		tmpl:     Template{Special: sp, Order: opts.Order, Budget: opts.Budget, Heal: !opts.NoHealing},
 		submit:   make(chan *job),
 		quit:     make(chan struct{}),
 		loopDone: make(chan struct{}),
 	}
+	e.isFree = make([]bool, lm.MaxSeqs())
 	for s := lm.MaxSeqs() - 1; s >= 0; s-- {
-		e.free = append(e.free, SeqID(s))
+		e.putSeq(SeqID(s))
 	}
-	e.cache = NewPrefixCache(lm, opts.CacheBytes, func(s SeqID) { e.free = append(e.free, s) })
+	e.cache = NewPrefixCache(lm, opts.CacheBytes, e.putSeq)
 	for id, t := range sp.Text {
 		if sp.IsStop(id) && len(t) >= 5 {
 			e.stopTxt = append(e.stopTxt, t)
@@ -295,11 +301,11 @@ func (e *Engine) newJob(ctx context.Context, req Request) (*job, error) {
 	if maxTok == 0 {
 		maxTok = DefaultMaxTokens
 	}
-	if ctxLen := e.lm.ContextLen(); ctxLen > 0 && len(pr.Tokens) >= ctxLen {
-		return nil, fmt.Errorf("decode: prompt of %d tokens fills the model's context of %d", len(pr.Tokens), ctxLen)
+	if e.ctxLen > 0 && len(pr.Tokens) >= e.ctxLen {
+		return nil, fmt.Errorf("decode: prompt of %d tokens fills the model's context of %d", len(pr.Tokens), e.ctxLen)
 	}
-	if need := len(pr.Tokens) + w; need > e.lm.CacheCells() {
-		return nil, fmt.Errorf("decode: prompt of %d tokens does not fit the KV cache of %d cells", len(pr.Tokens), e.lm.CacheCells())
+	if need := len(pr.Tokens) + w; need > e.cells {
+		return nil, fmt.Errorf("decode: prompt of %d tokens does not fit the KV cache of %d cells", len(pr.Tokens), e.cells)
 	}
 	return &job{
 		ctx: ctx, req: req, prompt: pr.Tokens, pr: pr,
@@ -342,27 +348,33 @@ func (e *Engine) loop() {
 }
 
 func (e *Engine) shutdown() {
-	for _, j := range append(e.active, e.waiting...) {
-		e.abort(j, ErrClosed)
-	}
+	e.fail(append(e.active, e.waiting...), ErrClosed, false)
 	e.active, e.waiting = nil, nil
 }
 
 // safeStep runs one step; a panic inside it (a backend failure) fails the
 // requests in flight instead of the process: the language server above
-// keeps serving.
+// keeps serving. Waiting requests fail too: a panic while admitting one
+// leaves the waiting list half filtered (and that request holding a
+// sequence), and retrying it would panic again at every step.
 func (e *Engine) safeStep() {
 	defer func() {
 		if r := recover(); r != nil {
-			err := &InternalError{Value: r, Stack: debug.Stack()}
-			for _, j := range e.active {
-				j.poisoned = true
-				e.abort(j, err)
-			}
-			e.active = nil
+			e.fail(append(e.active, e.waiting...), &InternalError{Value: r, Stack: debug.Stack()}, true)
+			e.active, e.waiting = nil, nil
 		}
 	}()
 	e.step()
+}
+
+// fail ends jobs with err. Poisoned jobs cache nothing: their cells are
+// in an unknown state. A job listed twice (as a half-filtered list can
+// hold it) ends once.
+func (e *Engine) fail(jobs []*job, err error, poisoned bool) {
+	for _, j := range jobs {
+		j.poisoned = j.poisoned || poisoned
+		e.abort(j, err)
+	}
 }
 
 func (e *Engine) step() {
@@ -407,7 +419,7 @@ func (e *Engine) step() {
 	for len(e.active) > 0 && !e.cache.Reserve(e.stepCells()) {
 		j := e.active[len(e.active)-1]
 		e.active = e.active[:len(e.active)-1]
-		e.abort(j, fmt.Errorf("decode: KV cache full (%d cells): too many concurrent requests for its size", e.lm.CacheCells()))
+		e.abort(j, fmt.Errorf("decode: KV cache full (%d cells): too many concurrent requests for its size", e.cells))
 	}
 	if len(e.active) == 0 {
 		return
@@ -458,11 +470,7 @@ func (e *Engine) step() {
 	e.stats.MaxBatchSeqs = max(e.stats.MaxBatchSeqs, seqs)
 	e.mu.Unlock()
 	if err != nil {
-		err = fmt.Errorf("decode: forward: %w", err)
-		for _, j := range e.active {
-			j.poisoned = true
-			e.abort(j, err)
-		}
+		e.fail(e.active, fmt.Errorf("decode: forward: %w", err), true)
 		e.active = nil
 		return
 	}
@@ -546,12 +554,23 @@ func (e *Engine) allocSeq() (SeqID, bool) {
 	}
 	s := e.free[len(e.free)-1]
 	e.free = e.free[:len(e.free)-1]
+	e.isFree[s] = false
 	return s, true
 }
 
 func (e *Engine) releaseSeq(s SeqID) {
 	e.lm.SeqRm(s, -1, -1)
-	e.free = append(e.free, s)
+	e.putSeq(s)
+}
+
+// putSeq returns s to the free list. An id already there is not added
+// again: two jobs handed the same sequence would corrupt each other's
+// cells, and a step cut short by a panic can release an id twice.
+func (e *Engine) putSeq(s SeqID) {
+	if !e.isFree[s] {
+		e.isFree[s] = true
+		e.free = append(e.free, s)
+	}
 }
 
 // expand turns each live beam's next-token logits into the next set of
@@ -782,7 +801,7 @@ func (e *Engine) expand(j *job, rows [][]float32) bool {
 		e.finish(j, FinishLength)
 		return false
 	}
-	if ctxLen := e.lm.ContextLen(); ctxLen > 0 && len(j.prompt)+j.steps+1 >= ctxLen {
+	if e.ctxLen > 0 && len(j.prompt)+j.steps+1 >= e.ctxLen {
 		e.finish(j, FinishContext)
 		return false
 	}

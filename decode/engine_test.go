@@ -519,10 +519,20 @@ func TestClosedEngine(t *testing.T) {
 	}
 }
 
-// failingLM fails the Forward call number failAt (1-based).
+// failingLM fails the Forward call number failAt and panics in the SeqCp
+// call number panicCpAt (1-based; 0: never).
 type failingLM struct {
 	*decodetest.LM
-	calls, failAt int
+	calls, failAt    int
+	cpCalls, panicCp int
+}
+
+func (f *failingLM) SeqCp(src, dst decode.SeqID, p0, p1 int32) error {
+	f.cpCalls++
+	if f.cpCalls == f.panicCp {
+		panic("injected SeqCp bug")
+	}
+	return f.LM.SeqCp(src, dst, p0, p1)
 }
 
 func (f *failingLM) Forward(b decode.Batch) ([]float32, error) {
@@ -569,6 +579,37 @@ func TestFailuresFailOneRequestAndEngineGoesOn(t *testing.T) {
 	req.Constraint = nil
 	if _, err := e.Complete(context.Background(), req); err != nil {
 		t.Fatalf("after a panic: %v", err)
+	}
+	checkIdle(t, e, inner)
+}
+
+// A panic while a request is admitted (here: sharing its cached prefix)
+// fails that request alone; it must not stay queued to be admitted again
+// with a second sequence, leaking the first.
+func TestPanicWhileAdmittingFailsTheRequest(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	noEnd := decodetest.NoStop(decodetest.HashLogits(4), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
+	inner := decodetest.NewLM(tok.Vocab(), 4096, noEnd)
+	lm := &failingLM{LM: inner, panicCp: 1}
+	e, err := decode.NewEngine(lm, tok, tok.Special(), decode.Options{Order: decode.PSM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	req := decode.Request{Prefix: "x = ", Suffix: "\n", Limits: decode.Limits{MaxTokens: 6}}
+	if _, err := e.Complete(context.Background(), req); err != nil {
+		t.Fatal(err) // nothing cached yet: no SeqCp
+	}
+	checkIdle(t, e, inner)
+	var ie *decode.InternalError
+	if _, err := e.Complete(context.Background(), req); !errors.As(err, &ie) || !strings.Contains(err.Error(), "SeqCp") {
+		t.Fatalf("error %v, want the recovered panic", err)
+	}
+	checkIdle(t, e, inner)
+	for range 3 {
+		if _, err := e.Complete(context.Background(), req); err != nil {
+			t.Fatalf("after a panic: %v", err)
+		}
 	}
 	checkIdle(t, e, inner)
 }
