@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -62,15 +63,52 @@ type download struct {
 	stageTotal bool
 }
 
+// source records, beside a partial or downloaded file (dst+".src"), which
+// URL and which version of it (the response's validators) the bytes came
+// from. Without a pinned digest this is all that keeps a resume from
+// appending one file's bytes to another's: a pull of the same name from a
+// second URL, or of a file that changed on the server (hf:// on main).
+type source struct {
+	URL          string `json:"url"`
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+}
+
+func readSource(path string) (source, bool) {
+	var src source
+	b, err := os.ReadFile(path)
+	return src, err == nil && json.Unmarshal(b, &src) == nil
+}
+
+// ifRange is the validator to resume with: a strong ETag, else the date
+// ("" when the server gave neither, and a resume cannot be checked).
+func (src source) ifRange() string {
+	if src.ETag != "" && !strings.HasPrefix(src.ETag, "W/") {
+		return src.ETag
+	}
+	return src.LastModified
+}
+
+// sameSource says whether the bytes at d.dst or its partial file can be
+// kept for d: always with a pinned digest (verification decides), else
+// only when they came from d.url.
+func (d download) sameSource() bool {
+	if d.sha256 != "" {
+		return true
+	}
+	src, ok := readSource(d.dst + ".src")
+	return ok && src.URL == d.url
+}
+
 // fetch downloads d.url to d.dst, resuming a partial file left by an earlier
 // attempt with an HTTP Range request, retrying a cut connection up to
 // s.Retries times, and verifying size and digest before renaming the file
-// into place. A complete dst that verifies is not downloaded again. The
-// partial file is kept on failure (for the next resume) unless its content is
-// known to be wrong.
+// into place. A complete dst that verifies (and, without a digest, came
+// from the same URL) is not downloaded again. The partial file is kept on
+// failure (for the next resume) unless its content is known to be wrong.
 func (s *Store) fetch(ctx context.Context, d download, p Progress) error {
 	if fi, err := os.Stat(d.dst); err == nil {
-		if d.size < 0 || fi.Size() == d.size {
+		if (d.size < 0 || fi.Size() == d.size) && d.sameSource() {
 			if err := verifyDigest(d.dst, d.sha256, d.what); err == nil {
 				if d.stageTotal {
 					p.Stage("download", fi.Size())
@@ -82,35 +120,18 @@ func (s *Store) fetch(ctx context.Context, d download, p Progress) error {
 		os.Remove(d.dst) // a wrong complete file: fetch it again
 	}
 	part := d.dst + ".part"
-	delay := s.RetryDelay
-	var lastErr error
 	reported := int64(0) // bytes of this file already reported to p
-	for attempt := 0; attempt <= s.Retries; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(delay):
-			}
-			delay *= 2
-		}
-		err := s.fetchOnce(ctx, d, part, p, &reported)
-		if err == nil {
-			break
-		}
-		lastErr = err
-		var perm permanentError
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s: %w (partial download kept; run the pull again to resume)", d.what, ctx.Err())
-		}
-		if errors.As(err, &perm) {
-			return err
-		}
-		if attempt == s.Retries {
-			return fmt.Errorf("%s: %w (partial download kept; run the pull again to resume)", d.what, err)
-		}
+	var perm permanentError
+	err := s.retry(ctx, func() error { return s.fetchOnce(ctx, d, part, p, &reported) },
+		func(err error) bool { return errors.As(err, &perm) })
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s: %w (partial download kept; run the pull again to resume)", d.what, ctx.Err())
+	case errors.As(err, &perm):
+		return err
+	case err != nil:
+		return fmt.Errorf("%s: %w (partial download kept; run the pull again to resume)", d.what, err)
 	}
-	_ = lastErr
 	fi, err := os.Stat(part)
 	if err != nil {
 		return fmt.Errorf("%s: %w", d.what, err)
@@ -132,6 +153,26 @@ func (s *Store) fetch(ctx context.Context, d download, p Progress) error {
 	return nil
 }
 
+// retry calls fn until it succeeds, up to 1+s.Retries times, waiting
+// s.RetryDelay and then twice as long each time; it gives up at once on an
+// error permanent reports true for, or when ctx ends. It returns fn's last
+// error.
+func (s *Store) retry(ctx context.Context, fn func() error, permanent func(error) bool) error {
+	delay := s.RetryDelay
+	for attempt := 0; ; attempt++ {
+		err := fn()
+		if err == nil || permanent(err) || ctx.Err() != nil || attempt >= s.Retries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
+}
+
 // fetchOnce makes one request, appending to the partial file from where it
 // stops. reported tracks the bytes of this file already given to p, so that
 // a restart from zero does not count them twice.
@@ -146,6 +187,11 @@ func (s *Store) fetchOnce(ctx context.Context, d download, part string, p Progre
 	if d.size >= 0 && off == d.size {
 		return nil // complete; fetch verifies it
 	}
+	srcPath := d.dst + ".src"
+	src, _ := readSource(srcPath)
+	if off > 0 && d.sha256 == "" && (!d.sameSource() || src.ifRange() == "") {
+		off = 0 // bytes of another URL, or of a version we cannot check
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.url, nil)
 	if err != nil {
 		return permanentError{fmt.Errorf("%s: %w", d.what, err)}
@@ -153,6 +199,10 @@ func (s *Store) fetchOnce(ctx context.Context, d download, part string, p Progre
 	req.Header.Set("User-Agent", userAgent)
 	if off > 0 {
 		req.Header.Set("Range", "bytes="+strconv.FormatInt(off, 10)+"-")
+		if v := src.ifRange(); v != "" && src.URL == d.url {
+			// The server sends the whole file (200) if it changed since.
+			req.Header.Set("If-Range", v)
+		}
 	}
 	resp, err := s.client().Do(req)
 	if err != nil {
@@ -192,6 +242,10 @@ func (s *Store) fetchOnce(ctx context.Context, d download, part string, p Progre
 		}
 		p.Stage("download", total)
 		*reported = 0
+	}
+	got := source{URL: d.url, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
+	if b, err := json.Marshal(got); err != nil || os.WriteFile(srcPath, b, 0o644) != nil {
+		return permanentError{fmt.Errorf("%s: cannot record the download's source beside %s", d.what, part)}
 	}
 	// Align the progress with the bytes on disk: count a resumed prefix
 	// once, and take back what a restart from zero discards.

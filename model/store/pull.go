@@ -164,7 +164,7 @@ func assemble(ctx context.Context, e Entry, files []string, out string, p Progre
 		}
 	}
 	digest := hex.EncodeToString(whole.Sum(nil))
-	if e.Size >= 0 && e.Size != 0 && written != e.Size {
+	if e.Size > 0 && written != e.Size {
 		return 0, "", fmt.Errorf("assembling %s: %d bytes, want %d", e.Name, written, e.Size)
 	}
 	if e.SHA256 != "" && digest != e.SHA256 {
@@ -289,22 +289,10 @@ func (r *registryIndex) project(ctx context.Context, name string) (*pypiProject,
 	}
 	u := strings.TrimRight(r.s.PyPI, "/") + "/pypi/" + url.PathEscape(name) + "/json"
 	var pr *pypiProject
-	var err error
-	delay := r.s.RetryDelay
-	for attempt := 0; attempt <= r.s.Retries; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(delay):
-			}
-			delay *= 2
-		}
+	err := r.s.retry(ctx, func() (err error) {
 		pr, err = r.fetchProject(ctx, u)
-		if err == nil || errors.Is(err, errNoProject) || ctx.Err() != nil {
-			break
-		}
-	}
+		return err
+	}, func(err error) bool { return errors.Is(err, errNoProject) })
 	if err != nil {
 		return nil, fmt.Errorf("registry %s: %w", name, err)
 	}

@@ -417,7 +417,7 @@ func (s *Store) Resolve(nameOrPath string) (string, error) {
 			return "", err
 		}
 	} else if rest, ok := strings.CutPrefix(ref, "pypi:"); ok {
-		name = rest
+		name = strings.ToLower(strings.TrimSpace(rest)) // as pull names it (discoverPyPI)
 	}
 	if validName(name) {
 		if m, ok := s.installed(name); ok {

