@@ -76,6 +76,7 @@ type goScope struct {
 	ctxs  map[string]gctx // file path → scope of its declarations
 	busy  map[*ast.Ident]bool
 	memo  map[ast.Expr]*gtype
+	syms  map[symKey]*gtype // typeOfSym's answers; nil while one is being worked out
 	steps int
 	// tests is set when the file being edited is a Go test file: only
 	// test files see the declarations of other test files.
@@ -441,10 +442,36 @@ func (ix *Index) embedded(nt gnamed, tests bool) []SymbolRef {
 	return out
 }
 
+// symKey names a definition for typeOfSym's memo.
+type symKey struct {
+	path  string
+	start int
+}
+
 // typeOfSym is the type of a definition's value: a field's or variable's
-// type, a function's or method's signature.
+// type, a function's or method's signature. A definition met again while
+// its own type is being worked out (var a = b(); var b = a()) is unknown:
+// without the memo the recursion never ends, and a stack overflow is
+// fatal to the process.
 func (g *goScope) typeOfSym(d SymbolRef) *gtype {
 	g.steps++
+	if g.steps > maxInferSteps {
+		return nil
+	}
+	k := symKey{d.Path, d.Start}
+	if t, ok := g.syms[k]; ok {
+		return t
+	}
+	if g.syms == nil {
+		g.syms = map[symKey]*gtype{}
+	}
+	g.syms[k] = nil
+	t := g.typeOfSym1(d)
+	g.syms[k] = t
+	return t
+}
+
+func (g *goScope) typeOfSym1(d SymbolRef) *gtype {
 	c, ok := g.ctxOf(d.Path)
 	if !ok || strings.HasSuffix(d.Signature, "…") {
 		return nil

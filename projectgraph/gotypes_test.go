@@ -375,3 +375,33 @@ func FuzzContextGo(f *testing.F) {
 		}
 	})
 }
+
+// Variables initialised from themselves (mid-edit code, or a cycle across
+// two) must not send type inference around the cycle forever: a stack
+// overflow is fatal, not a panic, and would take the server down.
+func TestContextSelfReferentialVars(t *testing.T) {
+	root := writeFiles(t, map[string]string{
+		"go.mod": "module ex.com/m\n",
+		"a/vars.go": `package a
+
+var self = self()
+var ping = pong()
+var pong = ping()
+`,
+		"a/use.go": `package a
+
+func use() {
+	_ = self.Name
+	_ = ping.Size
+
+}
+`,
+	})
+	ix, err := Open(context.Background(), root, Options{NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.Context(Request{Path: "a/use.go", Line: 6, Col: 2, Budget: 400}); err != nil {
+		t.Fatal(err)
+	}
+}
