@@ -1,6 +1,7 @@
 package astguard
 
 import (
+	"bytes"
 	"fmt"
 
 	sitter "github.com/smacker/go-tree-sitter"
@@ -104,8 +105,8 @@ func (d *Document) Apply(e Edit) error {
 // columnConsistent reports whether p.Column is the byte column of off.
 func columnConsistent(src []byte, off int, p Point) bool {
 	c := int(p.Column)
-	if c > off {
-		return false
+	if c > off || bytes.IndexByte(src[off-c:off], '\n') >= 0 {
+		return false // the line would start before a line break
 	}
 	return off-c == 0 || src[off-c-1] == '\n'
 }

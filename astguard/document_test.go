@@ -172,6 +172,11 @@ func TestDocumentRejectsBadInput(t *testing.T) {
 	if err := d.Apply(Edit{StartByte: 3, OldEndByte: 3, StartPoint: Point{Row: 0, Column: 1}, OldEndPoint: Point{Row: 0, Column: 1}}); err == nil {
 		t.Error("edit with inconsistent points accepted")
 	}
+	// Column 10 at byte 10 would put the line's start at byte 0, across
+	// the line break at byte 9.
+	if err := d.Apply(Edit{StartByte: 10, OldEndByte: 10, StartPoint: Point{Row: 1, Column: 10}, OldEndPoint: Point{Row: 1, Column: 10}, NewText: []byte("x")}); err == nil {
+		t.Error("edit whose column spans a line break accepted")
+	}
 	if string(d.Source()) != "package a\n" {
 		t.Errorf("rejected edits changed the document: %q", d.Source())
 	}
