@@ -147,7 +147,9 @@ func (ix *Index) Context(req Request) (*Result, error) {
 	}
 	src := req.Source
 	if src == nil {
-		src, err = os.ReadFile(filepath.Join(ix.root, filepath.FromSlash(rel)))
+		// A file the index skips as too large still gets context, from
+		// what the other files hold (currentFile does not parse it).
+		src, err = readFileMax(filepath.Join(ix.root, filepath.FromSlash(rel)), maxCursorFileBytes)
 		if err != nil {
 			return nil, fmt.Errorf("projectgraph: context: %w", err)
 		}
@@ -462,9 +464,22 @@ func (ix *Index) Context(req Request) (*Result, error) {
 	return p.result(), nil
 }
 
+// maxCursorFileBytes bounds the file Context reads when the caller passes
+// no buffer (the CLI): above any buffer an editor sends the server
+// (lsp.MaxDocumentBytes, 5 MB).
+const maxCursorFileBytes = 16 << 20
+
 // currentFile returns the index's facts for rel, or parses src when the
-// buffer differs from what was indexed (unsaved edits, a new file).
+// buffer differs from what was indexed (unsaved edits, a new file). A
+// buffer over the index's size limit is not parsed: a full parse of it
+// at every keystroke, under the index's lock, would stall requests and
+// updates alike; its context then comes from the other files alone.
 func (ix *Index) currentFile(rel string, lang Lang, src []byte) *File {
+	if int64(len(src)) > ix.cfg.maxBytes() {
+		f := &File{Path: rel, Lang: lang}
+		f.Pkg = pkgID(f)
+		return f
+	}
 	f := ix.files[rel]
 	if f != nil && f.Hash == hashContent(src) {
 		return f
@@ -501,7 +516,7 @@ func (ix *Index) currentFile(rel string, lang Lang, src []byte) *File {
 // shortcut does not apply (the file on disk is not the indexed one, the
 // edit spans declarations or touches an import).
 func (ix *Index) patchedFile(f *File, src []byte) *File {
-	disk, err := os.ReadFile(filepath.Join(ix.root, filepath.FromSlash(f.Path)))
+	disk, err := readFileMax(filepath.Join(ix.root, filepath.FromSlash(f.Path)), f.Size)
 	if err != nil || int64(len(disk)) != f.Size || hashContent(disk) != f.Hash {
 		return nil
 	}
@@ -731,7 +746,7 @@ func (c *fileCache) read(abs string, size, mtime int64) []byte {
 		return e.data
 	}
 	c.mu.Unlock()
-	b, err := os.ReadFile(abs)
+	b, err := readFileMax(abs, size)
 	if err != nil || int64(len(b)) != size {
 		return nil
 	}

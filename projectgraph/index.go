@@ -386,15 +386,14 @@ func (ix *Index) loadOne(s scanned, old *File, x **extractor) (*File, string) {
 	if old != nil && old.Size == s.Size && old.ModTime == s.ModTime && old.Lang == s.Lang {
 		return old, ""
 	}
-	src, err := os.ReadFile(s.Abs)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, "vanished"
-		}
-		return nil, "unreadable"
-	}
-	if int64(len(src)) > ix.cfg.maxBytes() {
+	src, err := readFileMax(s.Abs, ix.cfg.maxBytes())
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, "vanished"
+	case errors.Is(err, errHuge):
 		return nil, "huge"
+	case err != nil:
+		return nil, "unreadable"
 	}
 	h := hashContent(src)
 	if old != nil && old.Hash == h && old.Lang == s.Lang {

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
@@ -126,7 +125,7 @@ func newResolver(root string, files map[string]*File, pkgs map[string][]string, 
 
 // readModulePath returns the module path of a go.mod, "" when unreadable.
 func readModulePath(p string) string {
-	data, err := os.ReadFile(p)
+	data, err := readFileMax(p, maxConfigBytes)
 	if err != nil {
 		return ""
 	}
@@ -142,7 +141,7 @@ func readModulePath(p string) string {
 
 // readCrateName reads `name = "x"` from a Cargo.toml's [package] table.
 func readCrateName(p string) string {
-	data, err := os.ReadFile(p)
+	data, err := readFileMax(p, maxConfigBytes)
 	if err != nil {
 		return ""
 	}
@@ -163,7 +162,7 @@ func readCrateName(p string) string {
 // readTSConfig reads compilerOptions.baseUrl and paths from a tsconfig
 // (JSON with comments and trailing commas).
 func readTSConfig(p, dir string) *tsConfig {
-	data, err := os.ReadFile(p)
+	data, err := readFileMax(p, maxConfigBytes)
 	if err != nil {
 		return nil
 	}

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	gitignore "github.com/sabhiram/go-gitignore"
@@ -55,6 +57,44 @@ func (c *Config) maxBytes() int64 {
 		return c.MaxFileBytes
 	}
 	return 1 << 20
+}
+
+// errHuge: a file over the size limit (Config.MaxFileBytes).
+var errHuge = errors.New("file over the size limit")
+
+// maxConfigBytes bounds the configuration files read for import
+// resolution (go.mod, Cargo.toml, tsconfig.json, ignore files).
+const maxConfigBytes = 1 << 20
+
+// readFileMax reads the regular file at path when it holds at most max
+// bytes. A workspace holds what other programs put there: a FIFO would
+// block os.ReadFile forever (hence the non-blocking open), a log growing
+// to gigabytes would be read whole (hence the check on the open file and
+// the limited read, as it may grow after the check).
+func readFileMax(path string, max int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	if fi.Size() > max {
+		return nil, errHuge
+	}
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, errHuge
+	}
+	return b, nil
 }
 
 func (c *Config) skipDirs() map[string]bool {
@@ -166,7 +206,7 @@ func join(dir, name string) string {
 func (s *scanner) loadIgnores(layers []ignoreLayer, dir string) []ignoreLayer {
 	for _, name := range []string{".gitignore", ".ghostlineignore"} {
 		p := filepath.Join(s.root, filepath.FromSlash(dir), name)
-		data, err := os.ReadFile(p)
+		data, err := readFileMax(p, maxConfigBytes)
 		if err != nil {
 			continue
 		}
