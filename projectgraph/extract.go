@@ -886,10 +886,11 @@ func (w *walker) defNamed(c, outer *sitter.Node, kind, container, name string) s
 		}
 	}
 	if len(sig) > maxSignature {
-		sig = sig[:maxSignature] + "…"
-		for !utf8.ValidString(sig) {
-			sig = sig[:len(sig)-len("…")-1] + "…"
+		cut := maxSignature
+		for cut > 0 && !utf8.RuneStart(sig[cut]) {
+			cut-- // never split a character (invalid bytes elsewhere stay)
 		}
+		sig = sig[:cut] + "…"
 	}
 	sym.Signature = sig
 	sym.SigLine = sym.Line + bytes.Count(w.src[start:max(start, min(sigEnd, end))], []byte("\n"))

@@ -2,6 +2,7 @@ package projectgraph
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -349,6 +350,35 @@ func TestCachedCounter(t *testing.T) {
 	}
 	if CachedCounter(c) != c {
 		t.Error("wrapping a CachedCounter again should return it")
+	}
+	// Memory stays bounded by the bytes remembered, not the entries.
+	for i := range 3 * maxCountedBytes / maxCachedText {
+		c.Count(fmt.Sprintf("%08d", i) + long[:maxCachedText-8])
+	}
+	if cc := c.(*cachedCounter); cc.bytes > maxCountedBytes {
+		t.Errorf("the memo holds %d bytes of text, limit %d", cc.bytes, maxCountedBytes)
+	}
+}
+
+// A long signature is cut at maxSignature on a character boundary, even
+// when the file holds an invalid byte before that point (it used to be
+// cut back to just before the byte).
+func TestLongSignatureWithInvalidByte(t *testing.T) {
+	params := strings.Repeat("argument_name_x, ", 40)
+	root := writeFiles(t, map[string]string{
+		"m.py": strings.Repeat("# filler comment line\n", 400) + // past the UTF-8 check of the file's start
+			"def target(a='\xe9', " + params + "z=1):\n    return a\n",
+	})
+	ix, err := Open(context.Background(), root, Options{NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs := ix.Definitions("target")
+	if len(defs) != 1 {
+		t.Fatalf("definitions of target: %+v", defs)
+	}
+	if sig := defs[0].Signature; len(sig) < maxSignature || !strings.HasSuffix(sig, "…") || !strings.Contains(sig, "argument_name_x") {
+		t.Errorf("signature of %d bytes %q: want maxSignature bytes and …", len(sig), sig)
 	}
 }
 

@@ -72,10 +72,10 @@ func (ApproxCounter) Count(s string) int {
 	return n
 }
 
-// maxCachedCounts bounds a CachedCounter's memory: at ~100 bytes a text
-// it holds ~10 MB, far more than the distinct signatures and bodies a
-// session's context requests show.
-const maxCachedCounts = 100_000
+// maxCountedBytes bounds a CachedCounter's memory: the texts it keeps
+// (signatures of ~100 bytes, bodies of a few KB), far more than the
+// distinct ones a session's context requests show.
+const maxCountedBytes = 16 << 20
 
 // maxCachedText is the longest text a CachedCounter remembers; longer
 // texts (whole files) are rarely counted twice.
@@ -95,9 +95,10 @@ func CachedCounter(c TokenCounter) TokenCounter {
 }
 
 type cachedCounter struct {
-	c  TokenCounter
-	mu sync.Mutex
-	m  map[string]int
+	c     TokenCounter
+	mu    sync.Mutex
+	m     map[string]int
+	bytes int // of the keys of m
 }
 
 func (cc *cachedCounter) Count(s string) int {
@@ -112,10 +113,13 @@ func (cc *cachedCounter) Count(s string) int {
 	}
 	n = cc.c.Count(s)
 	cc.mu.Lock()
-	if len(cc.m) >= maxCachedCounts {
-		cc.m = map[string]int{}
+	if cc.bytes+len(s) > maxCountedBytes {
+		cc.m, cc.bytes = map[string]int{}, 0
 	}
-	cc.m[s] = n
+	if _, ok := cc.m[s]; !ok {
+		cc.m[s] = n
+		cc.bytes += len(s)
+	}
 	cc.mu.Unlock()
 	return n
 }
