@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -348,6 +350,79 @@ func TestWriterRejects(t *testing.T) {
 	}
 	if err := w.AddTensor("x", F16, []uint64{4}, make([]byte, 8)); err == nil {
 		t.Error("duplicate tensor accepted")
+	}
+}
+
+// Nested arrays are laid out as gguf-py writes them: the outer array's
+// element type is "array", and each element is its element type, length
+// and values, with no tag of its own.
+func TestNestedArrayLayout(t *testing.T) {
+	w := NewWriter()
+	w.AddKV("n", ArrayValue([]Value{Int32sValue([]int32{7}), StringsValue([]string{"x"})}))
+	b := encode(t, w)
+	le := binary.LittleEndian
+	var want []byte
+	want = le.AppendUint32(want, uint32(TypeArray)) // the value's type
+	want = le.AppendUint32(want, uint32(TypeArray)) // its elements'
+	want = le.AppendUint64(want, 2)
+	want = le.AppendUint32(want, uint32(TypeInt32))
+	want = le.AppendUint64(want, 1)
+	want = le.AppendUint32(want, 7)
+	want = le.AppendUint32(want, uint32(TypeString))
+	want = le.AppendUint64(want, 1)
+	want = le.AppendUint64(want, 1)
+	want = append(want, 'x')
+	if !bytes.HasSuffix(b, want) {
+		t.Errorf("encoded %x, want it to end with %x", b, want)
+	}
+	w.AddKV("bad", ArrayValue([]Value{Int32Value(1)}))
+	if _, err := w.WriteTo(io.Discard); err == nil {
+		t.Error("an array of arrays holding a scalar was written")
+	}
+}
+
+// Overriding general.alignment lays the data out by the new value, the
+// one the file declares.
+func TestAlignmentOverride(t *testing.T) {
+	w := sample(t)
+	w.AddKV("general.alignment", Uint32Value(64))
+	w.AddKV("general.alignment", Uint32Value(128))
+	f, err := Parse(encode(t, w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Alignment != 128 {
+		t.Fatalf("alignment %d", f.Alignment)
+	}
+	for _, ti := range f.Tensors {
+		if ti.Offset%128 != 0 {
+			t.Errorf("%s at offset %d, not aligned to 128", ti.Name, ti.Offset)
+		}
+	}
+	if d := f.TensorData(&f.Tensors[1]); !bytes.Equal(d, bytes.Repeat([]byte{1}, 2*34)) {
+		t.Errorf("tensor data after the override: %x", d)
+	}
+}
+
+// A header claiming many entries cannot make the reader allocate far more
+// than the file holds before it finds the entries are not there.
+func TestCountsDoNotPreallocate(t *testing.T) {
+	b := make([]byte, 2<<20)
+	le := binary.LittleEndian
+	le.PutUint32(b, Magic)
+	le.PutUint32(b[4:], 3)
+	le.PutUint64(b[8:], 0)
+	le.PutUint64(b[16:], uint64(len(b)-24)/12) // as many as could fit
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	_, err := Parse(b)
+	runtime.ReadMemStats(&m1)
+	if err == nil {
+		t.Fatal("zeros parsed as metadata")
+	}
+	if got := m1.TotalAlloc - m0.TotalAlloc; got > uint64(len(b)) {
+		t.Errorf("parsing a %d-byte header allocated %d bytes", len(b), got)
 	}
 }
 

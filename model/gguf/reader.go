@@ -23,6 +23,7 @@ const (
 	maxNameLen    = 1 << 16   // GGML_MAX_NAME is 64; be lenient
 	valueHdrBytes = 8 + 4 + 0 // shortest key/value: empty key + type tag
 	tensorMin     = 8 + 4 + 4 + 8
+	maxPrealloc   = 1024 // entries allocated ahead of parsing them
 )
 
 // File is a parsed GGUF file.
@@ -101,7 +102,11 @@ func Parse(data []byte) (*File, error) {
 		return nil, r.err
 	}
 
-	f.KVs = make([]KV, 0, nKV)
+	// Counts are checked against the bytes left, but an entry in memory is
+	// ~10× its smallest encoding: capacities are capped, and append grows
+	// them as entries actually parse (the file must not be able to make
+	// us allocate more than it holds).
+	f.KVs = make([]KV, 0, min(nKV, maxPrealloc))
 	for i := uint64(0); i < nKV && r.err == nil; i++ {
 		at := r.pos
 		key := r.str(fmt.Sprintf("metadata[%d].key", i), maxKeyLen)
@@ -130,8 +135,8 @@ func Parse(data []byte) (*File, error) {
 		f.Alignment = a
 	}
 
-	f.Tensors = make([]TensorInfo, 0, nTensors)
-	offsets := make([]int64, 0, nTensors)
+	f.Tensors = make([]TensorInfo, 0, min(nTensors, maxPrealloc))
+	offsets := make([]int64, 0, min(nTensors, maxPrealloc))
 	for i := uint64(0); i < nTensors && r.err == nil; i++ {
 		at := r.pos
 		t := r.tensorInfo(i)
@@ -350,8 +355,11 @@ func (r *reader) value(field string, typ ValueType, depth int) Value {
 		case elem == TypeArray:
 			n := r.count(field+" length", 12)
 			v.n = int(n)
+			v.vals = make([]Value, 0, min(n, maxPrealloc))
 			for i := uint64(0); i < n && r.err == nil; i++ {
-				v.vals = append(v.vals, r.value(field, ValueType(r.u32(field+" element type")), depth+1))
+				// Each element is an array: its element type, length and
+				// values, with no tag of its own (gguf-py's layout).
+				v.vals = append(v.vals, r.value(field, TypeArray, depth+1))
 			}
 		default:
 			if r.err == nil {

@@ -256,7 +256,9 @@ func Uint32sValue(xs []uint32) Value   { return scalarArray(TypeUint32, xs, Uint
 func Float32sValue(xs []float32) Value { return scalarArray(TypeFloat32, xs, Float32Value) }
 func BoolsValue(xs []bool) Value       { return scalarArray(TypeBool, xs, BoolValue) }
 
-// ArrayValue makes an array of arrays.
+// ArrayValue makes an array of arrays: every element must be an array
+// (each with its own element type), as GGUF has no tag per element;
+// Writer.WriteTo refuses anything else.
 func ArrayValue(vs []Value) Value {
 	return Value{typ: TypeArray, elem: TypeArray, n: len(vs), vals: vs}
 }

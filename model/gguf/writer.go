@@ -36,6 +36,13 @@ func NewWriter() *Writer {
 // AddKV appends a metadata entry; a repeated key replaces the earlier value
 // in place, so copying a file's metadata and then overriding works.
 func (w *Writer) AddKV(key string, v Value) {
+	if key == "general.alignment" {
+		// The data is laid out by the alignment the file declares, also
+		// when an override declares another one.
+		if a, ok := v.Uint(); ok {
+			w.Alignment = a
+		}
+	}
 	if w.keys[key] {
 		for i := range w.kvs {
 			if w.kvs[i].Key == key {
@@ -46,11 +53,6 @@ func (w *Writer) AddKV(key string, v Value) {
 	}
 	w.keys[key] = true
 	w.kvs = append(w.kvs, KV{key, v})
-	if key == "general.alignment" {
-		if a, ok := v.Uint(); ok {
-			w.Alignment = a
-		}
-	}
 }
 
 // AddTensor appends a tensor. data must hold exactly the tensor's encoded
@@ -85,6 +87,15 @@ func (w *Writer) AddTensor(name string, typ TensorType, dims []uint64, data []by
 func (w *Writer) WriteTo(out io.Writer) (int64, error) {
 	if w.Alignment == 0 || w.Alignment&(w.Alignment-1) != 0 {
 		return 0, fmt.Errorf("gguf: alignment %d is not a power of two", w.Alignment)
+	}
+	for _, kv := range w.kvs {
+		if vals, ok := kv.Value.Values(); ok {
+			for _, e := range vals {
+				if e.typ != TypeArray {
+					return 0, fmt.Errorf("gguf: metadata %s: an array of arrays holds a %s", kv.Key, e.typ)
+				}
+			}
+		}
 	}
 	le := binary.LittleEndian
 	var hdr []byte
@@ -149,6 +160,10 @@ func (w *Writer) WriteFile(path string) error {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	if err := tmp.Sync(); err != nil { // on disk before the rename makes it the model
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
@@ -171,8 +186,7 @@ func appendValue(b []byte, v Value) []byte {
 			return append(b, v.raw...)
 		}
 		for _, e := range v.vals {
-			b = binary.LittleEndian.AppendUint32(b, uint32(e.typ))
-			b = appendValue(b, e)
+			b = appendValue(b, e) // an array: its own element type and length, no tag (gguf-py's layout)
 		}
 		return b
 	}
