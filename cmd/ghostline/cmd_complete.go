@@ -34,13 +34,13 @@ func init() {
 			fs.StringVar(&o.file, "file", "", "source file")
 			fs.IntVar(&o.line, "line", 0, "cursor line, 1-based")
 			fs.IntVar(&o.col, "col", 0, "cursor column, 1-based, in Unicode code points")
-			fs.StringVar(&o.lang, "lang", "", "LSP language id (default: from the file extension)")
-			fs.IntVar(&o.maxTokens, "max-tokens", decode.DefaultMaxTokens, "most tokens to generate")
+			fs.StringVar(&o.lang, "lang", "", "LSP language id (default: from the file extension; with --batch, for lines without \"lang\")")
+			fs.IntVar(&o.maxTokens, "max-tokens", decode.DefaultMaxTokens, "most tokens to generate (with --batch, for lines without \"max_tokens\")")
 			fs.IntVar(&o.beams, "beams", 1, "beam width (1: greedy)")
 			fs.BoolVar(&o.json, "json", false, "print JSON")
 			fs.StringVar(&o.batch, "batch", "", "JSONL file of requests")
 			fs.StringVar(&o.out, "out", "", "JSONL file of results (with --batch)")
-			fs.StringVar(&o.multiline, "multiline", "auto", "auto, always or never")
+			fs.StringVar(&o.multiline, "multiline", "auto", "auto, always or never (with --batch, for lines without \"multiline\")")
 			fs.StringVar(&o.order, "order", decode.DefaultOrder.String(), "FIM order: spm (suffix first: the prefix cache reuses all but the last tokens) or psm")
 			fs.StringVar(&o.astguard, "astguard", "off", "syntax constraints in beam search: on or off")
 			fs.IntVar(&o.threads, "threads", 0, "CPU threads (0: one per core)")
@@ -314,29 +314,34 @@ func idKey(raw json.RawMessage) string {
 	return string(b)
 }
 
-// readDoneIDs lists the ids already in out (a missing file holds none). A
-// truncated last line (an interrupted run) is ignored; it will be redone.
-func readDoneIDs(path string) (map[string]bool, error) {
+// readDoneIDs lists the ids already in out (a missing file holds none) and
+// the length of its complete lines. A last line without its line break
+// (an interrupted write) is not counted: the caller cuts it off and redoes
+// it. Any other line that is not an output line is an error: OUT is then
+// not this command's file, and appending to it would lose nothing less.
+func readDoneIDs(path string) (map[string]bool, int64, error) {
 	done := map[string]bool{}
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return done, nil
+		return done, 0, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
+	keep := int64(bytes.LastIndexByte(data, '\n') + 1)
+	for n, line := range bytes.Split(data[:keep], []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
 		var r struct {
 			ID json.RawMessage `json:"id"`
 		}
-		if json.Unmarshal(sc.Bytes(), &r) == nil && len(r.ID) > 0 {
-			done[idKey(r.ID)] = true
+		if json.Unmarshal(line, &r) != nil || len(r.ID) == 0 {
+			return nil, 0, fmt.Errorf("%s line %d: not a batch output line (an id, a completion and stats)", path, n+1)
 		}
+		done[idKey(r.ID)] = true
 	}
-	return done, sc.Err()
+	return done, keep, nil
 }
 
 // readBatch parses IN, reporting the first malformed line by number.
@@ -398,7 +403,10 @@ func runCompleteBatch(o completeFlags, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	done, err := readDoneIDs(o.out)
+	if _, ok := decode.ParseMultiline(o.multiline); !ok {
+		return usageError{fmt.Sprintf("--multiline %q: want auto, always or never", o.multiline)}
+	}
+	done, keep, err := readDoneIDs(o.out)
 	if err != nil {
 		return err
 	}
@@ -429,7 +437,7 @@ func runCompleteBatch(o completeFlags, stderr io.Writer) error {
 		return err
 	}
 	defer out.Close()
-	if err := terminateLastLine(out, o.out); err != nil {
+	if err := out.Truncate(keep); err != nil { // a line cut short by an interrupted run
 		return err
 	}
 	bar := countBar(stderr, len(todo), "complete")
@@ -471,33 +479,19 @@ func runCompleteBatch(o completeFlags, stderr io.Writer) error {
 	return firstErr
 }
 
-// terminateLastLine appends a newline when OUT ends inside a line (an
-// interrupted write), so the next record starts on its own line.
-func terminateLastLine(f *os.File, path string) error {
-	fi, err := f.Stat()
-	if err != nil || fi.Size() == 0 {
-		return err
-	}
-	r, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	b := make([]byte, 1)
-	if _, err := r.ReadAt(b, fi.Size()-1); err != nil {
-		return err
-	}
-	if b[0] != '\n' {
-		_, err = f.Write([]byte("\n"))
-	}
-	return err
-}
-
+// completeOne runs one batch line; the --lang, --max-tokens and
+// --multiline flags apply to lines that leave those fields out.
 func completeOne(l *decode.Loaded, r batchIn, o completeFlags, warn io.Writer) ([]byte, error) {
+	if r.Multiline == "" {
+		r.Multiline = o.multiline
+	}
 	ml, _ := decode.ParseMultiline(r.Multiline)
-	maxTok := decode.DefaultMaxTokens
+	maxTok := o.maxTokens
 	if r.MaxTokens != nil {
 		maxTok = *r.MaxTokens
+	}
+	if r.Lang == "" {
+		r.Lang = o.lang
 	}
 	req := decode.Request{
 		Prefix: *r.Prefix, Suffix: r.Suffix, Language: r.Lang,

@@ -130,7 +130,8 @@ func TestCompleteBatchResumes(t *testing.T) {
 			Stats      map[string]any  `json:"stats"`
 		}
 		if json.Unmarshal([]byte(l), &r) != nil {
-			continue // the truncated line
+			t.Errorf("OUT keeps a broken line: %q", l) // the interrupted write must be cut off
+			continue
 		}
 		ids[string(r.ID)]++
 		if r.Completion == nil || r.Stats == nil {
@@ -142,6 +143,11 @@ func TestCompleteBatchResumes(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "1 of 3 already") {
 		t.Errorf("stderr %q does not report the resume", stderr.String())
+	}
+	// An OUT that is not this command's output is refused, not appended to.
+	os.WriteFile(out, []byte("not json\n"+`{"id":1,"completion":"x","stats":{}}`+"\n"), 0o644)
+	if err := runCompleteBatch(o, &stderr); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("foreign OUT: %v", err)
 	}
 	// Malformed input: a clear error naming the line.
 	os.WriteFile(in, []byte(`{"id": 1, "prefix": "a"}`+"\n"+`{"id": 2, "prefix": "a", "multiline": "sometimes"}`+"\n"), 0o644)
