@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ghostline-dev/ghostline/projectgraph"
 )
 
 // TestIndexContextGraphCLI drives the project-graph commands on the Go
@@ -71,5 +74,39 @@ func TestIndexContextGraphCLI(t *testing.T) {
 	if code := run([]string{"context", "--file", filepath.Join(repo, "nope.go"), "--line", "1", "--col", "1"}, &out, &errb); code != 1 ||
 		strings.Count(errb.String(), "\n") != 1 {
 		t.Errorf("missing file: exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// --model takes an installed name, as for every other command: the
+// counter then uses that model's tokenizer.
+func TestTokenCounterResolvesNames(t *testing.T) {
+	vocab := fixture(t, "qwen2-q8_0.gguf")
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	dir := filepath.Join(cache, "ghostline", "models")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(vocab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tiny-local.gguf"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	byName, err := tokenCounter("tiny-local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPath, err := tokenCounter(vocab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const s = "func main() {\n\tfmt.Println(\"héllo\")\n}\n"
+	if _, approx := byName.(projectgraph.ApproxCounter); approx || byName.Count(s) != byPath.Count(s) {
+		t.Errorf("by name: %T, %d tokens; by path %d", byName, byName.Count(s), byPath.Count(s))
+	}
+	if _, err := tokenCounter("no-such-model"); err == nil {
+		t.Error("an unknown model name was accepted")
 	}
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/ghostline-dev/ghostline/model/store"
 	"github.com/ghostline-dev/ghostline/model/tokenizer"
 	"github.com/ghostline-dev/ghostline/projectgraph"
 	"github.com/ghostline-dev/ghostline/projectgraph/rusage"
@@ -145,21 +144,20 @@ func workspaceRoot(file, root string) (string, error) {
 	}
 }
 
-// tokenCounter returns the tokenizer of the GGUF at model, else the
-// default model's; when no model is named and the default is not
-// installed, the approximate counter (with a note on stderr).
+// tokenCounter returns the tokenizer of model (a GGUF path or an
+// installed name), else the default model's; when no model is named and
+// the default is not installed, the approximate counter (with a note on
+// stderr).
 func tokenCounter(model string) (projectgraph.TokenCounter, error) {
-	if model == "" {
-		st, err := store.OpenDefault()
-		if err == nil {
-			model, err = st.Resolve("")
-		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "ghostline: token counts are approximate (no --model, and the default model is unavailable: %v)\n", err)
-			return projectgraph.ApproxCounter{}, nil
-		}
+	path, err := resolveModelPath(model)
+	if err != nil && model == "" {
+		fmt.Fprintf(os.Stderr, "ghostline: token counts are approximate (no --model, and the default model is unavailable: %v)\n", err)
+		return projectgraph.ApproxCounter{}, nil
 	}
-	tok, err := tokenizer.Open(model)
+	if err != nil {
+		return nil, fmt.Errorf("--model: %w", err)
+	}
+	tok, err := tokenizer.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("--model: %w", err)
 	}
