@@ -164,7 +164,7 @@ func runDoctor() doctorReport {
 			}
 			for _, m := range ms {
 				if m.Problem != "" && m.Store == "ghostline" {
-					problem(fmt.Sprintf("model %s: %s", m.Name, m.Problem), store.PullCommand(m.Name))
+					problem(fmt.Sprintf("model %s: %s", m.Name, m.Problem), store.PullCommand(m.Name, m.Source))
 				}
 			}
 			if p, err := s.Resolve(""); err == nil {
@@ -172,14 +172,18 @@ func runDoctor() doctorReport {
 			} else {
 				var ni *store.NotInstalledError
 				if errors.As(err, &ni) {
-					problem(fmt.Sprintf("the default model %s is not installed in %s", store.DefaultModel, s.Dir), store.PullCommand(store.DefaultModel))
+					problem(fmt.Sprintf("the default model %s is not installed in %s", store.DefaultModel, s.Dir), store.PullCommand(store.DefaultModel, ""))
 				} else {
-					problem(fmt.Sprintf("the default model %s: %v", store.DefaultModel, err), store.PullCommand(store.DefaultModel))
+					problem(fmt.Sprintf("the default model %s: %v", store.DefaultModel, err), store.PullCommand(store.DefaultModel, ""))
 				}
 			}
 			for _, st := range stalePulls(s.Dir) {
+				resume := "the same ghostline pull again" // a URL or package: only the user knows which
+				if _, ok := store.Lookup(st.name); ok {
+					resume = store.PullCommand(st.name, "")
+				}
 				problem(fmt.Sprintf("an interrupted pull of %s left %s in %s", st.name, humanBytes(st.bytes), st.dir),
-					fmt.Sprintf("%s (to resume), or rm -rf %s", store.PullCommand(st.name), st.dir))
+					fmt.Sprintf("%s (to resume), or rm -rf %s", resume, st.dir))
 			}
 		}
 	}

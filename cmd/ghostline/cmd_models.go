@@ -78,7 +78,7 @@ func listModels(s *store.Store, verify bool) (modelsReport, error) {
 	for _, e := range store.Catalog() {
 		if !have[e.Name] {
 			rep.Available = append(rep.Available, catalogRow{Name: e.Name, Description: e.Description, Size: e.Size,
-				License: e.License, Pull: store.PullCommand(e.Name)})
+				License: e.License, Pull: store.PullCommand(e.Name, "")})
 		}
 	}
 	return rep, nil

