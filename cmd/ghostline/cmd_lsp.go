@@ -16,12 +16,6 @@ import (
 	"github.com/ghostline-dev/ghostline/lsp/lsptest"
 )
 
-// newEngine builds the decoding engine's Completer for a model path ("" =
-// the default model). It is nil until the engine (decode/) is wired in;
-// until then `ghostline lsp` serves the protocol and tells the editor that
-// no engine is built in.
-var newEngine func(model string) (lsp.Completer, error)
-
 func init() {
 	register(&command{
 		name:    "lsp",
@@ -43,16 +37,9 @@ func init() {
 				}
 				defer closeLog()
 
-				var completer lsp.Completer
-				switch {
-				case *fake:
+				var completer lsp.Completer = engineCompleter()
+				if *fake {
 					completer = &lsptest.Fake{}
-				case newEngine != nil:
-					if completer, err = newEngine(*model); err != nil {
-						return err
-					}
-				default:
-					completer = noEngine{model: *model}
 				}
 				opts := lspOptions(completer, logger, *model)
 				if *feedback != "off" {
@@ -145,22 +132,3 @@ func (stdio) Close() error {
 }
 
 var _ io.ReadWriteCloser = stdio{}
-
-// noEngine answers while no decoding engine is built in: the editor is
-// told once (through Load's error) and completions fail with the reason.
-type noEngine struct{ model string }
-
-var errNoEngine = errors.New("this build of ghostline has no decoding engine yet")
-
-func (e noEngine) Complete(context.Context, lsp.CompletionRequest) (lsp.CompletionResult, error) {
-	return lsp.CompletionResult{}, errNoEngine
-}
-
-func (e noEngine) Load(_ context.Context, model string, _ lsp.ProgressFunc) error {
-	if model != "" {
-		if _, err := os.Stat(model); err != nil {
-			return fmt.Errorf("no model at %s: %w", model, lsp.ErrModelMissing)
-		}
-	}
-	return errNoEngine
-}

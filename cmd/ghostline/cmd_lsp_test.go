@@ -98,21 +98,15 @@ func TestLSPOverTCP(t *testing.T) {
 // the workspace (syntax trees, project graph), so the server must hand it
 // the edits and folder events; the fake follows neither.
 func TestLSPOptionsObservers(t *testing.T) {
-	if newEngine == nil {
-		t.Skip("no engine built in")
-	}
-	eng, err := newEngine("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := engineCompleter()
 	opts := lspOptions(eng, slog.New(slog.DiscardHandler), "/m.gguf")
 	if opts.Documents == nil || opts.Workspace == nil {
 		t.Errorf("engine completer not observing: documents %v, workspace %v", opts.Documents, opts.Workspace)
 	}
-	if ec, ok := eng.(*lsp.EngineCompleter); !ok || ec.Trees == nil || ec.Project == nil {
-		t.Errorf("engine completer %T without syntax trees or project graph", eng)
+	if eng.Trees == nil || eng.Project == nil {
+		t.Error("engine completer without syntax trees or project graph")
 	}
-	if opts.Config.Model != "/m.gguf" || opts.Completer != eng {
+	if opts.Config.Model != "/m.gguf" || opts.Completer != lsp.Completer(eng) {
 		t.Errorf("options %+v", opts)
 	}
 	fake := lspOptions(&lsptest.Fake{}, slog.New(slog.DiscardHandler), "")

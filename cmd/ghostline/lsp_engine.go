@@ -8,18 +8,15 @@ import (
 	"github.com/ghostline-dev/ghostline/model/store"
 )
 
-// The language server's completions come from the decoding engine on the
-// model the editor's settings name (the default model otherwise).
-func init() {
-	newEngine = func(string) (lsp.Completer, error) {
-		// The model itself is loaded by the server through Loader, after
-		// initialize, so the editor shows progress instead of waiting on a
-		// silent process. The completer also follows the documents (their
-		// syntax trees) and the workspace (the project graph, with its
-		// on-disk cache and fsnotify watcher); cmd_lsp.go registers it as
-		// the server's observer.
-		return &lsp.EngineCompleter{Resolve: resolveForLSP, Trees: &lsp.SyntaxTrees{}, Project: &lsp.ProjectContext{}}, nil
-	}
+// engineCompleter is the language server's Completer: the decoding
+// engine on the model the editor's settings name (the default model
+// otherwise). The model itself is loaded by the server through Loader,
+// after initialize, so the editor shows progress instead of waiting on a
+// silent process. The completer also follows the documents (their syntax
+// trees) and the workspace (the project graph, with its on-disk cache and
+// fsnotify watcher); lspOptions registers it as the server's observer.
+func engineCompleter() *lsp.EngineCompleter {
+	return &lsp.EngineCompleter{Resolve: resolveForLSP, Trees: &lsp.SyntaxTrees{}, Project: &lsp.ProjectContext{}}
 }
 
 // resolveForLSP resolves a model setting; a model that is simply not
