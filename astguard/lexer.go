@@ -492,11 +492,6 @@ func isWordByte(c byte) bool {
 	return c == '_' || c == '$' || c >= 0x80 || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// wordIs reports whether the word just read is exactly w.
-func (s *lexState) wordIs(w string) bool {
-	return s.wordLen == len(w) && string(s.word[:len(w)]) == w
-}
-
 // regexKeywords are words after which '/' starts a regular expression.
 var regexKeywords = map[string]bool{
 	"return": true, "typeof": true, "case": true, "do": true, "else": true, "in": true, "of": true,
@@ -906,7 +901,7 @@ func (s *lexState) code(cfg *lexConfig, c byte, strict bool) bool {
 	return true
 }
 
-// wordIsN is wordIs for a word of length n that has just ended.
+// wordIsN reports whether the word of length n that has just ended is w.
 func (s *lexState) wordIsN(n int, w string) bool {
 	return n == len(w) && string(s.word[:n]) == w
 }

@@ -100,9 +100,6 @@ func (ix *Index) Save() error {
 	if err := os.Rename(tmp.Name(), p); err != nil {
 		return fmt.Errorf("projectgraph: cache: %w", err)
 	}
-	ix.mu.Lock()
-	ix.dirty = false
-	ix.mu.Unlock()
 	return nil
 }
 

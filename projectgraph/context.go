@@ -643,26 +643,17 @@ func importLocalNames(lang Lang, im Import) []string {
 func offsetOf(src []byte, line, col int) (int, error) {
 	off := 0
 	for l := 1; l < line; l++ {
-		i := indexByteFrom(src, off, '\n')
+		i := bytes.IndexByte(src[off:], '\n')
 		if i < 0 {
 			return len(src), nil
 		}
-		off = i + 1
+		off += i + 1
 	}
 	for c := 1; c < col && off < len(src) && src[off] != '\n'; c++ {
 		_, size := utf8.DecodeRune(src[off:])
 		off += size
 	}
 	return off, nil
-}
-
-func indexByteFrom(b []byte, from int, c byte) int {
-	for i := from; i < len(b); i++ {
-		if b[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // lineIndex returns the byte offset at which each line starts.

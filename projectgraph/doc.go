@@ -9,7 +9,8 @@
 //	gotypes.go   for Go, the types of the values around the cursor,
 //	             inferred from the index's signatures: the members their
 //	             selectors name and compact cards of the types in play
-//	index.go     Index: files, the import graph (github.com/dominikbraun/graph),
+//	index.go     Index: files, the import graph (forward and reverse maps;
+//	             Graph exports it as a github.com/dominikbraun/graph graph),
 //	             the symbol index and identifier references; incremental
 //	             updates; cache.go persists it, watch.go keeps it current
 //	resolve.go   import specs → workspace files, per language
@@ -42,9 +43,11 @@
 //   - A Go import resolves to a package (a directory), not to each of its
 //     files: the graph holds package vertices with "contains" edges, so the
 //     standard library's ~1M file-to-file pairs are never materialised.
-//     EdgeCount still reports file-to-file pairs, computed.
+//     Stats().Edges still reports file-to-file pairs, computed.
 //   - Secrets never reach a prompt: secret-looking files are never read, and
-//     every text that leaves the package passes MaskSecrets.
+//     every Block's text passes MaskSecrets. (Signatures and docs in
+//     Result.Defs, Definitions and File are the index's own, unmasked: they
+//     are for tools, not prompts.)
 //   - Watcher events are hints. After an fsnotify overflow or a burst the
 //     index re-scans, comparing mtimes and hashes, which is the source of
 //     truth (the approach of zoekt's watcher).

@@ -58,16 +58,9 @@ type Index struct {
 	fwd       map[string]map[string]bool // file → import targets (files, "pkg:" ids)
 	rev       map[string]map[string]bool // target → importing files
 	byName    map[string][]SymbolRef
-	g         graph.Graph[string, string]
 	recent    []string // most recently changed first
-	dirty     bool     // changed since loaded or saved
 	skipped   map[string]int
 	fcache    fileCache // contents read for context bodies
-	// g is built from fwd and pkgs when Graph is first called after a
-	// change (gStale), under gmu: nothing inside the package walks it,
-	// and keeping it current cost a fifth of a reload.
-	gmu    sync.Mutex
-	gStale bool
 }
 
 // Progress reports indexing progress: done of total files.
@@ -113,8 +106,7 @@ func Open(ctx context.Context, root string, opt Options) (*Index, error) {
 	}
 	// Unchanged since the cache was written: nothing to save. (Files taken
 	// from the cache count as changed for the empty index, so compare.)
-	ix.dirty = cached == nil || len(cached) != len(ix.files) || ix.changedSince(cached)
-	if !opt.NoCache && ix.dirty {
+	if !opt.NoCache && (cached == nil || len(cached) != len(ix.files) || ix.changedSince(cached)) {
 		if err := ix.Save(); err != nil {
 			return ix, err
 		}
@@ -128,7 +120,6 @@ func (ix *Index) reset() {
 	ix.fwd = map[string]map[string]bool{}
 	ix.rev = map[string]map[string]bool{}
 	ix.byName = map[string][]SymbolRef{}
-	ix.g = nil
 	ix.skipped = map[string]int{}
 }
 
@@ -429,10 +420,6 @@ func pkgID(f *File) string {
 // Callers hold ix.mu.
 func (ix *Index) apply(changed []*File, removed []string, cfgChanged, edited bool) {
 	setChanged := len(removed) > 0 || ix.res == nil
-	if len(changed) > 0 || len(removed) > 0 || cfgChanged {
-		ix.dirty = len(changed) > 0 || len(removed) > 0 || ix.dirty
-		ix.gStale = true
-	}
 	for _, p := range removed {
 		ix.removeFile(p)
 	}
@@ -873,39 +860,36 @@ func (ix *Index) Recent() []string {
 	return append([]string(nil), ix.recent...)
 }
 
-// Graph returns a copy of the dependency graph: vertices are file paths
-// and package ids ("pkg:dir"); edges file→file and file→package are
-// imports (attribute kind=imports), package→file are membership
-// (kind=contains).
+// Graph returns the dependency graph, built for the caller: vertices are
+// file paths and package ids ("pkg:dir"); edges file→file and
+// file→package are imports (attribute kind=imports), package→file are
+// membership (kind=contains). Nothing inside the package walks it (the
+// index keeps the same edges as maps), so it is not kept current between
+// calls: that cost a fifth of a reload.
 func (ix *Index) Graph() (graph.Graph[string, string], error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	ix.gmu.Lock()
-	defer ix.gmu.Unlock()
-	if ix.g == nil || ix.gStale {
-		g := graph.New(graph.StringHash, graph.Directed())
-		for p := range ix.files {
-			_ = g.AddVertex(p)
-		}
-		for id, members := range ix.pkgs {
-			if len(members) == 0 {
-				continue
-			}
-			_ = g.AddVertex(PkgPrefix + id)
-			for _, m := range members {
-				_ = g.AddEdge(PkgPrefix+id, m, graph.EdgeAttribute("kind", "contains"))
-			}
-		}
-		for p, ts := range ix.fwd {
-			_ = g.AddVertex(p)
-			for t := range ts {
-				_ = g.AddVertex(t)
-				_ = g.AddEdge(p, t, graph.EdgeAttribute("kind", "imports"))
-			}
-		}
-		ix.g, ix.gStale = g, false
+	g := graph.New(graph.StringHash, graph.Directed())
+	for p := range ix.files {
+		_ = g.AddVertex(p)
 	}
-	return ix.g.Clone()
+	for id, members := range ix.pkgs {
+		if len(members) == 0 {
+			continue
+		}
+		_ = g.AddVertex(PkgPrefix + id)
+		for _, m := range members {
+			_ = g.AddEdge(PkgPrefix+id, m, graph.EdgeAttribute("kind", "contains"))
+		}
+	}
+	for p, ts := range ix.fwd {
+		_ = g.AddVertex(p)
+		for t := range ts {
+			_ = g.AddVertex(t)
+			_ = g.AddEdge(p, t, graph.EdgeAttribute("kind", "imports"))
+		}
+	}
+	return g, nil
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -130,10 +130,9 @@ const jsImportQuery = `(import_statement source: (string) @src)
 
 // langInfo is what the extractor needs for one language, built once.
 type langInfo struct {
-	lang   *sitter.Language
-	query  *sitter.Query
-	parsed bool // query compiled (or failed: err)
-	err    error
+	lang  *sitter.Language
+	query *sitter.Query
+	err   error // the query did not compile
 }
 
 var (

@@ -1,6 +1,7 @@
 package projectgraph
 
 import (
+	"bytes"
 	"unicode"
 	"unicode/utf8"
 )
@@ -149,14 +150,13 @@ func skipString(src []byte, i int, q byte) int {
 	return i
 }
 
+// indexFrom is the offset of sub in src at or after from, or -1.
 func indexFrom(src []byte, from int, sub string) int {
 	if from > len(src) {
 		return -1
 	}
-	for j := from; j+len(sub) <= len(src); j++ {
-		if src[j] == sub[0] && string(src[j:j+len(sub)]) == sub {
-			return j
-		}
+	if j := bytes.Index(src[from:], []byte(sub)); j >= 0 {
+		return from + j
 	}
 	return -1
 }
