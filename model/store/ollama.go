@@ -45,7 +45,9 @@ func ListOllama(dir string) ([]Model, error) {
 		return nil, nil
 	}
 	var out []Model
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	// The walk skips what it cannot read (someone else's store), so it
+	// never fails.
+	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil // unreadable corner of someone else's store: skip it
 		}
@@ -66,9 +68,6 @@ func ListOllama(dir string) ([]Model, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("reading Ollama store %s: %w", dir, err)
-	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }

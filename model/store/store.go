@@ -268,10 +268,7 @@ func (s *Store) List(opt ListOptions) ([]Model, error) {
 		}
 		for _, m := range om {
 			if opt.Verify {
-				ok := false
-				if got, err := hashFile(m.Path); err == nil {
-					ok = got == m.SHA256
-				}
+				ok, _ := Verify(m) // an unreadable blob does not verify
 				m.SHA256OK, m.Checked = &ok, "sha256"
 			}
 			out = append(out, m)
