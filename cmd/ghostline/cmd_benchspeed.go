@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ghostline-dev/ghostline/model"
+	"github.com/ghostline-dev/ghostline/projectgraph/rusage"
 )
 
 func init() {
@@ -94,14 +95,17 @@ func benchSpeed(stdout, stderr io.Writer, path string, threads, reps int, asJSON
 	if _, err := pp(); err != nil {
 		return fmt.Errorf("prefill warm-up: %w", err)
 	}
+	// Each run's CPU time goes to stderr: on a machine shared with other
+	// work the CPU time per token moves far less than the wall-clock rate
+	// (with more than one thread it includes the workers' spinning).
 	var ppT time.Duration
 	for r := 0; r < reps; r++ {
-		cpu0 := cpuSeconds()
+		cpu0 := rusage.CPUSeconds()
 		d, err := pp()
 		if err != nil {
 			return fmt.Errorf("prefill: %w", err)
 		}
-		cpu := cpuSeconds() - cpu0
+		cpu := rusage.CPUSeconds() - cpu0
 		fmt.Fprintf(stderr, "  pp%d run %d: %.1f tok/s (cpu %.2f s, %.2f ms/token)\n", benchPrompt, r+1, benchPrompt/d.Seconds(), cpu, 1e3*cpu/benchPrompt)
 		ppT += d
 	}
@@ -110,12 +114,12 @@ func benchSpeed(stdout, stderr io.Writer, path string, threads, reps int, asJSON
 	}
 	var tgT time.Duration
 	for r := 0; r < reps; r++ {
-		cpu0 := cpuSeconds()
+		cpu0 := rusage.CPUSeconds()
 		d, err := tg(benchGen)
 		if err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
-		cpu := cpuSeconds() - cpu0
+		cpu := rusage.CPUSeconds() - cpu0
 		fmt.Fprintf(stderr, "  tg%d run %d: %.2f tok/s (cpu %.2f s, %.2f ms/token)\n", benchGen, r+1, benchGen/d.Seconds(), cpu, 1e3*cpu/benchGen)
 		tgT += d
 	}
@@ -134,7 +138,7 @@ func benchSpeed(stdout, stderr io.Writer, path string, threads, reps int, asJSON
 func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
 
 // peakRSSMB is the process's peak resident set in MB (10^6 bytes): VmHWM
-// from /proc/self/status, or getrusage's maxrss where /proc is absent. It
+// from /proc/self/status, or getrusage's maxrss (rusage.PeakBytes) where /proc is absent. It
 // counts the resident pages of the mmapped weights, as llama.cpp's memory
 // does when it maps the file.
 func peakRSSMB() float64 {
@@ -152,5 +156,5 @@ func peakRSSMB() float64 {
 			}
 		}
 	}
-	return maxRSSMB()
+	return rusage.PeakBytes() / 1e6
 }

@@ -1,6 +1,6 @@
 //go:build unix
 
-// Package rusage reports the process's peak memory for the indexing
+// Package rusage reports the process's peak memory and CPU time, for the
 // benchmarks and `ghostline index --json`.
 package rusage
 
@@ -11,16 +11,19 @@ import (
 
 // PeakMB returns the peak resident set size of the process in MiB, or 0
 // when the system does not report it.
-func PeakMB() float64 {
+func PeakMB() float64 { return PeakBytes() / (1 << 20) }
+
+// PeakBytes returns the peak resident set size of the process in bytes,
+// or 0 when the system does not report it.
+func PeakBytes() float64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
 	}
-	kb := float64(ru.Maxrss)
 	if runtime.GOOS == "darwin" || runtime.GOOS == "ios" {
-		kb /= 1024 // bytes there
+		return float64(ru.Maxrss) // bytes there
 	}
-	return kb / 1024
+	return float64(ru.Maxrss) * 1024 // kB on Linux and the BSDs
 }
 
 // CPUSeconds returns the user plus system CPU time the process has used.
