@@ -125,11 +125,6 @@ func init() {
 					}
 					return json.NewEncoder(os.Stdout).Encode(out)
 				}
-				defer func() {
-					if speed == nil {
-						fmt.Println("(indexing speed not measured: --speed=false)")
-					}
-				}()
 				fmt.Printf("## Context recall on %s (%d targets, %d identifiers defined in other files)\n\n", *root, rec.Targets, rec.Identifiers)
 				fmt.Printf("| method |")
 				for _, b := range bs {
@@ -151,6 +146,7 @@ func init() {
 					fmt.Println()
 				}
 				if speed == nil {
+					fmt.Println("(indexing speed not measured: --speed=false)")
 					return nil
 				}
 				fmt.Printf("## Indexing speed (%d files, %d symbols, %d import edges)\n\n", speed.Files, speed.Symbols, speed.Edges)
