@@ -123,14 +123,12 @@ type errKey struct {
 	text       string
 }
 
-// hole is a parse tree of prefix+middle+tail kept current by edits.
+// hole is the Document of prefix+middle+tail, whose middle changes.
 type hole struct {
-	parser *sitter.Parser
-	tree   *sitter.Tree
-	src    []byte
-	pre    int    // len(prefix)
-	mid    string // current middle
-	tail   int    // len(suffix) (0 for the partial tree)
+	doc  *Document
+	pre  int    // len(prefix)
+	mid  string // current middle
+	tail int    // len(suffix) (0 for the partial tree)
 }
 
 // NewChecker prepares a Checker for the hole between prefix and suffix: it
@@ -177,19 +175,14 @@ func NewCheckerAt(d *Document, cursor int) (*Checker, error) {
 // suffix replaced by the closers in one incremental edit, so it costs a
 // reparse of the changed region, not of the prefix.
 func (c *Checker) ensurePart() error {
-	if c.part.tree != nil {
+	if c.part.doc != nil {
 		return nil
 	}
 	h := &c.part
-	p, err := newParser(c.lang)
-	if err != nil {
+	if err := h.init(c.lang, string(c.full.doc.src), "", c.full.doc.tree); err != nil {
 		return err
 	}
-	h.parser = p
-	h.src = append([]byte(nil), c.full.src...)
-	h.pre, h.tail = len(c.prefix), 0
-	h.mid = c.full.mid + c.suffix
-	h.tree = c.full.tree.Copy()
+	h.pre, h.mid = len(c.prefix), c.full.mid+c.suffix
 	if err := h.set(c.lexer.Closers()); err != nil {
 		h.close()
 		return err
@@ -277,7 +270,7 @@ func (c *Checker) Partial(candidate string) (Judgement, error) {
 		}
 		raws = append(raws, e)
 	}
-	j.Errors = locate(c.part.src, raws)
+	j.Errors = locate(c.part.doc.src, raws)
 	if j.Hard > 0 {
 		j.Completable = false
 		if c.policy.PenalizeHardPartial {
@@ -302,7 +295,7 @@ func (c *Checker) Final(candidate string) (Judgement, error) {
 	}
 	newErrs := subtract(c.full.errors(), c.baseFull, &c.full)
 	j := Judgement{NewErrors: len(newErrs), Hard: len(newErrs), Completable: len(newErrs) == 0}
-	j.Errors = locate(c.full.src, newErrs)
+	j.Errors = locate(c.full.doc.src, newErrs)
 	if j.NewErrors > 0 {
 		j.Verdict, j.Penalty = Penalize, c.policy.PenaltyPerError*float64(j.NewErrors)
 	}
@@ -400,7 +393,7 @@ func (h *hole) key(e rawError) errKey {
 	case e.end < h.pre || e.end == h.pre && e.start < h.pre:
 		return errKey{kind: e.kind, start: e.start, end: e.end, text: e.text}
 	case h.tail > 0 && e.start >= midEnd:
-		n := len(h.src)
+		n := len(h.doc.src)
 		return errKey{kind: e.kind, start: n - e.start, end: n - e.end, fromEnd: true, text: e.text}
 	}
 	return errKey{kind: e.kind, start: e.start, end: e.end, text: e.text + "\x00" + h.mid}
@@ -413,18 +406,11 @@ func (h *hole) init(lang Language, prefix, tail string, tree *sitter.Tree) error
 	if err != nil {
 		return err
 	}
-	h.parser = p
-	h.src = append(append(make([]byte, 0, len(prefix)+len(tail)+256), prefix...), tail...)
+	src := append(append(make([]byte, 0, len(prefix)+len(tail)+256), prefix...), tail...)
+	if h.doc, err = newDocument(lang, p, src, tree); err != nil {
+		return fmt.Errorf("checker: %w", err)
+	}
 	h.pre, h.tail = len(prefix), len(tail)
-	if tree != nil {
-		h.tree = tree.Copy()
-		return nil
-	}
-	h.tree, err = parse(p, nil, h.src)
-	if err != nil {
-		p.Close()
-		return fmt.Errorf("%s checker: %w", lang, err)
-	}
 	return nil
 }
 
@@ -443,48 +429,21 @@ func (h *hole) set(mid string) error {
 	for e < len(old)-k && e < len(mid)-k && old[len(old)-1-e] == mid[len(mid)-1-e] {
 		e++
 	}
-	start := h.pre + k
-	oldEnd := h.pre + len(old) - e
-	repl := mid[k : len(mid)-e]
-	sp := pointAt(h.src, start)
-	oep := advance(sp, h.src[start:oldEnd])
-	nep := advance(sp, []byte(repl))
-
-	tailStart := h.pre + len(old)
-	src := make([]byte, 0, h.pre+len(mid)+h.tail)
-	src = append(src, h.src[:h.pre]...)
-	src = append(src, mid...)
-	src = append(src, h.src[tailStart:]...)
-	if len(src) > MaxSourceBytes {
-		return fmt.Errorf("%w: %d bytes with the candidate", ErrTooLarge, len(src))
-	}
-	edited := h.tree.Copy()
-	editTree(edited, sitter.EditInput{
-		StartIndex: uint32(start), OldEndIndex: uint32(oldEnd), NewEndIndex: uint32(start + len(repl)),
-		StartPoint: sp, OldEndPoint: oep, NewEndPoint: nep,
-	})
-	t, err := parse(h.parser, edited, src)
-	edited.Close()
-	if err != nil {
+	if err := h.doc.Replace(h.pre+k, h.pre+len(old)-e, []byte(mid[k:len(mid)-e])); err != nil {
 		return err
 	}
-	h.tree.Close()
-	h.tree, h.src, h.mid = t, src, mid
+	h.mid = mid
 	return nil
 }
 
 // errors lists the raw errors of the current tree.
 func (h *hole) errors() []rawError {
-	return collectErrors(h.tree.RootNode(), h.src, nil)
+	return collectErrors(h.doc.tree.RootNode(), h.doc.src, nil)
 }
 
 func (h *hole) close() {
-	if h.tree != nil {
-		h.tree.Close()
-		h.tree = nil
-	}
-	if h.parser != nil {
-		h.parser.Close()
-		h.parser = nil
+	if h.doc != nil {
+		h.doc.Close()
+		h.doc = nil
 	}
 }

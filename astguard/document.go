@@ -32,12 +32,22 @@ func NewDocument(lang Language, src []byte) (*Document, error) {
 		return nil, err
 	}
 	buf := append(make([]byte, 0, len(src)+len(src)/8+64), src...)
-	t, err := parse(p, nil, buf)
+	return newDocument(lang, p, buf, nil)
+}
+
+// newDocument makes a Document of src, which it takes over, with parser
+// p: from a copy of tree when tree is already the parse of src, else by
+// parsing it.
+func newDocument(lang Language, p *sitter.Parser, src []byte, tree *sitter.Tree) (*Document, error) {
+	if tree != nil {
+		return &Document{lang: lang, parser: p, tree: tree.Copy(), src: src}, nil
+	}
+	t, err := parse(p, nil, src)
 	if err != nil {
 		p.Close()
 		return nil, fmt.Errorf("%s document: %w", lang, err)
 	}
-	return &Document{lang: lang, parser: p, tree: t, src: buf}, nil
+	return &Document{lang: lang, parser: p, tree: t, src: src}, nil
 }
 
 // Edit replaces the bytes [StartByte, OldEndByte) of the document with
