@@ -13,6 +13,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -125,16 +126,22 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	if !ok {
 		return Config{}, fmt.Errorf("%s model: metadata %s.%s is missing", name, name, a.epsKey)
 	}
+	if !(eps >= 0 && eps < 1) { // also NaN
+		return Config{}, fmt.Errorf("%s model: %s.%s = %v is not a small non-negative number", name, name, a.epsKey, eps)
+	}
 	c.NormEps = float32(eps)
 
 	c.Rope = backend.Rope{Mode: a.rope, Dims: c.HeadDim, Base: 10000, FreqScale: 1}
 	if v, ok := f.Uint(name + ".rope.dimension_count"); ok {
-		if int(v) > c.HeadDim || v%2 != 0 {
+		if v == 0 || v > uint64(c.HeadDim) || v%2 != 0 {
 			return Config{}, fmt.Errorf("%s model: rope.dimension_count %d does not fit head size %d", name, v, c.HeadDim)
 		}
 		c.Rope.Dims = int(v)
 	}
 	if v, ok := f.Float(name + ".rope.freq_base"); ok {
+		if !(v > 1) || math.IsInf(v, 0) { // NaN and ≤ 1 included: the rotation would be NaN or none
+			return Config{}, fmt.Errorf("%s model: rope.freq_base %v is not a base above 1", name, v)
+		}
 		c.Rope.Base = v
 	}
 	typ, _ := f.String(name + ".rope.scaling.type")

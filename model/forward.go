@@ -30,8 +30,11 @@ func (m *Model) Forward(c *KVCache, b Batch) ([]float32, error) {
 	if n == 0 {
 		return nil, fmt.Errorf("forward: empty batch")
 	}
-	if c.layers != m.Layers || c.kvDim != m.KVDim() {
-		return nil, fmt.Errorf("forward: KV cache was made for another model shape")
+	if err := c.check(m); err != nil {
+		return nil, fmt.Errorf("forward: %w", err)
+	}
+	if (b.Seq != nil && len(b.Seq) != n) || (b.Pos != nil && len(b.Pos) != n) || (b.Logits != nil && len(b.Logits) != n) {
+		return nil, fmt.Errorf("forward: batch has %d tokens but %d positions, %d sequence ids, %d logit flags", n, len(b.Pos), len(b.Seq), len(b.Logits))
 	}
 	seq := b.Seq
 	if seq == nil {
@@ -53,9 +56,6 @@ func (m *Model) Forward(c *KVCache, b Batch) ([]float32, error) {
 	if want == nil {
 		want = make([]bool, n)
 		want[n-1] = true
-	}
-	if len(seq) != n || len(pos) != n || len(want) != n {
-		return nil, fmt.Errorf("forward: batch has %d tokens but %d positions, %d sequence ids, %d logit flags", n, len(pos), len(seq), len(want))
 	}
 	for i, t := range b.Tokens {
 		if t < 0 || int(t) >= m.Vocab {
@@ -109,6 +109,7 @@ func (m *Model) embed(x []float32, tokens []int32) error {
 // scratch holds one Forward call's activations.
 type scratch struct {
 	n                     int       // rows allocated
+	dim, ffn              int       // of the model they were sized for
 	x, h, q, k, v, att, o []float32 // n×Dim, n×Dim, n×Dim, n×KVDim, n×KVDim, n×Dim, n×Dim
 	ffA, ffB              []float32 // n×FFN
 
@@ -120,18 +121,18 @@ type scratch struct {
 
 // scratchFor returns activations for n tokens, reusing those kept in c
 // when they are large enough (every op writes its output before reading
-// it, so stale contents do not matter). The cache was checked to be made
-// for m's shape.
+// it, so stale contents do not matter) when they were sized for m's
+// shape.
 func (m *Model) scratchFor(c *KVCache, n int) *scratch {
-	if s := c.scr; s != nil && s.n >= n {
-		return &scratch{n: n,
+	if s := c.scr; s != nil && s.n >= n && s.dim == m.Dim && s.ffn == m.FFN {
+		return &scratch{n: n, dim: m.Dim, ffn: m.FFN,
 			x: s.x[:n*m.Dim], h: s.h[:n*m.Dim], q: s.q[:n*m.Dim],
 			k: s.k[:n*m.KVDim()], v: s.v[:n*m.KVDim()],
 			att: s.att[:n*m.Dim], o: s.o[:n*m.Dim],
 			ffA: s.ffA[:n*m.FFN], ffB: s.ffB[:n*m.FFN],
 		}
 	}
-	s := &scratch{n: n,
+	s := &scratch{n: n, dim: m.Dim, ffn: m.FFN,
 		x: make([]float32, n*m.Dim), h: make([]float32, n*m.Dim), q: make([]float32, n*m.Dim),
 		k: make([]float32, n*m.KVDim()), v: make([]float32, n*m.KVDim()),
 		att: make([]float32, n*m.Dim), o: make([]float32, n*m.Dim),

@@ -45,6 +45,14 @@ type KVCache struct {
 	scr    *scratch
 }
 
+// check says whether c was made for m's shape.
+func (c *KVCache) check(m *Model) error {
+	if c.layers != m.Layers || c.kvDim != m.KVDim() {
+		return fmt.Errorf("KV cache of %d layers × %d was made for another model shape (%d layers × %d)", c.layers, c.kvDim, m.Layers, m.KVDim())
+	}
+	return nil
+}
+
 // NewKVCache makes a cache of size cells (tokens) for m, storing keys and
 // values as float32. Memory: CellBytes × size.
 func (m *Model) NewKVCache(size int) *KVCache {
@@ -158,7 +166,8 @@ func (c *KVCache) SeqRm(seq SeqID, p0, p1 int32) {
 }
 
 // SeqCp makes dst share src's cells at positions [p0, p1): no data is
-// copied. dst's own cells in that range should be removed first.
+// copied. dst's own cells in that range are dropped first, so dst never
+// holds two cells at one position (attention would count it twice).
 func (c *KVCache) SeqCp(src, dst SeqID, p0, p1 int32) error {
 	if err := validSeq(src); err != nil {
 		return err
@@ -166,6 +175,10 @@ func (c *KVCache) SeqCp(src, dst SeqID, p0, p1 int32) error {
 	if err := validSeq(dst); err != nil {
 		return err
 	}
+	if src == dst {
+		return nil
+	}
+	c.SeqRm(dst, p0, p1)
 	p0, p1 = posRange(p0, p1)
 	for i, s := range c.seqs {
 		if s&bit(src) != 0 && c.pos[i] >= p0 && c.pos[i] < p1 {
@@ -324,6 +337,9 @@ func (c *KVCache) visible(pos []int32, seq []SeqID) [][]int32 {
 // error nothing changes.
 func (m *Model) SeqAdd(c *KVCache, seq SeqID, p0, p1, delta int32) error {
 	if err := validSeq(seq); err != nil {
+		return err
+	}
+	if err := c.check(m); err != nil {
 		return err
 	}
 	if delta == 0 {

@@ -240,6 +240,33 @@ func TestKVCacheHalf(t *testing.T) {
 // TestSeqAdd evaluates a prompt at positions 7.., shifts it to 0.. and
 // continues: the result must equal a fresh pass over the same tokens at
 // positions 0.. (keys re-rotated exactly; values do not depend on position).
+// SeqCp into a sequence that already holds some of the positions leaves
+// it one cell per position: attention would count a doubled one twice.
+func TestSeqCpReplacesDst(t *testing.T) {
+	m := synthTiny(t, "llama", "f32", false)
+	c := m.NewKVCache(16)
+	for s := SeqID(0); s < 2; s++ {
+		if _, err := m.Forward(c, Batch{Tokens: testTokens(4, m.Vocab), Seq: []SeqID{s, s, s, s}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.SeqCp(0, 1, 0, 3); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int32]int{}
+	for _, p := range c.SeqPositions(1) {
+		seen[p]++
+	}
+	for p, n := range seen {
+		if n != 1 {
+			t.Errorf("sequence 1 holds position %d %d times", p, n)
+		}
+	}
+	if len(seen) != 4 || c.Used() != 5 {
+		t.Errorf("positions %v, %d cells used; want 0..3 and 5 cells (4 of sequence 0, the last of 1)", seen, c.Used())
+	}
+}
+
 func TestSeqAdd(t *testing.T) {
 	for _, arch := range Architectures() {
 		for _, typ := range []quant.Type{quant.F32, quant.F16} {

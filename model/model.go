@@ -14,8 +14,9 @@ import (
 //
 // A Model holds no per-request state: activations live in each Forward
 // call and keys/values in a KVCache, so one model can serve several
-// caches, and Forward calls on distinct caches may run concurrently when
-// the backend allows it (the CPU backend keeps no state between calls).
+// caches. Forward calls must not overlap, though: a backend serves one
+// forward pass at a time (the CPU backend keeps its job and its workers'
+// state between calls).
 type Model struct {
 	Config
 	be     backend.Backend

@@ -173,8 +173,38 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := m.Forward(c, Batch{Tokens: []int32{1}, Pos: []int32{0}}); err == nil {
 		t.Error("position stored twice: no error")
 	}
+	if _, err := m.Forward(c, Batch{Tokens: []int32{1}, Seq: []SeqID{1, 1}}); err == nil {
+		t.Error("more sequence ids than tokens: no error") // it used to index past the positions
+	}
 	if c.Used() != 1 {
 		t.Errorf("failed batches leaked cells: %d used, want 1", c.Used())
+	}
+
+	// Metadata that would make NaN or meaningless rotations.
+	for _, tc := range []struct {
+		key string
+		v   gguf.Value
+	}{
+		{"llama.rope.freq_base", gguf.Float32Value(float32(math.NaN()))},
+		{"llama.rope.freq_base", gguf.Float32Value(0)},
+		{"llama.rope.dimension_count", gguf.Uint32Value(0)},
+		{"llama.rope.dimension_count", gguf.Uint64Value(1 << 63)},
+		{"llama.attention.layer_norm_rms_epsilon", gguf.Float32Value(float32(math.Inf(1)))},
+	} {
+		w3 := gguf.NewWriter()
+		for _, kv := range f.KVs {
+			w3.AddKV(kv.Key, kv.Value)
+		}
+		w3.AddKV(tc.key, tc.v)
+		for i := range f.Tensors {
+			ti := &f.Tensors[i]
+			if err := w3.AddTensor(ti.Name, ti.Type, ti.Dims, f.TensorData(ti)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := Open(write("bad-meta.gguf", w3), cpu.New(1)); err == nil || !strings.Contains(err.Error(), tc.key[len("llama."):]) {
+			t.Errorf("%s = %s: error %v, want one naming the key", tc.key, tc.v.Format(), err)
+		}
 	}
 }
 

@@ -2,9 +2,10 @@
 // pass (package model) and the code that does the arithmetic: matrix
 // products with quantized weights, norms, rotary embeddings, attention and
 // a few elementwise operations. The forward pass is written once against
-// it; implementations are the portable Go CPU backend (backend/cpu), the
-// SIMD CPU kernels that will replace its hot loops, and a CUDA backend
-// (cuda/, behind a build tag).
+// it. The one implementation today is the CPU backend (backend/cpu): the
+// SIMD kernels of model/kernels where the CPU has them, a portable Go path
+// elsewhere and as the tests' reference. A CUDA backend (cuda/) is planned
+// and not written.
 //
 // Design choices, and their trade-offs:
 //   - Activations are plain []float32 in host memory, row-major, one row per

@@ -51,7 +51,8 @@
 //     second instruction applies the sub-block scale for free.)
 //   - "avx2": AVX2 + FMA + F16C.
 //   - "generic": plain Go over the same activation formats (other CPUs,
-//     GOARCH≠amd64, CGO_ENABLED=0).
+//     GOARCH≠amd64, CGO_ENABLED=0): the tests' reference. On such CPUs the
+//     CPU backend runs its portable path instead (cpu.New).
 //
 // The environment variable GHOSTLINE_KERNELS (generic, avx2, avx512) caps
 // the path, for tests and benchmarks; a path the CPU lacks is never chosen.

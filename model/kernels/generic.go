@@ -9,8 +9,11 @@ import (
 
 // The generic path: plain Go over the same activation formats as the SIMD
 // paths, with the same integer arithmetic per block, so every path computes
-// the same sums (up to float summation order). It runs where no native path
-// exists (other GOARCHes, CGO_ENABLED=0, CPUs without AVX2).
+// the same sums (up to float summation order). It is what Features reports
+// where no native path exists (other GOARCHes, CGO_ENABLED=0, CPUs without
+// AVX2), and the reference the native paths are tested against; the CPU
+// backend itself then runs its own portable path (cpu.New), so in the
+// product this code serves direct callers of this package only.
 
 func h16(b []byte) float32 { return quant.F16ToF32(binary.LittleEndian.Uint16(b)) }
 func f32at(b []byte) float32 {

@@ -101,8 +101,9 @@ type Tokenizer struct {
 }
 
 // New builds a tokenizer from v. It fails on an unknown model or
-// pre-tokenizer, on duplicate token texts (as llama.cpp does), and on arrays
-// whose lengths disagree.
+// pre-tokenizer, on duplicate token texts (as llama.cpp does), and on token
+// types or scores shorter than the token list (longer ones are accepted,
+// as llama.cpp accepts them).
 //
 // Deliberate differences from llama.cpp: a byte-level BPE vocabulary without
 // bos/eos ids in its metadata gets none (llama.cpp falls back to id 11,
