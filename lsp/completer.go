@@ -122,13 +122,6 @@ type Loader interface {
 // user sees a message with the command that fixes it.
 var ErrModelMissing = errors.New("model not found")
 
-// Configurable is implemented by hooks that want the settings; Configure
-// is called at initialize and after each didChangeConfiguration, from the
-// server's message loop (so it must not block).
-type Configurable interface {
-	Configure(Config)
-}
-
 // DocumentObserver follows open documents, for state that must track
 // edits incrementally (astguard's syntax trees). Calls come in protocol
 // order from the server's message loop and must not block. Text is the

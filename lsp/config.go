@@ -2,8 +2,10 @@ package lsp
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 )
 
@@ -86,6 +88,29 @@ const (
 	maxContextBudget = 1 << 20
 )
 
+// decodeSettings decodes raw, dropping each setting whose value has the
+// wrong type (with a description of it), so that one typo does not lose
+// the other settings.
+func decodeSettings(raw json.RawMessage) (settingsPatch, []string, error) {
+	var bad []string
+	for {
+		var p settingsPatch
+		err := json.Unmarshal(raw, &p)
+		var te *json.UnmarshalTypeError
+		if err == nil || !errors.As(err, &te) || te.Field == "" {
+			return p, bad, err
+		}
+		key, _, _ := strings.Cut(te.Field, ".")
+		var m map[string]json.RawMessage
+		if json.Unmarshal(raw, &m) != nil || m[key] == nil {
+			return p, bad, err
+		}
+		bad = append(bad, fmt.Sprintf("%s: a %s where a %s belongs", te.Field, te.Value, te.Type))
+		delete(m, key)
+		raw, _ = json.Marshal(m)
+	}
+}
+
 // Apply returns c updated by the settings in raw (flat or under
 // "ghostline"), and a description of each setting it refused. Unknown keys
 // are ignored (clients send other extensions' settings too).
@@ -99,15 +124,14 @@ func (c Config) Apply(raw json.RawMessage) (Config, []string) {
 	if json.Unmarshal(raw, &wrapped) == nil && len(wrapped.Ghostline) > 0 && string(wrapped.Ghostline) != "null" {
 		raw = wrapped.Ghostline
 	}
-	var p settingsPatch
-	if err := json.Unmarshal(raw, &p); err != nil {
+	p, bad, err := decodeSettings(raw)
+	if err != nil {
 		return c, []string{fmt.Sprintf("settings not understood: %v", err)}
 	}
-	var bad []string
 	out := c
 	out.Enable = maps.Clone(c.Enable)
-	if p.Model != nil {
-		out.Model = *p.Model
+	if p.Model != nil && *p.Model != "" {
+		out.Model = *p.Model // "" (a client's unset setting) keeps --model or the default
 	}
 	if p.MaxLines != nil {
 		if *p.MaxLines < 1 || *p.MaxLines > maxMaxLines {

@@ -35,9 +35,20 @@ func (s *Server) didOpen(raw json.RawMessage) {
 		doc.text = NewText(td.Text)
 	}
 	s.mu.Lock()
+	old := s.docs[td.URI]
 	s.docs[td.URI] = doc
 	delete(s.shown, td.URI)
+	if sl := s.slots[td.URI]; sl != nil && old != nil {
+		sl.cancel(errDocClosed)
+	}
 	s.mu.Unlock()
+	if old != nil && old.skip == nil {
+		// Opened again without a close (a client bug, or a reload): the
+		// observers drop the old state first, whatever the new text is.
+		if o := s.opts.Documents; o != nil {
+			o.DidClose(td.URI)
+		}
+	}
 	if doc.skip != nil {
 		s.tellSkipped(doc)
 		return

@@ -238,6 +238,19 @@ func TestConfiguration(t *testing.T) {
 		l := fake.Loads()
 		return len(l) > 0 && l[len(l)-1] == "/models/other.gguf"
 	})
+	// The client sends its whole section each time: "go" no longer listed
+	// means go is back to its default (on), not still off.
+	c.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"ghostline": map[string]any{
+		"model": "/models/other.gguf", "enable": map[string]bool{"markdown": true},
+	}}})
+	c.open("file:///d.go", "go", "var y = q")
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///d.go", 0, 9, 2)), &list)
+	if len(list.Items) != 1 {
+		t.Errorf("go still off after its setting was removed: %q", list.texts())
+	}
+	if r := fake.Requests()[len(fake.Requests())-1]; r.URI != "file:///d.go" || r.MaxLines != 2 || r.ContextBudget != 2048 {
+		t.Errorf("settings left out did not return to the startup values: %+v", r)
+	}
 }
 
 func TestFeedbackLog(t *testing.T) {
@@ -507,6 +520,34 @@ func TestDocumentObserver(t *testing.T) {
 	}
 	if got := rec.shadow[uri]; got != "fn x() {}\n\n" {
 		t.Errorf("shadow text %q", got)
+	}
+}
+
+// The observers drop a document's state when it is opened again without a
+// close (even when the new text is skipped) and when the session ends
+// with documents open (in TCP mode they outlive sessions).
+func TestDocumentObserverReopenAndSessionEnd(t *testing.T) {
+	rec := &recorder{shadow: map[string]string{}}
+	c := fakeServer(t, &lsptest.Fake{}, func(o *lsp.Options) { o.Documents = rec })
+	c.initialize(vscodeCaps, nil)
+	c.open("file:///a.go", "go", "package a\n")
+	c.open("file:///b.go", "go", "package b\n")
+	c.open("file:///a.go", "go", "bin\x00ary") // skipped: binary
+	var list inlineList
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///b.go", 0, 9, 2)), &list) // a barrier
+	rec.mu.Lock()
+	_, kept := rec.shadow["file:///a.go"]
+	rec.mu.Unlock()
+	if kept {
+		t.Error("reopening a.go with skipped text left its old state in the observer")
+	}
+	c.notify("exit", nil)
+	err := <-c.served
+	c.served <- err
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.shadow) != 0 {
+		t.Errorf("documents open at the session's end still observed: %v", rec.shadow)
 	}
 }
 

@@ -89,6 +89,7 @@ type Server struct {
 	enc        PositionEncoding
 	caps       clientCapabilities
 	cfg        Config
+	base       Config // the startup settings with initializationOptions: what each didChangeConfiguration applies to
 	folders    []WorkspaceFolder
 	docs       map[string]*document
 	inflight   map[jsonrpc2.ID]context.CancelCauseFunc
@@ -123,6 +124,7 @@ func New(opts Options) (*Server, error) {
 		log:      log,
 		enc:      UTF16,
 		cfg:      cfg,
+		base:     cfg,
 		docs:     map[string]*document{},
 		inflight: map[jsonrpc2.ID]context.CancelCauseFunc{},
 		slots:    map[string]*slot{},
@@ -168,6 +170,16 @@ func (s *Server) Serve(ctx context.Context, rwc io.ReadWriteCloser) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Documents still open when the session ends are closed for the
+	// observers, which outlive a session in TCP mode (one completer, many
+	// sessions): their syntax trees would pile up.
+	if o := s.opts.Documents; o != nil {
+		for uri, doc := range s.docs {
+			if doc.skip == nil {
+				o.DidClose(uri)
+			}
+		}
+	}
 	if s.exited && s.shutdown {
 		return nil
 	}
@@ -316,13 +328,12 @@ func (s *Server) initialize(call *jsonrpc2.Call, reply replier) {
 		s.folders = []WorkspaceFolder{{URI: p.RootURI, Name: p.RootURI}}
 	}
 	cfg, bad := s.cfg.Apply(p.InitializationOptions)
-	s.cfg = cfg
+	s.cfg, s.base = cfg, cfg
 	s.state = stateInitialized
 	enc := s.enc
 	inline := p.Capabilities.TextDocument.InlineCompletion != nil
 	s.mu.Unlock()
 	s.reportBadSettings(bad)
-	s.configureHooks(cfg)
 
 	caps := serverCapabilities{
 		PositionEncoding:         enc,
@@ -462,14 +473,6 @@ func (s *Server) reportBadSettings(bad []string) {
 	}
 }
 
-func (s *Server) configureHooks(cfg Config) {
-	for _, h := range []any{s.opts.Completer, s.opts.Documents, s.opts.Workspace} {
-		if c, ok := h.(Configurable); ok && h != nil {
-			c.Configure(cfg)
-		}
-	}
-}
-
 func (s *Server) didChangeConfiguration(raw json.RawMessage) {
 	var p didChangeConfigurationParams
 	if err := json.Unmarshal(raw, &p); err != nil {
@@ -478,11 +481,12 @@ func (s *Server) didChangeConfiguration(raw json.RawMessage) {
 	}
 	s.mu.Lock()
 	old := s.cfg
-	cfg, bad := s.cfg.Apply(p.Settings)
+	// The client sends its whole section each time: a setting it no longer
+	// sends (a language removed from enable) goes back to the startup value.
+	cfg, bad := s.base.Apply(p.Settings)
 	s.cfg = cfg
 	s.mu.Unlock()
 	s.reportBadSettings(bad)
-	s.configureHooks(cfg)
 	s.log.Info("configuration", "model", cfg.Model, "maxLines", cfg.MaxLines, "debounce", cfg.Debounce, "contextBudget", cfg.ContextBudget, "crossFileBudget", cfg.CrossFileBudget, "astguard", cfg.AstGuard)
 	if cfg.Model != old.Model {
 		s.startLoad(cfg.Model)

@@ -312,7 +312,10 @@ func (s *Stream) readBody(n int) ([]byte, error) {
 		}
 		scanned = limit
 		if len(avail) >= n {
-			body := avail[:n:n]
+			// A copy: the decoder keeps strings pointing into the body
+			// (the method, error texts), and the next fill overwrites
+			// this buffer while handlers may still read them.
+			body := bytes.Clone(avail[:n])
 			s.pos += n
 			return body, nil
 		}

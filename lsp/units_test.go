@@ -60,6 +60,11 @@ func TestConfigApply(t *testing.T) {
 			return c.MaxLines == base.MaxLines && c.Debounce == 50*time.Millisecond && c.ContextBudget == base.ContextBudget
 		}, 3},
 		{"wrong type", `{"maxLines":"ten"}`, func(c Config) bool { return c.MaxLines == base.MaxLines }, 1},
+		{"wrong type loses that setting only", `{"maxLines":"ten","contextBudget":512,"model":"/m.gguf"}`, func(c Config) bool {
+			return c.MaxLines == base.MaxLines && c.ContextBudget == 512 && c.Model == "/m.gguf"
+		}, 1},
+		{"not JSON", `{"maxLines":`, func(c Config) bool { return c.MaxLines == base.MaxLines }, 1},
+		{"empty model keeps the startup one", `{"model":""}`, func(c Config) bool { return c.Model == base.Model }, 0},
 		{"model", `{"model":"/m.gguf"}`, func(c Config) bool { return c.Model == "/m.gguf" }, 0},
 		{"cross-file default", `{}`, func(c Config) bool { return c.CrossFileBudget == 512 }, 0},
 		{"cross-file off", `{"crossFileBudget":0}`, func(c Config) bool { return c.CrossFileBudget == 0 }, 0},

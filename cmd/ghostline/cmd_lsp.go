@@ -23,7 +23,7 @@ func init() {
 		usage:   "[--listen 127.0.0.1:PORT] [--model PATH] [--log FILE] [--feedback-log FILE|off]",
 		setup: func(fs *flag.FlagSet) func(args []string) error {
 			listen := fs.String("listen", "", "serve LSP over TCP on `ADDR` (e.g. 127.0.0.1:7654) instead of stdin/stdout")
-			model := fs.String("model", "", "model file to load (`PATH`); default: the default model from the model store")
+			model := fs.String("model", "", "model file to load (`PATH`); default: the default model from the model store (a client's non-empty \"model\" setting takes precedence)")
 			logFile := fs.String("log", "", "append the server log, as JSON lines (log/slog), to `FILE` (default: text on stderr)")
 			feedback := fs.String("feedback-log", lsp.DefaultFeedbackPath(), "local JSONL `FILE` for shown/accepted suggestions (never sent anywhere); \"off\" keeps none")
 			fake := fs.Bool("fake-completer", false, "FOR TESTS ONLY: answer with a deterministic fake instead of the model (protocol tests drive the real binary with it)")
