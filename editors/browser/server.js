@@ -132,6 +132,9 @@ function start({ port = 8787, serverCmd, log = () => {} } = {}) {
       exits.push({ code, signal });
       if (ws.readyState === ws.OPEN) ws.close(1000, 'server exited');
     });
+    // A server that died (killed for memory while loading) makes the next
+    // write fail with EPIPE; unhandled, that would end this bridge too.
+    child.stdin.on('error', (e) => log(`server stdin: ${e.message}`));
     ws.on('message', (data, isBinary) => {
       if (isBinary || !child.stdin.writable) return;
       child.stdin.write(frame(data.toString('utf8')));

@@ -114,9 +114,11 @@
       }
       refresh();
     });
-    rpc.notifications.set('window/showMessage', ({ message }) => {
-      console.warn(message);
-      setStatus('error', message);
+    // MessageType 1 is an error; warnings and information ("no
+    // completions in this file") show as a notice, not as a failure.
+    rpc.notifications.set('window/showMessage', ({ type, message }) => {
+      (type === 1 ? console.error : console.warn)(message);
+      setStatus(type === 1 ? 'error' : 'notice', message);
     });
 
     await rpc.opened;

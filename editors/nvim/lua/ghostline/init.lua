@@ -541,8 +541,10 @@ local function server_settings()
   g.maxLines = config.max_lines
   g.crossFileBudget = config.cross_file_budget
   g.astguard = config.astguard
-  -- Our own debounce runs before the request; the server need not wait too.
-  g.debounceMs = 0
+  -- The plugin's own path debounces before it asks, so the server need not
+  -- wait too; Neovim 0.12's inline completion asks at every change, so
+  -- there the server applies the plugin's debounce.
+  g.debounceMs = (has_native and config.native) and config.debounce or 0
   return { ghostline = g }
 end
 
@@ -579,7 +581,11 @@ local function attach(bufnr)
     return
   end
   if has_native and config.native then
-    local id = vim.lsp.start(client_config(bufnr), { bufnr = bufnr })
+    -- One server for every buffer and project root: each would load the model.
+    local id = vim.lsp.start(client_config(bufnr), {
+      bufnr = bufnr,
+      reuse_client = function(c, conf) return c.name == conf.name end,
+    })
     status.running = id ~= nil
     if id then
       vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
