@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -475,7 +476,7 @@ func cleanCandidates(cands []Candidate, n, maxLines int) []string {
 		if maxLines > 0 {
 			t = firstLines(t, maxLines)
 		}
-		if strings.TrimSpace(t) == "" || containsString(out, t) {
+		if strings.TrimSpace(t) == "" || slices.Contains(out, t) {
 			continue
 		}
 		out = append(out, t)
@@ -497,15 +498,6 @@ func firstLines(s string, n int) string {
 		off += j + 1
 	}
 	return strings.TrimRight(s[:off-1], "\r")
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) executeCommand(call *jsonrpc2.Call, reply replier) {

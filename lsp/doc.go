@@ -11,11 +11,12 @@
 //	text.go         documents: UTF-8/16/32 positions <-> byte offsets, edits
 //	config.go       settings from initializationOptions/didChangeConfiguration
 //	completer.go    the Completer interface and optional engine hooks
-//	server.go       connection, dispatch, lifecycle, recover per request
-//	documents.go    didOpen/didChange/didClose and workspace notifications
+//	server.go       connection, dispatch, lifecycle, recover per request,
+//	                settings, workspace notifications, window/showMessage
+//	documents.go    didOpen/didChange/didClose
 //	completion.go   inline completion and the completion fallback, scheduling
 //	feedback.go     didShow/partial-accept/accept, kept in a local JSONL log
-//	progress.go     $/progress and window/showMessage
+//	progress.go     $/progress, and loading the model with it
 //	unimplemented.go the methods we answer with MethodNotFound on purpose
 //
 // The server core (the files above) does not import the engine (decode),

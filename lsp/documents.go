@@ -139,11 +139,11 @@ func applyChanges(text *Text, failure error, changes []contentChange, enc Positi
 			}
 			if text == nil {
 				reopened, edits = true, nil
-			} else {
-				old := text.String()
-				edits = append(edits, Edit{OldEndByte: len(old), OldEndPoint: pointAt(old, len(old)), NewText: ch.Text})
+				text, failure = NewText(ch.Text), nil
+				continue
 			}
-			text, failure = NewText(ch.Text), nil
+			next, e, _ := text.Apply(nil, ch.Text, enc) // a whole-text change cannot fail
+			text, failure, edits = next, nil, append(edits, e)
 			continue
 		}
 		if text == nil {

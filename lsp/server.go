@@ -39,9 +39,11 @@ type Options struct {
 	// apart from cancellation the same way): a partial suggestion in time
 	// beats a complete one after the user has moved on.
 	CompletionBudget time.Duration
-	// OnCompletion, if set, is called for each completion request with
-	// its timing (benchmarks, latency logs), just before the answer is
-	// written: by the time the client reads an answer, its timing has been
+	// OnCompletion, if set, is called with the timing of each completion
+	// request that reaches scheduling (benchmarks, latency logs), just
+	// before the answer is written: by the time the client reads an
+	// answer, its timing has been reported. Requests answered at once
+	// (invalid parameters, a document that gets no completions) are not
 	// reported. It runs on the request's goroutine, in the answer's path,
 	// and must be quick.
 	OnCompletion func(CompletionTiming)

@@ -51,13 +51,13 @@ type treeDoc struct {
 	applied int32         // version of the last batch applied
 	settled chan struct{} // closed and replaced after each batch and when the worker stops
 
-	treeMu  sync.Mutex         // guards the tree fields
-	doc     *astguard.Document // nil: no tree (closed, or parsing failed)
-	version int32              // the version doc holds
-	// broken: the last full parse failed (over astguard's size limit, a
-	// parse timeout); edits do not retry it, only a reopen does, so a
-	// pathological file costs one failed parse, not one per keystroke.
-	broken bool
+	treeMu sync.Mutex // guards the tree fields
+	// doc is nil when there is no tree: closed, or the last full parse
+	// failed (over astguard's size limit, a parse timeout). Edits do not
+	// retry a failed parse, only a reopen does, so a pathological file
+	// costs one failed parse, not one per keystroke.
+	doc     *astguard.Document
+	version int32 // the version doc holds
 }
 
 // treeOp is one queued change: edits to apply in order, or reset (parse
@@ -245,12 +245,11 @@ func (d *treeDoc) edit(e Edit) error {
 
 // reparse replaces the tree with a full parse of text; on failure (a
 // file over astguard's size limit, a parse timeout) the document has no
-// tree until it changes again.
+// tree until it is reopened.
 func (d *treeDoc) reparse(text string, version int32) {
 	d.free()
 	d.version = version
-	doc, err := astguard.NewDocument(d.lang, []byte(text))
-	d.doc, d.broken = doc, err != nil
+	d.doc, _ = astguard.NewDocument(d.lang, []byte(text))
 }
 
 func (d *treeDoc) free() {
