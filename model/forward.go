@@ -82,10 +82,8 @@ func (m *Model) Forward(c *KVCache, b Batch) ([]float32, error) {
 // unplace frees cells claimed by a batch that failed.
 func (c *KVCache) unplace(cells []int32) {
 	for _, i := range cells {
-		c.seqs[i] = 0
-		c.next = min(c.next, int(i))
+		c.drop(int(i), ^uint64(0))
 	}
-	c.used -= len(cells)
 }
 
 // Decode evaluates one token of seq at pos and returns its logits.

@@ -156,11 +156,7 @@ func (c *KVCache) SeqRm(seq SeqID, p0, p1 int32) {
 	}
 	for i, s := range c.seqs {
 		if s&mask != 0 && c.pos[i] >= p0 && c.pos[i] < p1 {
-			c.seqs[i] = s &^ mask
-			if c.seqs[i] == 0 {
-				c.used--
-				c.next = min(c.next, i)
-			}
+			c.drop(i, mask)
 		}
 	}
 }
@@ -194,14 +190,19 @@ func (c *KVCache) SeqKeep(seq SeqID) {
 		return
 	}
 	for i, s := range c.seqs {
-		if s == 0 {
-			continue
+		if s != 0 {
+			c.drop(i, ^bit(seq))
 		}
-		c.seqs[i] = s & bit(seq)
-		if c.seqs[i] == 0 {
-			c.used--
-			c.next = min(c.next, i)
-		}
+	}
+}
+
+// drop takes the sequences of mask out of cell i, which is in use; a cell
+// left without a sequence is free.
+func (c *KVCache) drop(i int, mask uint64) {
+	c.seqs[i] &^= mask
+	if c.seqs[i] == 0 {
+		c.used--
+		c.next = min(c.next, i)
 	}
 }
 
@@ -372,9 +373,7 @@ func (m *Model) SeqAdd(c *KVCache, seq SeqID, p0, p1, delta int32) error {
 	for _, i := range moved {
 		c.pos[i] += delta
 		if c.pos[i] < 0 {
-			c.seqs[i] = 0
-			c.used--
-			c.next = min(c.next, int(i))
+			c.drop(int(i), ^uint64(0))
 			continue
 		}
 		o := int(i) * kvDim

@@ -24,7 +24,6 @@ package backend
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -149,18 +148,13 @@ func Register(name string, f Factory) {
 func New(name string, threads int) (Backend, error) {
 	mu.Lock()
 	f, ok := factories[name]
-	var names []string
-	for n := range factories {
-		names = append(names, n)
-	}
 	mu.Unlock()
-	sort.Strings(names)
 	if !ok {
 		hint := ""
 		if name == "cuda" {
 			hint = " (this ghostline has no CUDA backend: GPU support is not built yet)"
 		}
-		return nil, fmt.Errorf("backend %q is not available%s; this build has: %s", name, hint, strings.Join(names, ", "))
+		return nil, fmt.Errorf("backend %q is not available%s; this build has: %s", name, hint, strings.Join(Available(), ", "))
 	}
 	return f(threads)
 }

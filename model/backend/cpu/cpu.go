@@ -255,14 +255,12 @@ func (c *CPU) MatMul(out []float32, wt backend.Weight, x []float32, n int) {
 	}
 	j := c.job
 	j.w, j.x, j.out, j.n = w, x, out, n
+	j.kind = jobMatMulPortable
 	if w.fast {
 		c.quantize(w, x, n)
 		j.kind = jobMatMulFast
-		c.run(c.chunks(w.rows, minRowsPerTask))
-	} else {
-		j.kind = jobMatMulPortable
-		c.run(c.chunks(w.rows, minRowsPerTask))
 	}
+	c.run(c.chunks(w.rows, minRowsPerTask))
 	j.w, j.x, j.out, j.xq = nil, nil, nil, nil // keep no references to the caller's memory
 }
 
