@@ -148,18 +148,23 @@ func (m *Model) normalize(out, x []float32, nm norm) {
 	}
 }
 
-// linear is out = W·x (+ bias) for n rows.
-func (m *Model) linear(out []float32, w backend.Weight, bias []float32, x []float32, n int) {
-	m.be.MatMul(out, w, x, n)
-	if bias != nil {
-		m.be.AddBias(out[:n*w.Rows()], bias)
+// project computes outs[i] = ws[i]·x (+ bs[i]) for i < k, n rows each.
+// Products of one input (Q, K, V; gate and up) go to the backend as one
+// op where it can fuse them (SharedMatMuler). The arrays are values and
+// the slices handed on are the scratch's, so decode allocates nothing.
+func (m *Model) project(s *scratch, x []float32, n, k int, outs [3][]float32, ws [3]backend.Weight, bs [3][]float32) {
+	if sm, ok := m.be.(backend.SharedMatMuler); ok && k > 1 {
+		s.sharedOut, s.sharedW = outs, ws
+		sm.MatMulShared(s.sharedOut[:k], s.sharedW[:k], x, n)
+	} else {
+		for i := range k {
+			m.be.MatMul(outs[i], ws[i], x, n)
+		}
 	}
-}
-
-// addBias adds bias (if any) to the n rows of w's output in out.
-func (m *Model) addBias(out []float32, w backend.Weight, bias []float32, n int) {
-	if bias != nil {
-		m.be.AddBias(out[:n*w.Rows()], bias)
+	for i := range k {
+		if bs[i] != nil {
+			m.be.AddBias(outs[i][:n*ws[i].Rows()], bs[i])
+		}
 	}
 }
 
@@ -174,18 +179,7 @@ func (m *Model) block(l int, x []float32, s *scratch, c *KVCache, cells, pos []i
 
 	// Attention.
 	m.normalize(s.h, x, ly.attnNorm)
-	if sm, ok := m.be.(backend.SharedMatMuler); ok {
-		s.sharedOut = [3][]float32{s.q, s.k, s.v}
-		s.sharedW = [3]backend.Weight{ly.wq, ly.wk, ly.wv}
-		sm.MatMulShared(s.sharedOut[:], s.sharedW[:], s.h, n)
-		m.addBias(s.q, ly.wq, ly.bq, n)
-		m.addBias(s.k, ly.wk, ly.bk, n)
-		m.addBias(s.v, ly.wv, ly.bv, n)
-	} else {
-		m.linear(s.q, ly.wq, ly.bq, s.h, n)
-		m.linear(s.k, ly.wk, ly.bk, s.h, n)
-		m.linear(s.v, ly.wv, ly.bv, s.h, n)
-	}
+	m.project(s, s.h, n, 3, [3][]float32{s.q, s.k, s.v}, [3]backend.Weight{ly.wq, ly.wk, ly.wv}, [3][]float32{ly.bq, ly.bk, ly.bv})
 	m.be.ApplyRope(s.q, m.Heads, m.HeadDim, pos, m.Rope)
 	m.be.ApplyRope(s.k, m.KVHeads, m.HeadDim, pos, m.Rope)
 	for i, cell := range cells {
@@ -197,29 +191,20 @@ func (m *Model) block(l int, x []float32, s *scratch, c *KVCache, cells, pos []i
 		Scale: float32(1 / math.Sqrt(float64(m.HeadDim))),
 		K:     K, V: V, K16: K16, V16: V16, Visible: visible,
 	})
-	m.linear(s.o, ly.wo, ly.bo, s.att, n)
+	m.project(s, s.att, n, 1, [3][]float32{s.o}, [3]backend.Weight{ly.wo}, [3][]float32{ly.bo})
 	m.be.Add(x, s.o)
 
 	// Feed-forward.
 	m.normalize(s.h, x, ly.ffnNorm)
 	ff := n * m.FFN
 	if m.MLP == SwiGLU {
-		if sm, ok := m.be.(backend.SharedMatMuler); ok {
-			s.sharedOut = [3][]float32{s.ffA, s.ffB}
-			s.sharedW = [3]backend.Weight{ly.gate, ly.up}
-			sm.MatMulShared(s.sharedOut[:2], s.sharedW[:2], s.h, n)
-			m.addBias(s.ffA, ly.gate, ly.bGate, n)
-			m.addBias(s.ffB, ly.up, ly.bUp, n)
-		} else {
-			m.linear(s.ffA, ly.gate, ly.bGate, s.h, n)
-			m.linear(s.ffB, ly.up, ly.bUp, s.h, n)
-		}
+		m.project(s, s.h, n, 2, [3][]float32{s.ffA, s.ffB}, [3]backend.Weight{ly.gate, ly.up}, [3][]float32{ly.bGate, ly.bUp})
 		m.be.SwiGLU(s.ffA[:ff], s.ffB[:ff])
 	} else {
-		m.linear(s.ffA, ly.up, ly.bUp, s.h, n)
+		m.project(s, s.h, n, 1, [3][]float32{s.ffA}, [3]backend.Weight{ly.up}, [3][]float32{ly.bUp})
 		m.be.GELU(s.ffA[:ff])
 	}
-	m.linear(s.o, ly.down, ly.bDown, s.ffA, n)
+	m.project(s, s.ffA, n, 1, [3][]float32{s.o}, [3]backend.Weight{ly.down}, [3][]float32{ly.bDown})
 	m.be.Add(x, s.o)
 }
 
