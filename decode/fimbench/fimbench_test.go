@@ -120,6 +120,8 @@ func TestSandboxChecks(t *testing.T) {
 		{"infinite loop", he, "    while True: pass\n", false, "time limit"},
 		{"no network", he, "    import socket; socket.create_connection(('1.1.1.1', 53), timeout=2); return a + b\n", false, "exit"},
 		{"memory limit", he, "    x = bytearray(3 << 30); return a + b\n", false, "exit"},
+		{"exit(0) is not a pass", he, "    import sys; sys.exit(0)\n", false, "exited before the tests ran"},
+		{"a process left behind is a failure", he, "    import subprocess; subprocess.Popen(['sleep', '30']); return a + b\n", false, "exit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()

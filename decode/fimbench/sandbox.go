@@ -3,12 +3,15 @@ package fimbench
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -87,10 +90,19 @@ func (s *Sandbox) Run(ctx context.Context, dir, stdin string, mem int64, timeout
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
 	err := cmd.Run()
+	if cmd.Process != nil {
+		// Whatever the program left running in its group goes too.
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
 	r := RunResult{Stdout: stdout.String(), Stderr: stderr.String(), TimedOut: ctx.Err() != nil}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
+	case errors.Is(err, exec.ErrWaitDelay):
+		// It exited, but a process it started kept its output open: a
+		// failed run, not a failure of the benchmark.
+		r.ExitCode = -1
+		r.Stderr += "\n(the program left processes running)"
 	case errors.As(err, &ee):
 		r.ExitCode = ee.ExitCode()
 		if r.ExitCode == 0 {
@@ -144,7 +156,11 @@ func (s *Sandbox) Check(ctx context.Context, t Task, completion string) (Outcome
 	write := func(name, text string) error { return os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644) }
 
 	if t.Format == "humaneval" {
-		prog := t.Prefix + completion + t.Suffix + "\n" + t.Test + "\ncheck(" + t.EntryPoint + ")\n"
+		// A completion that calls exit(0) or sys.exit() would end the
+		// program with status 0 before check runs: a pass is the marker
+		// printed after check, which generated code cannot know.
+		mark := passMarker()
+		prog := t.Prefix + completion + t.Suffix + "\n" + t.Test + "\ncheck(" + t.EntryPoint + ")\nprint(" + strconv.Quote(mark) + ")\n"
 		if err := write("prog.py", prog); err != nil {
 			return Outcome{}, err
 		}
@@ -152,7 +168,11 @@ func (s *Sandbox) Check(ctx context.Context, t Task, completion string) (Outcome
 		if err != nil {
 			return Outcome{}, err
 		}
-		return verdict(r, r.ExitCode == 0), nil
+		o := verdict(r, r.ExitCode == 0 && strings.Contains(r.Stdout, mark))
+		if !o.Passed && r.ExitCode == 0 && !r.TimedOut {
+			o.Reason = "exited before the tests ran"
+		}
+		return o, nil
 	}
 
 	prog := t.Prefix + completion + t.Suffix
@@ -175,8 +195,8 @@ func (s *Sandbox) Check(ctx context.Context, t Task, completion string) (Outcome
 		if err != nil {
 			return Outcome{}, err
 		}
-		if r.ExitCode != 0 {
-			return Outcome{Ran: true, Reason: "compile error"}, nil
+		if o, failed := compiled(r); failed {
+			return o, nil
 		}
 		run = []string{"./prog"}
 	case "java":
@@ -194,8 +214,8 @@ func (s *Sandbox) Check(ctx context.Context, t Task, completion string) (Outcome
 		if err != nil {
 			return Outcome{}, err
 		}
-		if r.ExitCode != 0 {
-			return Outcome{Ran: true, Reason: "compile error"}, nil
+		if o, failed := compiled(r); failed {
+			return o, nil
 		}
 		run = []string{"java", "-Xmx512m", "-Xss64m", "-cp", ".", class}
 		mem = memJVM
@@ -210,13 +230,16 @@ func (s *Sandbox) Check(ctx context.Context, t Task, completion string) (Outcome
 		if err != nil {
 			return Outcome{}, err
 		}
-		if r.ExitCode != 0 {
-			return Outcome{Ran: true, Reason: "compile error"}, nil
+		if o, failed := compiled(r); failed {
+			return o, nil
 		}
 		run = []string{"mono", "prog.exe"}
 		mem = memJVM
 	default:
 		return Outcome{Reason: "no runner for " + t.Lang}, nil
+	}
+	if len(t.UnitTests) == 0 {
+		return Outcome{Reason: "no unit tests: nothing to pass"}, nil
 	}
 	for i, u := range t.UnitTests {
 		r, err := s.Run(ctx, dir, u.Input, mem, runTimeout, run...)
@@ -233,6 +256,28 @@ func (s *Sandbox) Check(ctx context.Context, t Task, completion string) (Outcome
 		}
 	}
 	return Outcome{Ran: true, Passed: true}, nil
+}
+
+// compiled reports a compile step that did not succeed: a compiler that
+// exits with an error is the completion's fault (Ran); one stopped at the
+// time or resource limit says more about the machine (a JVM starting on a
+// loaded CPU) than about the code, so the task is not measured.
+func compiled(r RunResult) (Outcome, bool) {
+	switch {
+	case r.ExitCode == 0:
+		return Outcome{}, false
+	case r.TimedOut || r.ExitCode == -1:
+		return Outcome{Reason: "the compiler did not finish (time or resource limit): not measured"}, true
+	}
+	return Outcome{Ran: true, Reason: "compile error"}, true
+}
+
+// passMarker is a fresh random line for a program to print once its tests
+// have passed.
+func passMarker() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return "ghostline-tests-passed-" + hex.EncodeToString(b[:])
 }
 
 func verdict(r RunResult, ok bool) Outcome {
