@@ -6,7 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/ghostline-dev/ghostline/decode/fimbench"
 )
 
 func TestKeystrokeDocs(t *testing.T) {
@@ -78,7 +82,7 @@ func TestBenchFIMJSON(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
 		t.Fatalf("%v: %s", err, out.String())
 	}
-	if k := keysOf(m); !reflect.DeepEqual(k, []string{"decode_tok_s", "edit_similarity", "exact_match", "p50_ms", "p99_ms", "pass_at_1", "syntax_valid", "tasks"}) {
+	if k := keysOf(m); !reflect.DeepEqual(k, []string{"decode_tok_s", "edit_similarity", "exact_match", "p50_ms", "p99_ms", "pass_at_1", "pass_at_1_tasks", "syntax_tasks", "syntax_valid", "tasks"}) {
 		t.Errorf("keys %v", k)
 	}
 	if m["tasks"].(float64) != 2 {
@@ -87,6 +91,13 @@ func TestBenchFIMJSON(t *testing.T) {
 	b, _ := os.ReadFile(results)
 	if n := bytes.Count(b, []byte("\n")); n != 2 {
 		t.Errorf("%d result lines, want 2", n)
+	}
+	// Rows written with other flags are never resumed into this run's
+	// figures.
+	errb.Reset()
+	err = runBenchFIM(benchFIMFlags{set: set, model: model, beams: 1, astguard: "off", json: true, out: results, resume: true, maxTokens: 5, order: "psm", multiline: "auto", threads: 2}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "another setup") {
+		t.Errorf("resume with another --max-tokens: %v", err)
 	}
 	if err := runBenchFIM(benchFIMFlags{set: filepath.Join(dir, "missing.jsonl"), beams: 1, astguard: "off", maxTokens: 4}, &out, &errb); err == nil {
 		t.Error("missing set: no error")
@@ -172,7 +183,7 @@ func TestBenchAstguardResume(t *testing.T) {
 	json.Unmarshal(resumed.Bytes(), &b)
 	for i, pair := range [][2]benchFIMReport{{a.Greedy, b.Greedy}, {a.Beam4, b.Beam4}, {a.Beam4Astguard, b.Beam4Astguard}} {
 		x, y := pair[0], pair[1]
-		if y.Tasks != 2 || x.ExactMatch != y.ExactMatch || x.EditSimilarity != y.EditSimilarity || x.SyntaxValid != y.SyntaxValid {
+		if y.Tasks != 2 || x.ExactMatch != y.ExactMatch || x.EditSimilarity != y.EditSimilarity || x.SyntaxValid == nil || y.SyntaxValid == nil || *x.SyntaxValid != *y.SyntaxValid || x.SyntaxTasks != y.SyntaxTasks {
 			t.Errorf("%s: resumed report %+v, whole run %+v", astguardConfigs[i].name, y, x)
 		}
 	}
@@ -193,5 +204,33 @@ func TestBenchAstguardResume(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(results); !bytes.Equal(b, lines[0]) {
 		t.Error("the refused resume changed the results file")
+	}
+}
+
+// A task whose reference solution fails in the harness (a C# task written
+// for a newer compiler, here a wrong expected output) is not measured:
+// no completion could pass it, so it must not count as a failure.
+func TestBenchFIMReferenceFails(t *testing.T) {
+	model := fixture(t, "qwen2-q8_0.gguf")
+	if _, err := fimbench.NewSandbox(time.Second, 1<<30); err != nil {
+		t.Skipf("no sandbox here: %v", err)
+	}
+	dir := t.TempDir()
+	set := filepath.Join(dir, "tasks.jsonl")
+	os.WriteFile(set, []byte(`{"lang": "python", "prompt": "x", "eval_prompt": "a, b = map(int, input().split())\n{{completion}}\n", "ground_truth": "print(a + b)", "unit_tests": [{"input": "1 2", "output": ["4"]}], "task_id": "t/bad"}`+"\n"), 0o644)
+	results := filepath.Join(dir, "results.jsonl")
+	var out, errb bytes.Buffer
+	if err := runBenchFIM(benchFIMFlags{set: set, model: model, beams: 1, astguard: "off", json: true, out: results, maxTokens: 4, order: "psm", multiline: "auto", threads: 2}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var rep benchFIMReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var row benchFIMTask
+	b, _ := os.ReadFile(results)
+	json.Unmarshal(b, &row)
+	if rep.PassAt1 != nil || rep.PassAt1Tasks != 0 || row.Passed != nil || !strings.Contains(row.Reason, "reference solution") {
+		t.Errorf("report %s, row passed %v reason %q: want not measured", out.String(), row.Passed, row.Reason)
 	}
 }

@@ -28,7 +28,9 @@ func init() {
 			"Reads HumanEval-infilling or SAFIM tasks. --limit N takes a seeded subset (the same N tasks\n" +
 			"in every run; the first N of the subsets committed in decode/fimbench/testdata/subsets).\n" +
 			"Tests of generated code run only in a sandbox (no network, time and memory limits, a\n" +
-			"temporary directory); without one, pass_at_1 is null.",
+			"temporary directory); without one, pass_at_1 is null. A SAFIM task whose reference\n" +
+			"solution fails there is not measured; pass_at_1_tasks and syntax_tasks count the tasks\n" +
+			"the two rates are over.",
 		setup: func(fs *flag.FlagSet) func([]string) error {
 			o := benchFIMFlags{}
 			o.common(fs)
@@ -76,10 +78,14 @@ type benchFIMReport struct {
 	PassAt1        *float64 `json:"pass_at_1"`
 	ExactMatch     float64  `json:"exact_match"`
 	EditSimilarity float64  `json:"edit_similarity"`
-	SyntaxValid    float64  `json:"syntax_valid"`
+	SyntaxValid    *float64 `json:"syntax_valid"` // null: no task's syntax could be judged
 	P50ms          float64  `json:"p50_ms"`
 	P99ms          float64  `json:"p99_ms"`
 	DecodeTokS     float64  `json:"decode_tok_s"`
+	// The tasks pass_at_1 and syntax_valid are over: those whose tests
+	// ran, and those whose documents parsed.
+	PassAt1Tasks int `json:"pass_at_1_tasks"`
+	SyntaxTasks  int `json:"syntax_tasks"`
 }
 
 type benchFIMTask struct {
@@ -101,6 +107,9 @@ type benchFIMTask struct {
 	// PromptMs is bench astguard's untimed prompt computation, shared by
 	// the task's three rows.
 	PromptMs float64 `json:"prompt_ms,omitempty"`
+	// Setup names what else shaped the row (model, set, flags): --resume
+	// refuses rows of another setup.
+	Setup string `json:"setup,omitempty"`
 }
 
 // fimBench is one benchmark run: the tasks, the loaded engine, the
@@ -116,7 +125,11 @@ type fimBench struct {
 	closers   []func() error
 	// done holds, with --resume, the rows already in --out of each task
 	// finished there, in the order of the run's configurations.
-	done map[string][]benchFIMTask
+	done  map[string][]benchFIMTask
+	setup string
+	// truth caches, per SAFIM task, why its reference solution fails in
+	// this harness ("" when it passes).
+	truth map[string]string
 }
 
 func (b *fimBench) Close() {
@@ -149,9 +162,15 @@ func openFIMBench(o benchFIMFlags, configs []fimConfig, stderr io.Writer) (*fimB
 	if len(tasks) == 0 {
 		return nil, fmt.Errorf("%s holds no tasks (language %q)", o.set, o.lang)
 	}
-	b := &fimBench{o: o, tasks: tasks, multiline: ml, stderr: stderr}
+	modelPath, err := resolveModelPath(o.model)
+	if err != nil {
+		return nil, err
+	}
+	b := &fimBench{o: o, tasks: tasks, multiline: ml, stderr: stderr, truth: map[string]string{},
+		setup: fmt.Sprintf("set=%s model=%s beams=%d astguard=%s max_tokens=%d max_prompt=%d multiline=%s order=%s margin=%g exec=%t",
+			filepath.Base(o.set), filepath.Base(modelPath), o.beams, o.astguard, o.maxTokens, o.maxPrompt, o.multiline, o.order, o.beamMargin, !o.noExec)}
 	if o.resume {
-		if b.done, err = resumeRows(o.out, configs); err != nil {
+		if b.done, err = resumeRows(o.out, configs, b.setup); err != nil {
 			return nil, err
 		}
 		n := 0
@@ -171,7 +190,7 @@ func openFIMBench(o benchFIMFlags, configs []fimConfig, stderr io.Writer) (*fimB
 	if err != nil {
 		return nil, err
 	}
-	if b.l, err = loadEngine(o.model, o.threads, opts); err != nil {
+	if b.l, err = loadEngine(modelPath, o.threads, opts); err != nil {
 		return nil, err
 	}
 	b.closers = append(b.closers, b.l.Close)
@@ -221,9 +240,12 @@ func (b *fimBench) resumed(t fimbench.Task, tallies []fimTally) []benchFIMTask {
 // row for every configuration count as done. Rows of an unfinished task (an
 // interrupted run's last one, or a line cut short) are removed from path,
 // so that the redone task leaves one row per configuration. A row of a
-// configuration this run does not make means path belongs to another
-// command or flags, and is an error rather than data to drop.
-func resumeRows(path string, configs []fimConfig) (map[string][]benchFIMTask, error) {
+// configuration this run does not make, or of another setup (model, set,
+// flags), means path belongs to another command or flags, and is an error
+// rather than data to drop; so is a second row of one task and
+// configuration. (Rows without a setup come from builds before it was
+// recorded and are taken on trust.)
+func resumeRows(path string, configs []fimConfig, setup string) (map[string][]benchFIMTask, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -258,16 +280,20 @@ func resumeRows(path string, configs []fimConfig) (map[string][]benchFIMTask, er
 		if !ok {
 			return nil, fmt.Errorf("%s line %d: a result of configuration %q, which this run does not make: resume with the flags that wrote it, or use another --out", path, n+1, r.Config)
 		}
+		if r.Setup != "" && r.Setup != setup {
+			return nil, fmt.Errorf("%s line %d: a result of another setup (%s; this run: %s): resume with the flags that wrote it, or use another --out", path, n+1, r.Setup, setup)
+		}
 		tr := byTask[r.TaskID]
 		if tr == nil {
 			tr = &taskRows{rows: make([]benchFIMTask, len(configs))}
 			byTask[r.TaskID] = tr
 			order = append(order, r.TaskID)
 		}
-		if tr.rows[i].TaskID == "" {
-			tr.rows[i] = r
-			tr.n++
+		if tr.rows[i].TaskID != "" {
+			return nil, fmt.Errorf("%s line %d: a second result of task %s (configuration %q)", path, n+1, r.TaskID, r.Config)
 		}
+		tr.rows[i] = r
+		tr.n++
 		tr.lines = append(tr.lines, line)
 	}
 	done := map[string][]benchFIMTask{}
@@ -304,7 +330,7 @@ func (b *fimBench) run(t fimbench.Task, cfg fimConfig, promptMs float64, tally *
 	req := decode.Request{Prefix: t.Prefix, Suffix: t.Suffix, Language: t.Lang,
 		Limits: decode.Limits{MaxTokens: b.o.maxTokens, MaxPromptTokens: b.o.maxPrompt}, Beams: decode.Beams{Width: cfg.beams, N: 1, Margin: b.o.beamMargin},
 		Stop: decode.StopRules{Multiline: b.multiline}}
-	release, err := withSyntax(cfg.astguard, &req, io.Discard)
+	release, err := withSyntax(cfg.astguard, &req, b.stderr)
 	if err != nil {
 		return err
 	}
@@ -321,22 +347,55 @@ func (b *fimBench) run(t fimbench.Task, cfg fimConfig, promptMs float64, tally *
 	if v, ok := fimbench.SyntaxValid(t, c.Text); ok {
 		r.SyntaxValid = &v
 	}
+	r.Setup = b.setup
 	if b.sb != nil {
-		out, err := b.sb.Check(context.Background(), t, c.Text)
+		why, err := b.truthFails(t)
 		if err != nil {
-			return fmt.Errorf("task %s: sandbox: %w", t.ID, err)
+			return err
 		}
-		if out.Ran {
-			p := out.Passed
-			r.Passed = &p
+		if why != "" {
+			r.Reason = why
+		} else {
+			out, err := b.sb.Check(context.Background(), t, c.Text)
+			if err != nil {
+				return fmt.Errorf("task %s: sandbox: %w", t.ID, err)
+			}
+			if out.Ran {
+				p := out.Passed
+				r.Passed = &p
+			}
+			r.Reason = out.Reason
 		}
-		r.Reason = out.Reason
 	}
 	tally.add(r)
 	if b.results != nil {
 		return writeJSON(b.results, r)
 	}
 	return nil
+}
+
+// truthFails says why t's reference solution does not pass in this
+// harness ("" when it passes), once per task: such a task is not measured
+// rather than failed, since no completion could pass it (C# tasks written
+// for a newer compiler than Debian's mcs, for one). HumanEval's references
+// are checked by the tests instead (TestGroundTruthPasses).
+func (b *fimBench) truthFails(t fimbench.Task) (string, error) {
+	if t.Format != "safim" {
+		return "", nil
+	}
+	if why, ok := b.truth[t.ID]; ok {
+		return why, nil
+	}
+	out, err := b.sb.Check(context.Background(), t, t.Truth)
+	if err != nil {
+		return "", fmt.Errorf("task %s: sandbox: %w", t.ID, err)
+	}
+	why := ""
+	if !out.Passed {
+		why = "the reference solution does not pass in this harness (" + out.Reason + "): not measured"
+	}
+	b.truth[t.ID] = why
+	return why, nil
 }
 
 // fimTally accumulates per-task results into a report.
@@ -407,8 +466,10 @@ func (t *fimTally) report(warn io.Writer) benchFIMReport {
 	n := float64(max(rep.Tasks, 1))
 	rep.ExactMatch = roundMilli(rep.ExactMatch / n)
 	rep.EditSimilarity = roundMilli(rep.EditSimilarity / n)
+	rep.PassAt1Tasks, rep.SyntaxTasks = t.ran, t.synN
 	if t.synN > 0 {
-		rep.SyntaxValid = roundMilli(float64(t.synV) / float64(t.synN))
+		v := roundMilli(float64(t.synV) / float64(t.synN))
+		rep.SyntaxValid = &v
 	}
 	if t.ran > 0 {
 		p := roundMilli(float64(t.passed) / float64(t.ran))
@@ -426,12 +487,14 @@ func (t *fimTally) report(warn io.Writer) benchFIMReport {
 }
 
 func (r benchFIMReport) String() string {
-	pass := "not measured"
-	if r.PassAt1 != nil {
-		pass = fmt.Sprintf("%.3f", *r.PassAt1)
+	ratio := func(v *float64, n int) string {
+		if v == nil {
+			return "not measured"
+		}
+		return fmt.Sprintf("%.3f (of %d)", *v, n)
 	}
-	return fmt.Sprintf("tasks %d  pass@1 %s  exact %.3f  edit-sim %.3f  syntax-valid %.3f  p50 %.1f ms  p99 %.1f ms  decode %.1f tok/s",
-		r.Tasks, pass, r.ExactMatch, r.EditSimilarity, r.SyntaxValid, r.P50ms, r.P99ms, r.DecodeTokS)
+	return fmt.Sprintf("tasks %d  pass@1 %s  exact %.3f  edit-sim %.3f  syntax-valid %s  p50 %.1f ms  p99 %.1f ms  decode %.1f tok/s",
+		r.Tasks, ratio(r.PassAt1, r.PassAt1Tasks), r.ExactMatch, r.EditSimilarity, ratio(r.SyntaxValid, r.SyntaxTasks), r.P50ms, r.P99ms, r.DecodeTokS)
 }
 
 func runBenchFIM(o benchFIMFlags, stdout, stderr io.Writer) error {
