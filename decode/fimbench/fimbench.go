@@ -36,10 +36,10 @@ type Task struct {
 	UnitTests []UnitTest
 }
 
-// UnitTest is a SAFIM input with its expected output.
+// UnitTest is a SAFIM input with its accepted outputs (any one passes).
 type UnitTest struct {
-	Input  string
-	Output string
+	Input   string
+	Outputs []string
 }
 
 type rawTask struct {
@@ -129,11 +129,7 @@ func (raw *rawTask) task() (Task, error) {
 		}
 		t := Task{ID: raw.TaskID, Format: "safim", Lang: lang, Prefix: pre, Suffix: suf, Truth: raw.GroundTruth}
 		for _, u := range raw.UnitTests {
-			out := ""
-			if len(u.Output) > 0 {
-				out = u.Output[0]
-			}
-			t.UnitTests = append(t.UnitTests, UnitTest{Input: u.Input, Output: out})
+			t.UnitTests = append(t.UnitTests, UnitTest{Input: u.Input, Outputs: u.Output})
 		}
 		return t, nil
 	case raw.EntryPoint != "" || raw.CanonicalSolution != "":

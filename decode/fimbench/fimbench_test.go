@@ -48,7 +48,7 @@ func TestParseTasks(t *testing.T) {
 		t.Errorf("humaneval task %+v", he)
 	}
 	if sf.Format != "safim" || sf.Lang != "python" || sf.Prefix != "a, b = map(int, input().split())\n" || sf.Suffix != "\n" ||
-		len(sf.UnitTests) != 2 || sf.UnitTests[1].Output != "10\n" {
+		len(sf.UnitTests) != 2 || len(sf.UnitTests[1].Outputs) != 1 || sf.UnitTests[1].Outputs[0] != "10\n" {
 		t.Errorf("safim task %+v", sf)
 	}
 	for _, bad := range []string{`{"task_id": "x"}`, `{"task_id": "x", "lang": "cobol", "eval_prompt": "{{completion}}"}`,
@@ -136,6 +136,36 @@ func TestSandboxChecks(t *testing.T) {
 				t.Errorf("took %v", time.Since(start))
 			}
 		})
+	}
+}
+
+// SAFIM's judge: lines stripped, else tokens with numbers within 1e-12
+// and yes/no/true/false in any case.
+func TestOutputsMatch(t *testing.T) {
+	for _, tc := range []struct {
+		got, want string
+		ok        bool
+	}{
+		{"3\n", "3", true},
+		{"  a b  \r\n c\n\n", "a b\nc", true},
+		{"14\n4\n4\n15\n", "14 4 4 15", true}, // one per line against one line: tokens match
+		{"NO\n", "No", true},
+		{"YES", "yes", true},
+		{"True", "TRUE", true},
+		{"Maybe", "maybe", false}, // other words keep their case
+		{"0.3333333333333333", "0.333333333333333333", true},
+		{"0.3334", "0.3333", false},
+		{"12345678901234567891", "12345678901234567890", false}, // 129 bits: exact for 64-bit integers
+		{"1e3", "1000", true},
+		{"inf", "inf", true},
+		{"inf", "1", false},
+		{"1 2", "1 2 3", false},
+		{"", "", true},
+		{"", "0", false},
+	} {
+		if got := OutputsMatch(tc.got, tc.want); got != tc.ok {
+			t.Errorf("OutputsMatch(%q, %q) = %v, want %v", tc.got, tc.want, got, tc.ok)
+		}
 	}
 }
 
