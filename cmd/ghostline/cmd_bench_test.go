@@ -234,3 +234,43 @@ func TestBenchFIMReferenceFails(t *testing.T) {
 		t.Errorf("report %s, row passed %v reason %q: want not measured", out.String(), row.Passed, row.Reason)
 	}
 }
+
+// bench rejudge runs stored completions' tests again: verdicts follow the
+// harness, the rest of each row stays, and pass@1 is reported per
+// configuration.
+func TestBenchRejudge(t *testing.T) {
+	if _, err := fimbench.NewSandbox(time.Second, 1<<30); err != nil {
+		t.Skipf("no sandbox here: %v", err)
+	}
+	dir := t.TempDir()
+	set := writeFIMTasks(t, dir)
+	results := filepath.Join(dir, "results.jsonl")
+	f := false
+	rows := []benchFIMTask{
+		{TaskID: "t/1", Config: "greedy", Completion: "    return a + b\n", Passed: &f, Reason: "stale", EditSimilarity: 1, Ms: 5},
+		{TaskID: "t/2", Config: "greedy", Completion: "print(a + b)", Passed: &f, Ms: 7},
+		{TaskID: "t/1", Config: "beam4", Completion: "    return a - b\n", Passed: &f, Ms: 9},
+		{TaskID: "t/2", Config: "beam4", Completion: "print(a + b)", Ms: 11},
+	}
+	var buf bytes.Buffer
+	for _, r := range rows {
+		writeJSON(&buf, r)
+	}
+	os.WriteFile(results, buf.Bytes(), 0o644)
+	var out, errb bytes.Buffer
+	if err := runBenchRejudge(set, results, true, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var rep rejudgeReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	g, b4 := rep.Configs["greedy"], rep.Configs["beam4"]
+	if g.PassAt1 == nil || *g.PassAt1 != 1 || b4.PassAt1 == nil || *b4.PassAt1 != 0.5 || rep.Changed != 3 || g.P50ms != 5 {
+		t.Errorf("report %s", out.String())
+	}
+	got, _ := os.ReadFile(results)
+	if n := bytes.Count(got, []byte(`"passed":true`)); n != 3 || bytes.Contains(got, []byte("stale")) {
+		t.Errorf("rewritten rows:\n%s", got)
+	}
+}
