@@ -185,6 +185,8 @@ func openFIMBench(o benchFIMFlags, configs []fimConfig, stderr io.Writer) (*fimB
 	if !o.noExec {
 		if b.sb, err = fimbench.NewSandbox(10*time.Second, 1<<30); err != nil {
 			fmt.Fprintf(stderr, "%v; pass_at_1 will be null\n", err)
+		} else if !b.sb.Files {
+			fmt.Fprintln(stderr, "sandbox: no bubblewrap here, so generated code runs without network but can write wherever this user can (install bubblewrap)")
 		}
 	}
 	opts, err := engineOptions(o.order)

@@ -20,16 +20,21 @@ import (
 )
 
 // Sandbox runs untrusted programs: each in a fresh temporary directory
-// (its working directory, HOME and TMPDIR), in a new network namespace
-// with no interfaces but loopback (unshare -rn: no network), under
+// (its working directory, HOME and TMPDIR), without network, under
 // resource limits set with prlimit (address space, CPU seconds, file
-// size), killed with its whole process group at the wall-clock limit.
-// Generated code never runs any other way: NewSandbox fails when the
-// isolation is not available, and the benchmark then reports pass@1 as
-// not measured.
+// size), killed with everything it started at the wall-clock limit.
+// Where bubblewrap is installed (Debian: bubblewrap) the program also sees
+// the file system read-only except its directory, in its own PID
+// namespace (bwrap --unshare-all); elsewhere it runs in a new network
+// namespace alone (unshare -rn), and can write wherever its user can
+// (Files is false: the benchmarks say so). Generated code never runs any
+// other way: NewSandbox fails when neither is available, and the
+// benchmark then reports pass@1 as not measured.
 type Sandbox struct {
 	Timeout     time.Duration // wall clock per run
 	MemoryBytes int64         // address space per process
+	Files       bool          // the file system is protected (bubblewrap)
+	bwrap       string
 	unshare     string
 	prlimit     string
 }
@@ -38,21 +43,40 @@ type Sandbox struct {
 // exhaust memory.
 const outputCap = 1 << 20
 
-// NewSandbox checks that unshare and prlimit work here.
+// NewSandbox checks that bubblewrap, or else unshare, and prlimit work
+// here.
 func NewSandbox(timeout time.Duration, memoryBytes int64) (*Sandbox, error) {
 	s := &Sandbox{Timeout: timeout, MemoryBytes: memoryBytes}
 	var err error
-	if s.unshare, err = exec.LookPath("unshare"); err != nil {
-		return nil, fmt.Errorf("sandbox: unshare not found (util-linux): generated code cannot be isolated from the network")
-	}
 	if s.prlimit, err = exec.LookPath("prlimit"); err != nil {
 		return nil, fmt.Errorf("sandbox: prlimit not found (util-linux): generated code cannot be resource-limited")
+	}
+	if p, err := exec.LookPath("bwrap"); err == nil {
+		dir, err := os.MkdirTemp("", "ghostline-probe-*")
+		if err == nil {
+			defer os.RemoveAll(dir)
+			if exec.Command(p, append(bwrapArgs(dir), s.prlimit, "--cpu=1", "--", "true")...).Run() == nil {
+				s.bwrap, s.Files = p, true
+				return s, nil
+			}
+		}
+	}
+	if s.unshare, err = exec.LookPath("unshare"); err != nil {
+		return nil, fmt.Errorf("sandbox: neither bwrap (bubblewrap) nor unshare (util-linux) found: generated code cannot be isolated")
 	}
 	out, err := exec.Command(s.unshare, "-rn", s.prlimit, "--cpu=1", "--", "true").CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: unshare -rn fails here (%v: %s): no network isolation", err, bytes.TrimSpace(out))
 	}
 	return s, nil
+}
+
+// bwrapArgs: the whole file system read-only, fresh /dev, /proc and /tmp,
+// dir writable and current; no network, its own PID namespace (so nothing
+// outlives the run), killed with its parent.
+func bwrapArgs(dir string) []string {
+	return []string{"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+		"--bind", dir, dir, "--chdir", dir, "--unshare-all", "--die-with-parent", "--new-session", "--"}
 }
 
 // RunResult is one program run.
@@ -76,9 +100,13 @@ func (s *Sandbox) Run(ctx context.Context, dir, stdin string, mem int64, timeout
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cpu := int(timeout.Seconds()) + 1
-	args := append([]string{"-rn", s.prlimit,
-		fmt.Sprintf("--as=%d", mem), fmt.Sprintf("--cpu=%d", cpu), fmt.Sprintf("--fsize=%d", 64<<20), "--"}, argv...)
-	cmd := exec.CommandContext(ctx, s.unshare, args...)
+	limited := append([]string{s.prlimit, fmt.Sprintf("--as=%d", mem), fmt.Sprintf("--cpu=%d", cpu), fmt.Sprintf("--fsize=%d", 64<<20), "--"}, argv...)
+	var cmd *exec.Cmd
+	if s.bwrap != "" {
+		cmd = exec.CommandContext(ctx, s.bwrap, append(bwrapArgs(dir), limited...)...)
+	} else {
+		cmd = exec.CommandContext(ctx, s.unshare, append([]string{"-rn"}, limited...)...)
+	}
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir, "TMPDIR=" + dir, "LANG=C.UTF-8",
 		"PYTHONDONTWRITEBYTECODE=1", "PYTHONHASHSEED=0"}
