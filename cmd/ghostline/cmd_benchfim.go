@@ -352,22 +352,8 @@ func (b *fimBench) run(t fimbench.Task, cfg fimConfig, promptMs float64, tally *
 	}
 	r.Setup = b.setup
 	if b.sb != nil {
-		why, err := b.truthFails(t)
-		if err != nil {
+		if r.Passed, r.Reason, err = b.judge(t, c.Text); err != nil {
 			return err
-		}
-		if why != "" {
-			r.Reason = why
-		} else {
-			out, err := b.sb.Check(context.Background(), t, c.Text)
-			if err != nil {
-				return fmt.Errorf("task %s: sandbox: %w", t.ID, err)
-			}
-			if out.Ran {
-				p := out.Passed
-				r.Passed = &p
-			}
-			r.Reason = out.Reason
 		}
 	}
 	tally.add(r)
@@ -375,6 +361,24 @@ func (b *fimBench) run(t fimbench.Task, cfg fimConfig, promptMs float64, tally *
 		return writeJSON(b.results, r)
 	}
 	return nil
+}
+
+// judge runs t's tests on completion in the sandbox: passed is nil when
+// the task cannot be measured (no toolchain, a reference solution that
+// fails here), with the reason.
+func (b *fimBench) judge(t fimbench.Task, completion string) (passed *bool, reason string, err error) {
+	why, err := b.truthFails(t)
+	if err != nil || why != "" {
+		return nil, why, err
+	}
+	out, err := b.sb.Check(context.Background(), t, completion)
+	if err != nil {
+		return nil, "", fmt.Errorf("task %s: sandbox: %w", t.ID, err)
+	}
+	if out.Ran {
+		passed = &out.Passed
+	}
+	return passed, out.Reason, nil
 }
 
 // truthFails says why t's reference solution does not pass in this

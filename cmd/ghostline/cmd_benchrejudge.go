@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -93,21 +92,8 @@ func runBenchRejudge(set, out string, asJSON bool, stdout, stderr io.Writer) err
 		k := [2]string{r.TaskID, r.Completion}
 		v, ok := seen[k]
 		if !ok {
-			why, err := b.truthFails(t)
-			if err != nil {
+			if v.passed, v.reason, err = b.judge(t, r.Completion); err != nil {
 				return err
-			}
-			v.reason = why
-			if why == "" {
-				o, err := sb.Check(context.Background(), t, r.Completion)
-				if err != nil {
-					return fmt.Errorf("task %s: sandbox: %w", t.ID, err)
-				}
-				if o.Ran {
-					p := o.Passed
-					v.passed = &p
-				}
-				v.reason = o.Reason
 			}
 			seen[k] = v
 		}
