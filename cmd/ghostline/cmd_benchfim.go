@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -400,7 +399,7 @@ func (b *fimBench) truthFails(t fimbench.Task) (string, error) {
 	why := ""
 	// A reference that runs out of time says the machine was busy, not
 	// that the task cannot be judged: its completions are tested.
-	if !out.Passed && !strings.Contains(out.Reason, "time limit") {
+	if !out.Passed && !out.TimedOut {
 		why = "the reference solution does not pass in this harness (" + out.Reason + "): not measured"
 	}
 	b.truth[t.ID] = why

@@ -158,6 +158,9 @@ func TestSandboxChecks(t *testing.T) {
 			if !o.Ran || o.Passed != tc.passed || !strings.Contains(o.Reason, tc.reason) {
 				t.Errorf("outcome %+v, want passed=%v reason ~%q", o, tc.passed, tc.reason)
 			}
+			if o.TimedOut != (tc.reason == "time limit") {
+				t.Errorf("TimedOut = %v for %+v", o.TimedOut, o)
+			}
 			if time.Since(start) > 15*time.Second {
 				t.Errorf("took %v", time.Since(start))
 			}

@@ -172,6 +172,9 @@ type Outcome struct {
 	Ran    bool   // false: not measured (no toolchain for the language)
 	Passed bool   // all tests passed
 	Reason string // why not, for the results file
+	// TimedOut: the tests ran out of time, which on a busy machine says
+	// more about the machine than about the code.
+	TimedOut bool
 }
 
 var javaClass = regexp.MustCompile(`public\s+(?:final\s+)?class\s+([A-Za-z_]\w*)`)
@@ -315,7 +318,7 @@ func verdict(r RunResult, ok bool) Outcome {
 	case ok:
 		return Outcome{Ran: true, Passed: true}
 	case r.TimedOut:
-		return Outcome{Ran: true, Reason: "time limit"}
+		return Outcome{Ran: true, Reason: "time limit", TimedOut: true}
 	}
 	return Outcome{Ran: true, Reason: fmt.Sprintf("exit %d", r.ExitCode)}
 }
