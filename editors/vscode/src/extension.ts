@@ -19,6 +19,11 @@ import {
 let client: LanguageClient | undefined;
 let completer: Completer | undefined;
 let settings: Settings;
+// starting settles when the latest client start has (startClient reports
+// its own failures, so it never rejects): a settings change made while the
+// server starts waits for it, rather than being lost between the
+// initializationOptions already sent and a client not yet running.
+let starting: Promise<void> = Promise.resolve();
 const status = new Status();
 
 function loadSettings(output: vscode.LogOutputChannel): Settings {
@@ -45,7 +50,7 @@ function toVscodeItem(it: Item): vscode.InlineCompletionItem {
   return item;
 }
 
-async function startClient(context: vscode.ExtensionContext, output: vscode.LogOutputChannel): Promise<void> {
+async function startClient(output: vscode.LogOutputChannel): Promise<void> {
   const { command, args } = serverCommand(settings);
   const serverOptions: ServerOptions = { command, args, transport: TransportKind.stdio };
   const clientOptions: LanguageClientOptions = {
@@ -98,15 +103,21 @@ async function startClient(context: vscode.ExtensionContext, output: vscode.LogO
     status.stopped(msg);
     void vscode.window.showErrorMessage(`Ghostline: ${msg}`);
   }
-  context.subscriptions.push({ dispose: () => { void c.stop(); } });
 }
 
-async function restart(context: vscode.ExtensionContext, output: vscode.LogOutputChannel): Promise<void> {
-  const old = client;
-  client = undefined;
-  completer = undefined;
-  if (old) await old.stop().catch(() => undefined);
-  await startClient(context, output);
+// start (re)starts the server: the client that was starting finishes
+// first, so two starts never race for the same variables.
+async function start(output: vscode.LogOutputChannel): Promise<void> {
+  const before = starting;
+  starting = (async () => {
+    await before;
+    const old = client;
+    client = undefined;
+    completer = undefined;
+    if (old) await old.stop().catch(() => undefined);
+    await startClient(output);
+  })();
+  await starting;
 }
 
 function refreshLanguage(): void {
@@ -124,7 +135,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   status.onChange(show);
   show();
   bar.show();
-  context.subscriptions.push(bar, output);
+  // One entry for whichever client runs at the end (restarts replace it).
+  context.subscriptions.push(bar, output, { dispose: () => { void client?.stop().catch(() => undefined); } });
 
   const partial = (kind: 'word' | 'line', builtin: string) => async () => {
     await vscode.commands.executeCommand(builtin);
@@ -134,7 +146,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('ghostline.acceptWord', partial('word', 'editor.action.inlineSuggest.acceptNextWord')),
     vscode.commands.registerCommand('ghostline.acceptLine', partial('line', 'editor.action.inlineSuggest.acceptNextLine')),
     vscode.commands.registerCommand('ghostline.suggest', () => vscode.commands.executeCommand('editor.action.inlineSuggest.trigger')),
-    vscode.commands.registerCommand('ghostline.restart', () => restart(context, output)),
+    vscode.commands.registerCommand('ghostline.restart', () => start(output)),
     vscode.commands.registerCommand('ghostline.showOutput', () => output.show()),
     vscode.commands.registerCommand('ghostline.toggleLanguage', async () => {
       const lang = vscode.window.activeTextEditor?.document.languageId;
@@ -161,14 +173,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       settings = loadSettings(output);
       refreshLanguage();
       if (before.serverPath !== settings.serverPath || before.serverArgs.join('\0') !== settings.serverArgs.join('\0')) {
-        await restart(context, output);
-      } else if (client?.isRunning()) {
-        await client.sendNotification(DidChangeConfigurationNotification.type, { settings: serverSettings(settings) });
+        await start(output);
+      } else {
+        await starting;
+        if (client?.isRunning()) {
+          await client.sendNotification(DidChangeConfigurationNotification.type, { settings: serverSettings(settings) });
+        }
       }
     }),
   );
   refreshLanguage();
-  await startClient(context, output);
+  await start(output);
 }
 
 export async function deactivate(): Promise<void> {

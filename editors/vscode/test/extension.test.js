@@ -193,3 +193,45 @@ test('extension: commands, status bar, inline items, settings', async () => {
   await ext.deactivate();
   assert.equal(lc.clients[1].running, false);
 });
+
+test('extension: a settings change while the server starts reaches it once it runs; restarts add no subscriptions', async () => {
+  const { vscode, calls, listeners, config } = makeVscode();
+  const lc = makeClientModule(() => null);
+  // The first start is held open until the test lets it finish.
+  let release;
+  const held = new Promise((r) => { release = r; });
+  const start = lc.module.LanguageClient.prototype.start;
+  lc.module.LanguageClient.prototype.start = async function () {
+    if (lc.clients.length === 1) await held;
+    return start.call(this);
+  };
+  const ext = loadExtension(vscode, lc.module);
+  const context = { subscriptions: [] };
+  const activating = ext.activate(context);
+  await new Promise((r) => setImmediate(r));
+  const c = lc.clients[0];
+  assert.equal(c.running, false, 'still starting');
+  assert.equal(c.clientOptions.initializationOptions.ghostline.maxLines, 10);
+
+  config.maxLines = 4;
+  const changed = Promise.all(listeners.config.map((fn) => fn({ affectsConfiguration: (s) => s === 'ghostline' })));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(c.notifications.length, 0, 'nothing sent to a client that is not running');
+  release();
+  await activating;
+  await changed;
+  assert.deepEqual(c.notifications.map(([m]) => m), ['workspace/didChangeConfiguration']);
+  assert.equal(c.notifications[0][1].settings.ghostline.maxLines, 4, 'the change made while starting arrives');
+
+  // Restarts replace the client without adding entries to the context.
+  const entries = context.subscriptions.length;
+  await calls.commands.get('ghostline.restart')();
+  await calls.commands.get('ghostline.restart')();
+  assert.equal(lc.clients.length, 3);
+  assert.equal(context.subscriptions.length, entries);
+  assert.deepEqual(lc.clients.map((x) => x.running), [false, false, true]);
+  // Disposing the context stops the client running then.
+  for (const d of context.subscriptions) d.dispose();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(lc.clients[2].running, false);
+});
