@@ -283,9 +283,22 @@ func (e *Engine) newJob(ctx context.Context, req Request) (*job, error) {
 	if s.TopP < 0 || s.MinP < 0 || s.MinP >= 1 || s.TopK < 0 || math.IsNaN(s.Temperature) {
 		return nil, fmt.Errorf("decode: sampling parameters out of range (top-p %v, min-p %v, top-k %d)", s.TopP, s.MinP, s.TopK)
 	}
+	maxTok := req.Limits.MaxTokens
+	if maxTok == 0 {
+		maxTok = DefaultMaxTokens
+	}
 	tmpl := e.tmpl
+	tmpl.Budget = tmpl.Budget.withDefaults()
 	if req.Limits.MaxPromptTokens > 0 {
 		tmpl.Budget.Total = req.Limits.MaxPromptTokens
+	}
+	if e.ctxLen > 0 {
+		// The prompt and the completion share the model's context: a
+		// budget past it would fail every large document's request, or
+		// leave room for a token or two. The completion keeps its room
+		// unless that would leave the prompt less than half the context.
+		room := max(e.ctxLen-maxTok-w, e.ctxLen/2)
+		tmpl.Budget.Total = min(tmpl.Budget.Total, room)
 	}
 	pr, err := tmpl.Build(e.tok, PromptInput{
 		Prefix: req.Prefix, Suffix: req.Suffix, Path: req.Path, Language: req.Language,
@@ -296,10 +309,6 @@ func (e *Engine) newJob(ctx context.Context, req Request) (*job, error) {
 	}
 	if len(pr.Tokens) == 0 {
 		return nil, fmt.Errorf("decode: empty prompt (no prefix, suffix or BOS)")
-	}
-	maxTok := req.Limits.MaxTokens
-	if maxTok == 0 {
-		maxTok = DefaultMaxTokens
 	}
 	if e.ctxLen > 0 && len(pr.Tokens) >= e.ctxLen {
 		return nil, fmt.Errorf("decode: prompt of %d tokens fills the model's context of %d", len(pr.Tokens), e.ctxLen)
@@ -379,12 +388,35 @@ func (e *Engine) fail(jobs []*job, err error, poisoned bool) {
 
 func (e *Engine) step() {
 	now := time.Now()
-	// Waiting requests: drop cancelled ones, admit others while there is
-	// room.
+	// Active requests: cancellation and deadlines. They end before any
+	// waiting request is admitted, so that one takes their place in this
+	// step and finds their prompts in the prefix cache (a request that
+	// supersedes a cancelled one usually shares most of its prompt).
+	live := e.active[:0]
+	for _, j := range e.active {
+		if err := j.ctx.Err(); err != nil {
+			e.abort(j, err)
+			continue
+		}
+		if j.pastDeadline(now) {
+			e.finish(j, FinishDeadline)
+			continue
+		}
+		live = append(live, j)
+	}
+	e.active = live
+
+	// Waiting requests: drop cancelled ones, end those whose deadline
+	// passed while they waited (with the empty result a deadline gives
+	// before the first token), admit others while there is room.
 	keep := e.waiting[:0]
 	for _, j := range e.waiting {
 		if err := j.ctx.Err(); err != nil {
 			e.send(j, jobResult{err: err})
+			continue
+		}
+		if j.pastDeadline(now) {
+			e.finish(j, FinishDeadline)
 			continue
 		}
 		if len(e.active) < e.opts.MaxActive && e.admit(j) {
@@ -394,21 +426,6 @@ func (e *Engine) step() {
 		keep = append(keep, j)
 	}
 	e.waiting = keep
-
-	// Active requests: cancellation and deadlines.
-	live := e.active[:0]
-	for _, j := range e.active {
-		if err := j.ctx.Err(); err != nil {
-			e.abort(j, err)
-			continue
-		}
-		if d := j.req.Limits.Deadline; !d.IsZero() && !now.Before(d) {
-			e.finish(j, FinishDeadline)
-			continue
-		}
-		live = append(live, j)
-	}
-	e.active = live
 	if len(e.active) == 0 {
 		return
 	}
@@ -827,6 +844,12 @@ func (e *Engine) pastBrokenBlockEnd(j *job, reason, keep, text string) bool {
 	}
 	pen, prune := con.Judge(j.shown(keep, true), true)
 	return prune || pen > 0
+}
+
+// pastDeadline reports whether j's deadline, if any, has come at now.
+func (j *job) pastDeadline(now time.Time) bool {
+	d := j.req.Limits.Deadline
+	return !d.IsZero() && !now.Before(d)
 }
 
 // shown is a finished completion as the editor gets it: post-filtered

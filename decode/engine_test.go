@@ -415,6 +415,114 @@ func TestDeadlineReturnsBestSoFar(t *testing.T) {
 	checkIdle(t, e, lm)
 }
 
+// A request waiting behind busy ones still ends at its deadline (with the
+// empty result a deadline gives before the first token), not when a slot
+// frees up.
+func TestDeadlineWhileWaiting(t *testing.T) {
+	noEnd := decodetest.NoStop(decodetest.HashLogits(4), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
+	e, lm, _ := newEngine(t, noEnd, decode.Options{Order: decode.PSM, MaxActive: 1})
+	lm.Delay = 5 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	busy := make(chan error, 1)
+	go func() {
+		_, err := e.Complete(ctx, decode.Request{Prefix: "a = ", Limits: decode.Limits{MaxTokens: 1 << 20},
+			Stop: decode.StopRules{Multiline: decode.MultilineAlways, NoBlockEnd: true}})
+		busy <- err
+	}()
+	for lm.Forwards() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	waited := make(chan *decode.Result, 1)
+	go func() {
+		res, err := e.Complete(context.Background(), decode.Request{Prefix: "b = ",
+			Limits: decode.Limits{Deadline: time.Now().Add(50 * time.Millisecond)}})
+		if err != nil {
+			t.Error(err)
+		}
+		waited <- res
+	}()
+	var res *decode.Result
+	select {
+	case res = <-waited:
+	case <-time.After(10 * time.Second):
+		t.Error("a waiting request outlived its deadline while another one ran")
+		cancel()
+		res = <-waited
+	}
+	cancel()
+	if err := <-busy; !errors.Is(err, context.Canceled) {
+		t.Fatalf("busy request: %v", err)
+	}
+	if res == nil {
+		return
+	}
+	if c := res.Completions[0]; c.FinishReason != decode.FinishDeadline || c.Text != "" {
+		t.Errorf("completion %q (%s), want an empty one with reason deadline", c.Text, c.FinishReason)
+	}
+	checkIdle(t, e, lm)
+}
+
+// A request that supersedes a cancelled one (the next keystroke) finds
+// the cancelled one's prompt in the prefix cache when both reach the
+// engine in the same step.
+func TestSupersedingRequestReusesCancelledPrompt(t *testing.T) {
+	noEnd := decodetest.NoStop(decodetest.HashLogits(4), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
+	e, lm, _ := newEngine(t, noEnd, decode.Options{Order: decode.PSM})
+	lm.Delay = 20 * time.Millisecond
+	req := decode.Request{Prefix: goHeader + "\tx := ", Suffix: "\n}\n", Limits: decode.Limits{MaxTokens: 1 << 20},
+		Stop: decode.StopRules{Multiline: decode.MultilineAlways, NoBlockEnd: true}}
+	ctx, cancel := context.WithCancel(context.Background())
+	first := make(chan error, 1)
+	go func() {
+		_, err := e.Complete(ctx, req)
+		first <- err
+	}()
+	for lm.Forwards() < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	req.Limits.MaxTokens = 2
+	res, err := e.Complete(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; !errors.Is(err, context.Canceled) {
+		t.Fatalf("first request: %v", err)
+	}
+	if st := res.Stats; st.CachedTokens < st.PromptTokens-1 {
+		t.Errorf("%d of %d prompt tokens came from the cache, want all but the last", st.CachedTokens, st.PromptTokens)
+	}
+	checkIdle(t, e, lm)
+}
+
+// A prompt budget larger than the model's context is cut to fit it,
+// leaving the completion its room: a large document still completes.
+func TestPromptBudgetFitsTheContext(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	lm := decodetest.NewLM(tok.Vocab(), 8192, decodetest.NoStop(decodetest.HashLogits(4), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep))
+	lm.Ctx = 300
+	e, err := decode.NewEngine(lm, tok, tok.Special(), decode.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	res, err := e.Complete(context.Background(), decode.Request{
+		Prefix: strings.Repeat("x = x + 1\n", 1000), Suffix: strings.Repeat("y = 2\n", 200),
+		Limits: decode.Limits{MaxPromptTokens: 2048, MaxTokens: 40},
+		Stop:   decode.StopRules{Multiline: decode.MultilineAlways, NoBlockEnd: true, NoFilters: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := res.Stats
+	if st.PromptTokens+40 >= 300 {
+		t.Errorf("prompt of %d tokens leaves no room for 40 in a context of 300", st.PromptTokens)
+	}
+	if c := res.Completions[0]; c.FinishReason != decode.FinishLength || len(c.Tokens) != 40 {
+		t.Errorf("completion of %d tokens (%s), want 40 (length)", len(c.Tokens), c.FinishReason)
+	}
+}
+
 func TestConcurrentRequestsBatchAndMatchSequential(t *testing.T) {
 	noEnd := decodetest.NoStop(decodetest.HashLogits(5), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
 	var reqs []decode.Request
