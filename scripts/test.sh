@@ -23,6 +23,13 @@ echo "-- benchmarks, once each"
 go test -run '^$' -bench . -benchtime=1x ./... > /tmp/ghostline-bench.log 2>&1 || { cat /tmp/ghostline-bench.log; exit 1; }
 grep -E '^(Benchmark|ok|FAIL)' /tmp/ghostline-bench.log || true
 
+echo "-- the C kernels built with clang (macOS's compiler)"
+if command -v clang >/dev/null; then
+	CC=clang go test -count=1 ./model/kernels
+else
+	echo "clang is not installed: skipped (CI installs it)"
+fi
+
 echo "-- LSP session driven by VS Code's protocol libraries"
 (cd lsp/nodetest && npm ci --no-audit --no-fund --loglevel=error && node --test)
 

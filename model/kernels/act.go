@@ -41,7 +41,9 @@ func absMax(x []float32) float32 {
 
 // q8Scale is the block scale d = max|x|/127 and its inverse. A block whose
 // scale is zero or subnormal quantizes to all zeros (1/d would overflow;
-// such activations contribute nothing measurable anyway).
+// such activations contribute nothing measurable anyway), and so does one
+// holding an Inf or a NaN: its d, Inf or NaN, makes every product with the
+// block non-finite, so the broken activation shows in the logits.
 func q8Scale(x []float32) (d, id float32) {
 	d = absMax(x) / 127
 	if d >= minNormal {
@@ -59,13 +61,17 @@ func quantizeQ8(x []float32, dst []byte) {
 		xx := x[b*32 : b*32+32]
 		o := dst[b*q8Bytes : b*q8Bytes+q8Bytes]
 		d, id := q8Scale(xx)
+		binary.LittleEndian.PutUint32(o, math.Float32bits(d))
+		if id == 0 {
+			clear(o[4:])
+			continue
+		}
 		var s int32
 		for j, v := range xx {
 			q := q8Round(v, id)
 			o[8+j] = byte(q)
 			s += int32(q)
 		}
-		binary.LittleEndian.PutUint32(o, math.Float32bits(d))
 		binary.LittleEndian.PutUint32(o[4:], uint32(s))
 	}
 }
@@ -78,6 +84,10 @@ func quantizeQ8K(x []float32, dst []byte) {
 		o := dst[b*q8KBytes : b*q8KBytes+q8KBytes]
 		d, id := q8Scale(xx)
 		binary.LittleEndian.PutUint32(o, math.Float32bits(d))
+		if id == 0 {
+			clear(o[4:])
+			continue
+		}
 		for g := 0; g < 16; g++ {
 			var s int16
 			for j := 16 * g; j < 16*g+16; j++ {

@@ -36,7 +36,7 @@
 // product reads 0.3–1.2 GB/s of weights where the AVX2 kernel reads
 // 3.7–9.7 GB/s (7× for Q8_0, 12–25× for Q5_0, Q4_K, Q6_K); in 64-token
 // prefill Go reaches 0.9–2.1 GFLOP/s against 19–27 (10–27×). See
-// kernels_bench_test.go. The kernels are C compiled by cgo,
+// kernels_bench_test.go. The kernels are C compiled by cgo (GCC or clang),
 // with per-file target pragmas, so one binary runs on every x86-64 CPU and
 // picks the best path at run time from CPUID (golang.org/x/sys/cpu). One cgo
 // call (~25 ns) is made per MatMul call, never per row: the caller gives a

@@ -547,14 +547,9 @@ int CAT(gl_matmul, SFX)(int type, const uint8_t *w, int64_t rb, int64_t cols, in
 
 // The same arithmetic as act.go, so every path sees identical bytes:
 // d = max|x|/127, id = 1/d (0 when d is zero or subnormal), q = x·id rounded to
-// nearest even (vcvtps2dq under the default MXCSR rounding).
-
-AI float hmax8(__m256 v) {
-	__m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-	m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-	m = _mm_max_ss(m, _mm_movehdup_ps(m));
-	return _mm_cvtss_f32(m);
-}
+// nearest even (vcvtps2dq under the default MXCSR rounding). A block whose
+// id is 0 (all zeros, subnormal, or holding an Inf or NaN, whose d then
+// says so) stores zeros.
 
 // Quantizes 32 floats with inverse scale id: stores 32 int8 at o, returns
 // the four int32 vectors through q.
@@ -565,11 +560,22 @@ AI void q8_32(const float *x, __m256 idv, uint8_t *o, __m256i q[4]) {
 	_mm256_storeu_si256((__m256i *)o, p);
 }
 
+// absmax is max|x| taken on the bit patterns without the sign, as act.go
+// does: the same order as the magnitudes, except that a NaN (above +Inf as
+// an integer) wins, so the block's scale is NaN and so is every product
+// with it. A float max would drop the NaN (vmaxps returns its second
+// operand) and turn a broken activation into a finite, wrong logit.
 AI float absmax(const float *x, int n) {
-	const __m256 sign = _mm256_set1_ps(-0.0f);
-	__m256 m = _mm256_setzero_ps();
-	for (int i = 0; i < n; i += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
-	return hmax8(m);
+	const __m256i mag = _mm256_set1_epi32(0x7fffffff);
+	__m256i m = _mm256_setzero_si256();
+	for (int i = 0; i < n; i += 8) m = _mm256_max_epu32(m, _mm256_and_si256(mag, _mm256_loadu_si256((const __m256i *)(x + i))));
+	__m128i h = _mm_max_epu32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
+	h = _mm_max_epu32(h, _mm_shuffle_epi32(h, 0x4e));
+	h = _mm_max_epu32(h, _mm_shuffle_epi32(h, 0xb1));
+	const uint32_t u = (uint32_t)_mm_cvtsi128_si32(h);
+	float f;
+	memcpy(&f, &u, 4);
+	return f;
 }
 
 AI int32_t hsum_i32(__m256i v) {
@@ -585,10 +591,14 @@ void CAT(gl_quantize_q8, SFX)(const float *x, int64_t n, uint8_t *dst) {
 		uint8_t *o = dst + Q8B * b;
 		const float d = absmax(xx, 32) / 127.0f;
 		const float id = d >= 0x1p-126f ? 1.0f / d : 0.0f; // as act.go: no 1/subnormal
+		memcpy(o, &d, 4);
+		if (id == 0.0f) {
+			memset(o + 4, 0, Q8B - 4);
+			continue;
+		}
 		__m256i q[4];
 		q8_32(xx, _mm256_set1_ps(id), o + 8, q);
 		const int32_t s = hsum_i32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
-		memcpy(o, &d, 4);
 		memcpy(o + 4, &s, 4);
 	}
 }
@@ -599,6 +609,11 @@ void CAT(gl_quantize_q8k, SFX)(const float *x, int64_t n, uint8_t *dst) {
 		uint8_t *o = dst + Q8KB * b;
 		const float d = absmax(xx, 256) / 127.0f;
 		const float id = d >= 0x1p-126f ? 1.0f / d : 0.0f; // as act.go: no 1/subnormal
+		memcpy(o, &d, 4);
+		if (id == 0.0f) {
+			memset(o + 4, 0, Q8KB - 4);
+			continue;
+		}
 		const __m256 idv = _mm256_set1_ps(id);
 		for (int c = 0; c < 8; c++) {
 			__m256i q[4];
@@ -608,6 +623,5 @@ void CAT(gl_quantize_q8k, SFX)(const float *x, int64_t n, uint8_t *dst) {
 			memcpy(o + 260 + 4 * c, &s0, 2);
 			memcpy(o + 262 + 4 * c, &s1, 2);
 		}
-		memcpy(o, &d, 4);
 	}
 }

@@ -3,11 +3,18 @@
 // Vector kernels of the non-matrix ops of the forward pass (attention,
 // SwiGLU), AVX2 + FMA + F16C. They only need 256-bit float arithmetic, so
 // one build serves the avx2 and avx512vnni paths. See ops.go.
-#pragma GCC target("avx2,fma,f16c")
+// GCC and clang spell "compile this file for these features" differently;
+// clang ignores the GCC pragma and then rejects every AVX intrinsic. The
+// headers come first so that the attribute reaches only this code.
 #include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
 #include "kern.h"
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#else
+#pragma GCC target("avx2,fma,f16c")
+#endif
 
 #define AI static inline __attribute__((always_inline))
 
@@ -30,10 +37,14 @@ AI float hmax8f(__m256 v) {
 // polynomial (remainder < 2e-8 relative: below float32 rounding), 2^n put
 // into the exponent bits. x is clamped to [−87.3, 88.3] so 2^n stays a
 // normal float: e^x then saturates at ~1e-38 and ~3e38 rather than
-// reaching 0 or ∞, far outside what softmax and SiLU can tell apart.
+// reaching 0 or ∞, far outside what softmax and SiLU can tell apart; a NaN
+// stays NaN.
 // Measured against math.Exp in TestExp: relative error ≤ 2.2e-7.
 AI __m256 exp8(__m256 x) {
-	x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+	// vmaxps/vminps return their second operand when either is NaN: x goes
+	// second so that a NaN stays NaN (attention over a NaN key is NaN, as
+	// the portable path's, not a silently dropped key).
+	x = _mm256_min_ps(_mm256_set1_ps(88.3f), _mm256_max_ps(_mm256_set1_ps(-87.3f), x));
 	const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
 	                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 	__m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
@@ -192,3 +203,7 @@ void gl_attend_avx2(int half, const float *q, int64_t hd, const void *k, const v
 		else attend(0, 0, q, hd, k, v, stride, cells, n, scale, sc, out);
 	}
 }
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -264,6 +265,46 @@ func TestQuantizePathsAgree(t *testing.T) {
 				for i := range got {
 					if got[i] != want[i] {
 						t.Fatalf("%s scale %g: %s byte %d = %#x, generic %#x", typ, scale, p, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestNonFiniteActivations: an activation block holding a NaN or an Inf
+// (a model gone wrong upstream) quantizes to the same bytes on every path,
+// and every product with it is non-finite, so the logits show the fault
+// instead of a plausible, wrong value.
+func TestNonFiniteActivations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, typ := range []quant.Type{quant.Q5_0, quant.Q8_0, quant.Q4_K, quant.Q6_K} {
+		const rows, cols, nTok = 5, 512, 2
+		w := randWeights(t, rng, typ, rows, cols)
+		for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+			xs := [nTok][]float32{randVec(rng, cols, 1), randVec(rng, cols, 1)}
+			xs[1][3] = bad
+			var want []byte
+			for _, p := range paths() {
+				k := forPath(typ, p)
+				xb := k.ActivationBytes(cols)
+				xq := make([]byte, nTok*xb)
+				for i, x := range xs {
+					k.QuantizeActivations(x, xq[i*xb:(i+1)*xb])
+				}
+				if want == nil {
+					want = xq
+				} else if !bytes.Equal(xq, want) {
+					t.Errorf("%s, %g: %s quantizes to other bytes than generic", typ, bad, p)
+				}
+				out := make([]float32, nTok*rows)
+				k.MatMul(w, rows, cols, 0, rows, xq, nTok, out, rows)
+				for r := 0; r < rows; r++ {
+					if v := float64(out[r]); math.IsNaN(v) || math.IsInf(v, 0) {
+						t.Errorf("%s, %g, %s: the finite token's row %d = %g", typ, bad, p, r, v)
+					}
+					if v := float64(out[rows+r]); !math.IsNaN(v) && !math.IsInf(v, 0) {
+						t.Errorf("%s, %g, %s: row %d = %g from an activation holding %g, want non-finite", typ, bad, p, r, v, bad)
 					}
 				}
 			}

@@ -111,6 +111,30 @@ func attendRef(q []float32, k, v func(i int) float32, stride int, cells []int32,
 // models has its own code path), 1 to 600 visible cells in scattered
 // order, a stride wider than the head (other heads' columns in between)
 // and scores far apart (a softmax dominated by one key).
+// TestAttendNaNKey: a NaN in one key (a model gone wrong upstream) makes
+// the head's output NaN, as the portable path's is, rather than dropping
+// that key from the softmax.
+func TestAttendNaNKey(t *testing.T) {
+	nativeOps(t)
+	rng := rand.New(rand.NewPCG(7, 8))
+	const hd, n = 64, 9
+	kf, vf := randVec(rng, n*hd, 1), randVec(rng, n*hd, 1)
+	kf[1*hd+5] = float32(math.NaN())
+	cells := make([]int32, n)
+	for j := range cells {
+		cells[j] = int32(j)
+	}
+	out := make([]float32, hd)
+	if !Attend(out, randVec(rng, hd, 1), kf, vf, nil, nil, hd, cells, 0.125, make([]float32, n)) {
+		t.Fatal("no native path")
+	}
+	for i, v := range out {
+		if !math.IsNaN(float64(v)) {
+			t.Fatalf("out[%d] = %g, want NaN", i, v)
+		}
+	}
+}
+
 func TestAttend(t *testing.T) {
 	nativeOps(t)
 	rng := rand.New(rand.NewPCG(5, 6))
