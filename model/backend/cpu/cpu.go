@@ -279,7 +279,7 @@ func (c *CPU) MatMulShared(outs [][]float32, ws []backend.Weight, x []float32, n
 	if len(outs) != len(ws) {
 		panic(fmt.Sprintf("cpu.MatMulShared: %d outputs for %d weights", len(outs), len(ws)))
 	}
-	fuse := len(ws) <= maxShared && n > 0
+	fuse := len(ws) > 0 && len(ws) <= maxShared && n > 0
 	var w0 *weight
 	for i, wt := range ws {
 		w := wt.(*weight)

@@ -224,6 +224,7 @@ func TestMatMulShared(t *testing.T) {
 					outs[i] = make([]float32, n*w.Rows())
 				}
 				c.MatMulShared(outs, ws, x, n)
+				c.MatMulShared(nil, nil, x, n) // no weights: nothing to do, no panic
 				for i, w := range ws {
 					want := make([]float32, n*w.Rows())
 					c.MatMul(want, w, x, n)
