@@ -108,13 +108,14 @@ func TestSandboxChecks(t *testing.T) {
 	}
 	he, sf := tasks[0], tasks[1]
 	outside := filepath.Join(t.TempDir(), "escaped")
-	cases := []struct {
+	type check struct {
 		name   string
 		task   Task
 		compl  string
 		passed bool
 		reason string
-	}{
+	}
+	cases := []check{
 		{"humaneval truth", he, he.Truth, true, ""},
 		{"humaneval wrong", he, "    return a - b\n", false, "exit"},
 		{"safim truth", sf, sf.Truth, true, ""},
@@ -126,25 +127,13 @@ func TestSandboxChecks(t *testing.T) {
 	}
 	// A process left running: bubblewrap's PID namespace ends it with the
 	// program (which passed); without it, the run fails rather than wait.
-	leftBehind := struct {
-		name   string
-		task   Task
-		compl  string
-		passed bool
-		reason string
-	}{"a process left behind", he, "    import subprocess; subprocess.Popen(['sleep', '30']); return a + b\n", false, "exit"}
+	leftBehind := check{"a process left behind", he, "    import subprocess; subprocess.Popen(['sleep', '30']); return a + b\n", false, "exit"}
 	if s.Files {
 		leftBehind.passed, leftBehind.reason = true, ""
 	}
 	cases = append(cases, leftBehind)
 	if s.Files {
-		cases = append(cases, struct {
-			name   string
-			task   Task
-			compl  string
-			passed bool
-			reason string
-		}{"files outside its directory are read-only", he, "    open(" + strconv.Quote(outside) + ", 'w').write('x'); return a + b\n", false, "exit"})
+		cases = append(cases, check{"files outside its directory are read-only", he, "    open(" + strconv.Quote(outside) + ", 'w').write('x'); return a + b\n", false, "exit"})
 	} else {
 		t.Log("no bubblewrap here: the file system is not protected, not tested")
 	}
