@@ -6,17 +6,8 @@
 // took Q5_0 from 27 to 30–33 GFLOP per CPU-second), 2×4 tiles for the float
 // types, 1×4 for the k-quants (4 float + 4 integer accumulators), 4 rows
 // per decode tile.
-// GCC and clang spell "compile this file for these features" differently;
-// clang ignores the GCC pragma and then rejects every AVX intrinsic. The
-// headers come first so that the attribute reaches only this code.
-#include <immintrin.h>
-#include <stdint.h>
-#include <string.h>
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
-#else
-#pragma GCC target("avx2,fma,f16c")
-#endif
+#include "kern_target.h"
+KERN_TARGET_BEGIN("avx2,fma,f16c")
 #define SFX _avx2
 #define HAS_VNNI 0
 #define TR_S 2
@@ -47,6 +38,4 @@ uint64_t gl_sum_u64_avx2(const uint64_t *p, int64_t n) {
 	return s;
 }
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#endif
+KERN_TARGET_END

@@ -6,17 +6,8 @@
 // the simple and float types, 2×4 for the k-quants, 4 rows × 8 tokens for
 // the simple types' prefill (tile_h; the size measured best on AVX2, not
 // tuned here: no AVX-512 machine was available). No AMX (see doc.go).
-// GCC and clang spell "compile this file for these features" differently;
-// clang ignores the GCC pragma and then rejects every AVX intrinsic. The
-// headers come first so that the attribute reaches only this code.
-#include <immintrin.h>
-#include <stdint.h>
-#include <string.h>
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"))), apply_to = function)
-#else
-#pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")
-#endif
+#include "kern_target.h"
+KERN_TARGET_BEGIN("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")
 #define SFX _avx512
 #define HAS_VNNI 1
 #define TR_S 4
@@ -27,6 +18,4 @@
 #define TT_H 8
 #include "kern_body.h"
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#endif
+KERN_TARGET_END

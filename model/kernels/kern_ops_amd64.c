@@ -3,18 +3,9 @@
 // Vector kernels of the non-matrix ops of the forward pass (attention,
 // SwiGLU), AVX2 + FMA + F16C. They only need 256-bit float arithmetic, so
 // one build serves the avx2 and avx512vnni paths. See ops.go.
-// GCC and clang spell "compile this file for these features" differently;
-// clang ignores the GCC pragma and then rejects every AVX intrinsic. The
-// headers come first so that the attribute reaches only this code.
-#include <immintrin.h>
-#include <stdint.h>
-#include <string.h>
+#include "kern_target.h"
 #include "kern.h"
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
-#else
-#pragma GCC target("avx2,fma,f16c")
-#endif
+KERN_TARGET_BEGIN("avx2,fma,f16c")
 
 #define AI static inline __attribute__((always_inline))
 
@@ -204,6 +195,4 @@ void gl_attend_avx2(int half, const float *q, int64_t hd, const void *k, const v
 	}
 }
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#endif
+KERN_TARGET_END
