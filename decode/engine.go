@@ -71,6 +71,10 @@ func (e *InternalError) Error() string { return fmt.Sprintf("decode: internal er
 // ErrClosed is returned by Complete after Close.
 var ErrClosed = errors.New("decode: engine closed")
 
+// ErrNonFinite reports logits with a NaN or an infinity in them: the
+// model's weights are corrupt or its backend computed garbage.
+var ErrNonFinite = errors.New("decode: the model produced non-finite logits (corrupt weights or a backend fault)")
+
 // Engine serves completion requests on one model. Complete may be called
 // from many goroutines; one goroutine owns the model and runs every
 // active request's next step in one Forward call.
@@ -611,6 +615,15 @@ func (e *Engine) expand(j *job, rows [][]float32) bool {
 	for bi, bm := range j.beams {
 		row := rows[bi]
 		lse := logSumExp(row)
+		if math.IsNaN(lse) || math.IsInf(lse, 0) {
+			// NaN or infinite logits come from broken weights or a broken
+			// backend, never from a healthy model: any token chosen from
+			// them is noise. The request fails with that said, and its
+			// cells are not cached (they hold the same garbage).
+			j.poisoned = true
+			e.abort(j, fmt.Errorf("%w: log-sum-exp %v at step %d", ErrNonFinite, lse, j.steps))
+			return false
+		}
 		if bm.heal != "" {
 			// Healing: only tokens that agree with the healed text compete
 			// (their log-probabilities stay those of the whole vocabulary).

@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -689,6 +690,64 @@ func TestFailuresFailOneRequestAndEngineGoesOn(t *testing.T) {
 		t.Fatalf("after a panic: %v", err)
 	}
 	checkIdle(t, e, inner)
+}
+
+// Logits with a NaN or an infinity in them (corrupt weights, a broken
+// backend) fail the request with ErrNonFinite instead of turning into
+// noise tokens or a silently empty suggestion; the broken cells are not
+// cached, and the engine serves the next request normally.
+func TestNonFiniteLogitsFailTheRequest(t *testing.T) {
+	var broken atomic.Value // func(int, []float32) or nil
+	base := decodetest.NoStop(decodetest.HashLogits(4), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
+	e, lm, _ := newEngine(t, func(h []int32, l []float32) {
+		base(h, l)
+		if f, _ := broken.Load().(func(int, []float32)); f != nil {
+			f(len(h), l)
+		}
+	}, decode.Options{Order: decode.PSM})
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	cases := map[string]func(int, []float32){
+		"one NaN": func(_ int, l []float32) { l[7] = nan },
+		"all NaN": func(_ int, l []float32) {
+			for i := range l {
+				l[i] = nan
+			}
+		},
+		"+Inf": func(_ int, l []float32) { l[9] = inf },
+		"all -Inf": func(_ int, l []float32) {
+			for i := range l {
+				l[i] = -inf
+			}
+		},
+		"NaN after the prompt": func(n int, l []float32) {
+			if n > 12 {
+				l[3] = nan
+			}
+		},
+	}
+	i := 0
+	for name, f := range cases {
+		for _, width := range []int{1, 4} {
+			i++ // a new prompt each time, so that only this request could cache it
+			req := decode.Request{Prefix: fmt.Sprintf("x%d = ", i), Suffix: "\n", Limits: decode.Limits{MaxTokens: 6}, Beams: decode.Beams{Width: width}}
+			entries := e.Stats().Cache.Entries
+			broken.Store(f)
+			if r, err := e.Complete(context.Background(), req); !errors.Is(err, decode.ErrNonFinite) {
+				t.Fatalf("%s, width %d: got %+v, %v; want ErrNonFinite", name, width, r, err)
+			}
+			checkIdle(t, e, lm)
+			if got := e.Stats().Cache.Entries; got != entries {
+				t.Errorf("%s, width %d: the failed request left %d entries in the prefix cache", name, width, got-entries)
+			}
+			broken.Store(func(int, []float32) {})
+			if _, err := e.Complete(context.Background(), req); err != nil {
+				t.Fatalf("%s, width %d: after the failure: %v", name, width, err)
+			}
+			if got := e.Stats().Cache.Entries; got != entries+1 {
+				t.Errorf("%s, width %d: a healthy request added %d entries to the prefix cache, want 1", name, width, got-entries)
+			}
+		}
+	}
 }
 
 // A panic while a request is admitted (here: sharing its cached prefix)
