@@ -435,11 +435,17 @@ func (e *Engine) step() {
 	}
 
 	// Room in the KV cache for this step: evict cached prefixes first;
-	// if running requests alone overflow it, the newest ones fail so the
-	// older ones can finish.
+	// if running requests alone overflow it, the newest ones stop so the
+	// older ones can finish. One already decoding returns what it has,
+	// as when the context window fills; one still reading its prompt has
+	// nothing to return and fails.
 	for len(e.active) > 0 && !e.cache.Reserve(e.stepCells()) {
 		j := e.active[len(e.active)-1]
 		e.active = e.active[:len(e.active)-1]
+		if j.beams != nil {
+			e.finish(j, FinishContext)
+			continue
+		}
 		e.abort(j, fmt.Errorf("decode: KV cache full (%d cells): too many concurrent requests for its size", e.cells))
 	}
 	if len(e.active) == 0 {

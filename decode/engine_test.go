@@ -795,6 +795,34 @@ func TestPromptLargerThanCacheIsAnError(t *testing.T) {
 	}
 }
 
+// A lone request whose completion outgrows the KV cache returns what it
+// generated, as when the context window fills, instead of an error that
+// would throw the suggestion away.
+func TestKVCacheFullEndsADecodingRequestWithItsText(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	noEnd := decodetest.NoStop(decodetest.HashLogits(4), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
+	for _, width := range []int{1, 4} {
+		lm := decodetest.NewLM(tok.Vocab(), 64, noEnd)
+		e, err := decode.NewEngine(lm, tok, tok.Special(), decode.Options{Order: decode.PSM})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := decode.Request{Prefix: strings.Repeat("a", 30), Suffix: "\n", Limits: decode.Limits{MaxTokens: 60},
+			Beams: decode.Beams{Width: width, Margin: -1}, Stop: decode.StopRules{Multiline: decode.MultilineAlways, NoBlockEnd: true, NoFilters: true}}
+		r, err := e.Complete(context.Background(), req)
+		if err != nil {
+			t.Fatalf("width %d: %v", width, err)
+		}
+		c := r.Completions[0]
+		if c.FinishReason != decode.FinishContext || len(c.Tokens) < 10 || c.Text == "" {
+			t.Errorf("width %d: %q (%d tokens), finish %q; want the text generated until the cache filled, finish %q",
+				width, c.Text, len(c.Tokens), c.FinishReason, decode.FinishContext)
+		}
+		checkIdle(t, e, lm)
+		e.Close()
+	}
+}
+
 func TestKVCacheFullFailsTheNewestRequest(t *testing.T) {
 	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
 	noEnd := decodetest.NoStop(decodetest.HashLogits(4), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)

@@ -156,7 +156,7 @@ const (
 	FinishDeadline = "deadline" // Limits.Deadline reached: best result so far
 	FinishFiltered = "filtered" // post-filters removed everything
 	FinishPruned   = "pruned"   // the constraint pruned every candidate
-	FinishContext  = "context"  // the model's context window is full
+	FinishContext  = "context"  // the model's context window, or the KV cache, is full
 	FinishUnit     = "unit"     // the syntactic unit at the cursor is complete (UnitEnder)
 )
 
