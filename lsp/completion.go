@@ -15,6 +15,8 @@ import (
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
+
+	"github.com/ghostline-dev/ghostline/decode"
 )
 
 // Scheduling, in brief:
@@ -418,6 +420,9 @@ func (s *Server) run(ctx context.Context, j *job, sl, prev *slot, reply replier)
 			s.replyCancelled(ctx, j, reply)
 		case o.err != nil:
 			s.log.Warn("completion failed", "uri", j.uri, "err", o.err)
+			if errors.Is(o.err, decode.ErrNonFinite) {
+				s.tellBrokenModel()
+			}
 			s.timing(j, "error", 0, &o)
 			reply(ctx, nil, jsonrpc2.Errorf(codeRequestFailed, "completion failed: %v", o.err))
 		default:

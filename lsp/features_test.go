@@ -191,6 +191,41 @@ func TestModelMissingMessage(t *testing.T) {
 	}
 }
 
+// A model that computes NaN fails every request the same way: the user is
+// told once, with the commands that check and repair the file, and again
+// only after another model is loaded.
+func TestBrokenModelMessage(t *testing.T) {
+	fake := &lsptest.Fake{}
+	c := fakeServer(t, fake, nil)
+	c.initialize(vscodeCaps, nil)
+	c.open("file:///n.go", "go", "x := NAN")
+	broken := func(ms []msg) int { // waitFor holds c.mu: pass c.notifications there
+		n := 0
+		for _, m := range ms {
+			if m.Method == "window/showMessage" && strings.Contains(string(m.Params), "ghostline doctor") && strings.Contains(string(m.Params), "NaN") {
+				n++
+			}
+		}
+		return n
+	}
+	for range 3 {
+		if code, _ := c.errorCode(c.call(lsp.MethodInlineCompletion, inlineParams("file:///n.go", 0, 8, 2))); code == 0 {
+			t.Fatal("a failed completion answered without an error")
+		}
+	}
+	c.waitFor("the message", 5*time.Second, func() bool { return broken(c.notifications) > 0 })
+	if n := broken(c.notificationsOf("window/showMessage")); n != 1 {
+		t.Fatalf("%d messages about the broken model after 3 failures, want 1", n)
+	}
+	c.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"ghostline": map[string]any{"model": "/models/other.gguf"}}})
+	c.waitFor("model reload", 5*time.Second, func() bool {
+		l := fake.Loads()
+		return len(l) > 0 && l[len(l)-1] == "/models/other.gguf"
+	})
+	c.errorCode(c.call(lsp.MethodInlineCompletion, inlineParams("file:///n.go", 0, 8, 2)))
+	c.waitFor("the message for the new model", 5*time.Second, func() bool { return broken(c.notifications) == 2 })
+}
+
 func TestConfiguration(t *testing.T) {
 	fake := &lsptest.Fake{}
 	c := fakeServer(t, fake, nil)

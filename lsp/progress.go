@@ -82,6 +82,7 @@ func (s *Server) startLoad(model string) {
 	// the model named last.
 	s.mu.Lock()
 	s.loadGen++
+	s.toldBroken = false
 	gen := s.loadGen
 	prevCancel, prevDone := s.loadCancel, s.loadDone
 	lctx, cancel := context.WithCancel(s.ctx)

@@ -99,6 +99,7 @@ type Server struct {
 	shown      map[string]*shown // per document: the last suggestions, for typing along
 	items      itemRegistry
 	skipMsgs   map[string]bool // documents we already told the user we skip
+	toldBroken bool            // we told the user the model computes NaN (until the next load)
 	loadGen    int             // bumps when a model load starts
 	loadCancel context.CancelFunc
 	loadDone   chan struct{}  // closed when the latest load has returned
@@ -434,6 +435,20 @@ func (s *Server) background(fn func(ctx context.Context)) {
 func (s *Server) notify(method string, params any) {
 	if err := s.conn.Notify(context.WithoutCancel(s.ctx), method, params); err != nil {
 		s.log.Debug("notification not sent", "method", method, "err", err)
+	}
+}
+
+// tellBrokenModel tells the user, once per loaded model, that completions
+// fail because the model computes NaN or infinite values: every request
+// would fail the same way, and a log line alone leaves the user guessing.
+func (s *Server) tellBrokenModel() {
+	s.mu.Lock()
+	told := s.toldBroken
+	s.toldBroken = true
+	s.mu.Unlock()
+	if !told {
+		s.showMessage(msgError, "Ghostline: the model computes NaN or infinite values, so it cannot complete code; its file may be corrupt. "+
+			"Run `ghostline doctor` in a terminal to check its checksum, and `ghostline pull` to download it again.")
 	}
 }
 

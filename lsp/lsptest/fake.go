@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/ghostline-dev/ghostline/decode"
 	"github.com/ghostline-dev/ghostline/lsp"
 )
 
@@ -22,6 +23,8 @@ import (
 //     returns the context's error (tests cancellation and supersession);
 //   - contains "PANIC": panics (tests recovery);
 //   - contains "SLOW": waits 300 ms (or until cancelled) before answering;
+//   - contains "NAN": fails as a model with corrupt weights does
+//     (decode.ErrNonFinite);
 //   - contains "NOTHING": returns no candidates;
 //   - ends with "{": candidate i is "\n\tghost<i>()\n}" (multi-line);
 //   - otherwise: candidate i is `ghost<i>(word)` where word is the
@@ -85,6 +88,8 @@ func (f *Fake) Complete(ctx context.Context, req lsp.CompletionRequest) (lsp.Com
 		}
 	case strings.Contains(line, "NOTHING"):
 		return lsp.CompletionResult{}, nil
+	case strings.Contains(line, "NAN"):
+		return lsp.CompletionResult{}, fmt.Errorf("fake completer: %w", decode.ErrNonFinite)
 	}
 	var res lsp.CompletionResult
 	for i := range req.N {
