@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/ghostline-dev/ghostline/model/gguf"
 )
 
 func TestSplitAt(t *testing.T) {
@@ -101,6 +105,36 @@ func TestCompleteJSONContract(t *testing.T) {
 	o.line = 99
 	if err := runComplete(o, &out); err == nil || !strings.Contains(err.Error(), "past the end") {
 		t.Errorf("line 99: %v", err)
+	}
+}
+
+// A model whose weights hold NaN (a corrupt download) fails with an error
+// that names the commands that check and repair it, not with noise text.
+func TestCompleteCorruptModel(t *testing.T) {
+	data, err := os.ReadFile(fixture(t, "qwen2-q8_0.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ti, ok := f.Tensor("output_norm.weight")
+	if !ok || ti.Type != gguf.F32 {
+		t.Fatalf("the fixture's output_norm.weight: %+v", ti)
+	}
+	at := f.DataOffset + ti.Offset
+	for i := uint64(0); i < ti.Size; i += 4 {
+		binary.LittleEndian.PutUint32(data[at+i:], math.Float32bits(float32(math.NaN())))
+	}
+	dir := t.TempDir()
+	model, src := filepath.Join(dir, "nan.gguf"), filepath.Join(dir, "main.go")
+	os.WriteFile(model, data, 0o644)
+	os.WriteFile(src, []byte("package main\n\nfunc main() {\n\t\n}\n"), 0o644)
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"complete", "--model", model, "--file", src, "--line", "4", "--col", "2", "--max-tokens", "4", "--threads", "2"}, &stdout, &stderr)
+	if code != 1 || stdout.Len() != 0 || !strings.Contains(stderr.String(), "non-finite") || !strings.Contains(stderr.String(), "ghostline doctor") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 1 naming the NaN and `ghostline doctor`", code, stdout.String(), stderr.String())
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/ghostline-dev/ghostline/decode"
 )
 
 // command is one subcommand. Name may contain a space for a group
@@ -65,6 +67,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		msg := strings.ReplaceAll(err.Error(), "\n", " ")
+		if errors.Is(err, decode.ErrNonFinite) {
+			msg += "; run `ghostline doctor` to check the model's checksum, and `ghostline pull` to download it again"
+		}
 		fmt.Fprintf(stderr, "ghostline %s: %s\n", cmd.name, msg)
 		return 1
 	}
