@@ -193,11 +193,23 @@ func TestModelMissingMessage(t *testing.T) {
 
 // A model that computes NaN fails every request the same way: the user is
 // told once, with the commands that check and repair the file, and again
-// only after another model is loaded.
+// only after another model has loaded.
 func TestBrokenModelMessage(t *testing.T) {
 	fake := &lsptest.Fake{}
 	c := fakeServer(t, fake, nil)
 	c.initialize(vscodeCaps, nil)
+	loaded := func(n int) { // the model loads (again) before the requests
+		c.waitFor("the model load", 5*time.Second, func() bool {
+			ends := 0
+			for _, m := range c.notifications {
+				if m.Method == "$/progress" && strings.Contains(string(m.Params), `"kind":"end"`) {
+					ends++
+				}
+			}
+			return ends >= n
+		})
+	}
+	loaded(1)
 	c.open("file:///n.go", "go", "x := NAN")
 	broken := func(ms []msg) int { // waitFor holds c.mu: pass c.notifications there
 		n := 0
@@ -218,10 +230,10 @@ func TestBrokenModelMessage(t *testing.T) {
 		t.Fatalf("%d messages about the broken model after 3 failures, want 1", n)
 	}
 	c.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"ghostline": map[string]any{"model": "/models/other.gguf"}}})
-	c.waitFor("model reload", 5*time.Second, func() bool {
-		l := fake.Loads()
-		return len(l) > 0 && l[len(l)-1] == "/models/other.gguf"
-	})
+	loaded(2)
+	if l := fake.Loads(); l[len(l)-1] != "/models/other.gguf" {
+		t.Fatalf("loads %v", l)
+	}
 	c.errorCode(c.call(lsp.MethodInlineCompletion, inlineParams("file:///n.go", 0, 8, 2)))
 	c.waitFor("the message for the new model", 5*time.Second, func() bool { return broken(c.notifications) == 2 })
 }

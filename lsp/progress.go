@@ -82,7 +82,6 @@ func (s *Server) startLoad(model string) {
 	// the model named last.
 	s.mu.Lock()
 	s.loadGen++
-	s.toldBroken = false
 	gen := s.loadGen
 	prevCancel, prevDone := s.loadCancel, s.loadDone
 	lctx, cancel := context.WithCancel(s.ctx)
@@ -106,6 +105,9 @@ func (s *Server) startLoad(model string) {
 		err := loader.Load(ctx, model, p.report)
 		s.mu.Lock()
 		stale := gen != s.loadGen
+		if err == nil && !stale {
+			s.toldBroken = false // a new model: a broken one is worth a new message
+		}
 		s.mu.Unlock()
 		switch {
 		case err == nil:

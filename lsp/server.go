@@ -99,7 +99,7 @@ type Server struct {
 	shown      map[string]*shown // per document: the last suggestions, for typing along
 	items      itemRegistry
 	skipMsgs   map[string]bool // documents we already told the user we skip
-	toldBroken bool            // we told the user the model computes NaN (until the next load)
+	toldBroken bool            // we told the user the model computes NaN (until another model loads)
 	loadGen    int             // bumps when a model load starts
 	loadCancel context.CancelFunc
 	loadDone   chan struct{}  // closed when the latest load has returned
@@ -447,8 +447,9 @@ func (s *Server) tellBrokenModel() {
 	s.toldBroken = true
 	s.mu.Unlock()
 	if !told {
-		s.showMessage(msgError, "Ghostline: the model computes NaN or infinite values, so it cannot complete code; its file may be corrupt. "+
-			"Run `ghostline doctor` in a terminal to check its checksum, and `ghostline pull` to download it again.")
+		s.showMessage(msgError, "Ghostline: the model computes NaN or infinite values, so it cannot complete code: its file may be corrupt. "+
+			"In a terminal, `ghostline doctor` checks the installed models' checksums and `ghostline pull [NAME]` downloads one again "+
+			"(a model given by path must be replaced by hand); then reload the window.")
 	}
 }
 

@@ -129,8 +129,12 @@ func TestCompleteCorruptModel(t *testing.T) {
 	}
 	dir := t.TempDir()
 	model, src := filepath.Join(dir, "nan.gguf"), filepath.Join(dir, "main.go")
-	os.WriteFile(model, data, 0o644)
-	os.WriteFile(src, []byte("package main\n\nfunc main() {\n\t\n}\n"), 0o644)
+	if err := os.WriteFile(model, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(src, []byte("package main\n\nfunc main() {\n\t\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"complete", "--model", model, "--file", src, "--line", "4", "--col", "2", "--max-tokens", "4", "--threads", "2"}, &stdout, &stderr)
 	if code != 1 || stdout.Len() != 0 || !strings.Contains(stderr.String(), "non-finite") || !strings.Contains(stderr.String(), "ghostline doctor") {

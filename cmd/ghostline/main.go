@@ -68,7 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		msg := strings.ReplaceAll(err.Error(), "\n", " ")
 		if errors.Is(err, decode.ErrNonFinite) {
-			msg += "; run `ghostline doctor` to check the model's checksum, and `ghostline pull` to download it again"
+			msg += "; the model file may be corrupt: `ghostline doctor` checks the installed models' checksums, " +
+				"`ghostline pull [NAME]` downloads one again (a model given by path must be replaced by hand)"
 		}
 		fmt.Fprintf(stderr, "ghostline %s: %s\n", cmd.name, msg)
 		return 1
