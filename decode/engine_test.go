@@ -706,45 +706,55 @@ func TestNonFiniteLogitsFailTheRequest(t *testing.T) {
 		}
 	}, decode.Options{Order: decode.PSM})
 	nan, inf := float32(math.NaN()), float32(math.Inf(1))
-	cases := map[string]func(int, []float32){
-		"one NaN": func(_ int, l []float32) { l[7] = nan },
-		"all NaN": func(_ int, l []float32) {
+	cases := []struct {
+		name    string
+		late    bool // the logits break only after a few generated tokens
+		corrupt func(n int, l []float32)
+	}{
+		{"one NaN", false, func(_ int, l []float32) { l[7] = nan }},
+		{"all NaN", false, func(_ int, l []float32) {
 			for i := range l {
 				l[i] = nan
 			}
-		},
-		"+Inf": func(_ int, l []float32) { l[9] = inf },
-		"all -Inf": func(_ int, l []float32) {
+		}},
+		{"+Inf", false, func(_ int, l []float32) { l[9] = inf }},
+		{"all -Inf", false, func(_ int, l []float32) {
 			for i := range l {
 				l[i] = -inf
 			}
-		},
-		"NaN after the prompt": func(n int, l []float32) {
+		}},
+		// The prompt is 9–10 tokens: history beyond 12 is generated text.
+		{"NaN after the prompt", true, func(n int, l []float32) {
 			if n > 12 {
 				l[3] = nan
 			}
-		},
+		}},
 	}
 	i := 0
-	for name, f := range cases {
+	for _, tc := range cases {
 		for _, width := range []int{1, 4} {
 			i++ // a new prompt each time, so that only this request could cache it
-			req := decode.Request{Prefix: fmt.Sprintf("x%d = ", i), Suffix: "\n", Limits: decode.Limits{MaxTokens: 6}, Beams: decode.Beams{Width: width}}
+			req := decode.Request{Prefix: fmt.Sprintf("x%d = ", i), Suffix: "\n", Limits: decode.Limits{MaxTokens: 8}, Beams: decode.Beams{Width: width},
+				Stop: decode.StopRules{Multiline: decode.MultilineAlways, NoBlockEnd: true, NoSuffixStop: true}}
 			entries := e.Stats().Cache.Entries
-			broken.Store(f)
-			if r, err := e.Complete(context.Background(), req); !errors.Is(err, decode.ErrNonFinite) {
-				t.Fatalf("%s, width %d: got %+v, %v; want ErrNonFinite", name, width, r, err)
+			broken.Store(tc.corrupt)
+			r, err := e.Complete(context.Background(), req)
+			if !errors.Is(err, decode.ErrNonFinite) {
+				t.Fatalf("%s, width %d: got %+v, %v; want ErrNonFinite", tc.name, width, r, err)
+			}
+			if late := !strings.Contains(err.Error(), "at step 1"); late != tc.late {
+				t.Errorf("%s, width %d: %v; want the failure %s the first step", tc.name, width, err, map[bool]string{false: "at", true: "after"}[tc.late])
 			}
 			checkIdle(t, e, lm)
 			if got := e.Stats().Cache.Entries; got != entries {
-				t.Errorf("%s, width %d: the failed request left %d entries in the prefix cache", name, width, got-entries)
+				t.Errorf("%s, width %d: the failed request left %d entries in the prefix cache", tc.name, width, got-entries)
 			}
 			broken.Store(func(int, []float32) {})
 			if _, err := e.Complete(context.Background(), req); err != nil {
-				t.Fatalf("%s, width %d: after the failure: %v", name, width, err)
+				t.Fatalf("%s, width %d: after the failure: %v", tc.name, width, err)
 			}
 			if got := e.Stats().Cache.Entries; got != entries+1 {
-				t.Errorf("%s, width %d: a healthy request added %d entries to the prefix cache, want 1", name, width, got-entries)
+				t.Errorf("%s, width %d: a healthy request added %d entries to the prefix cache, want 1", tc.name, width, got-entries)
 			}
 		}
 	}
@@ -823,7 +833,10 @@ func TestKVCacheFullEndsADecodingRequestWithItsText(t *testing.T) {
 	}
 }
 
-func TestKVCacheFullFailsTheNewestRequest(t *testing.T) {
+// Three requests that together outgrow the KV cache: the newest ones stop
+// (an error while reading the prompt, finish "context" with their text
+// while decoding) so that the oldest can finish whole.
+func TestKVCacheFullStopsTheNewestRequest(t *testing.T) {
 	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
 	noEnd := decodetest.NoStop(decodetest.HashLogits(4), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
 	lm := decodetest.NewLM(tok.Vocab(), 400, noEnd)
@@ -835,25 +848,33 @@ func TestKVCacheFullFailsTheNewestRequest(t *testing.T) {
 	defer e.Close()
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
+	results := make([]*decode.Result, 3)
 	for i := range errs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = e.Complete(context.Background(), decode.Request{Prefix: strings.Repeat(fmt.Sprint(i), 150), Suffix: "\n",
-				Limits: decode.Limits{MaxTokens: 60}, Stop: decode.StopRules{Multiline: decode.MultilineAlways, NoBlockEnd: true}})
+			results[i], errs[i] = e.Complete(context.Background(), decode.Request{Prefix: strings.Repeat(fmt.Sprint(i), 150), Suffix: "\n",
+				Limits: decode.Limits{MaxTokens: 60}, Stop: decode.StopRules{Multiline: decode.MultilineAlways, NoBlockEnd: true, NoFilters: true}})
 		}()
 	}
 	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		if err == nil {
-			ok++
-		} else if !strings.Contains(err.Error(), "KV cache full") {
-			t.Errorf("error %v", err)
+	whole, stopped := 0, 0
+	for i, err := range errs {
+		switch {
+		case err != nil && strings.Contains(err.Error(), "KV cache full"):
+			stopped++
+		case err != nil:
+			t.Errorf("request %d: %v", i, err)
+		case results[i].Completions[0].FinishReason == decode.FinishContext:
+			stopped++
+		case results[i].Completions[0].FinishReason == decode.FinishLength:
+			whole++
+		default:
+			t.Errorf("request %d: finish %q", i, results[i].Completions[0].FinishReason)
 		}
 	}
-	if ok == 0 {
-		t.Error("every request failed: the oldest should have finished")
+	if whole == 0 || stopped == 0 {
+		t.Errorf("%d requests finished whole and %d stopped for room; want at least one of each", whole, stopped)
 	}
 	checkIdle(t, e, lm)
 }
