@@ -75,6 +75,28 @@ func TestIndexContextGraphCLI(t *testing.T) {
 		strings.Count(errb.String(), "\n") != 1 {
 		t.Errorf("missing file: exit %d, stderr %q", code, errb.String())
 	}
+
+	// A missing file in a folder with no workspace marker: without the
+	// file check, its parent folder (in real use, possibly /) would be
+	// indexed before the error. Nothing may be indexed or cached.
+	bare := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bare, "a.go"), []byte("package a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	for _, args := range [][]string{{"context", "--line", "1"}, {"graph"}} {
+		for _, f := range []struct{ path, want string }{{filepath.Join(bare, "gone.go"), "gone.go"}, {bare, "is a directory"}} {
+			errb.Reset()
+			code := run(append(args, "--file", f.path), &out, &errb)
+			if code != 1 || !strings.Contains(errb.String(), f.want) {
+				t.Errorf("%s --file %s: exit %d, stderr %q", args[0], f.path, code, errb.String())
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(cache, "ghostline", "index")); err == nil {
+		t.Error("a missing file's folder was indexed: the index cache exists")
+	}
 }
 
 // --model takes an installed name, as for every other command: the

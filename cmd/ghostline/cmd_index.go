@@ -103,6 +103,13 @@ func openIndex(ctx context.Context, dir string, progress io.Writer) (*projectgra
 // when given, else found from file; built on demand with progress on
 // stderr) and returns it with file's absolute path.
 func openIndexForFile(file, root string) (*projectgraph.Index, string, error) {
+	// Check the file first: a missing one would otherwise send the index
+	// up to its parent folder, which can be / , and build it for nothing.
+	if fi, err := os.Stat(file); err != nil {
+		return nil, "", err
+	} else if fi.IsDir() {
+		return nil, "", fmt.Errorf("%s is a directory, not a file", file)
+	}
 	dir, err := workspaceRoot(file, root)
 	if err != nil {
 		return nil, "", err
