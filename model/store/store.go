@@ -404,6 +404,11 @@ func (s *Store) Resolve(nameOrPath string) (string, error) {
 		if m, ok := s.installed(e.Name); ok {
 			return filepath.Join(s.Dir, m.File), nil
 		}
+		// Copied in by hand under a catalogue name: used like any other
+		// hand-placed file (listed as source "file", not checked).
+		if p := filepath.Join(s.Dir, e.Name+modelExt); isFile(p) {
+			return p, nil
+		}
 		return "", &NotInstalledError{Name: e.Name, Dir: s.Dir, Default: e.Name == DefaultModel}
 	}
 	name := ref
@@ -422,8 +427,8 @@ func (s *Store) Resolve(nameOrPath string) (string, error) {
 		if m, ok := s.installed(name); ok {
 			return filepath.Join(s.Dir, m.File), nil
 		}
-		if fi, err := os.Stat(filepath.Join(s.Dir, name+modelExt)); err == nil && !fi.IsDir() {
-			return filepath.Join(s.Dir, name+modelExt), nil
+		if p := filepath.Join(s.Dir, name+modelExt); isFile(p) {
+			return p, nil
 		}
 	}
 	if isURLRef(ref) || strings.HasPrefix(ref, "pypi:") {
@@ -437,6 +442,11 @@ func (s *Store) Resolve(nameOrPath string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("unknown model %q: not a file, nor in the catalogue, the store (%s) or the Ollama store; see: ghostline models", ref, s.Dir)
+}
+
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // looksLikePath says whether a reference names a file rather than a model:

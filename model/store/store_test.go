@@ -478,6 +478,12 @@ func TestResolve(t *testing.T) {
 	if p, err := s.Resolve("handmade"); err != nil || p != filepath.Join(s.Dir, "handmade.gguf") {
 		t.Errorf("Resolve(handmade) = %q, %v", p, err)
 	}
+	// So does one copied in under a catalogue name, without a manifest:
+	// `ghostline models` lists it as installed, so it must be usable.
+	os.WriteFile(filepath.Join(s.Dir, "smollm2-135m.gguf"), tinyGGUF(t, "llama", 8), 0o644)
+	if p, err := s.Resolve("smollm2-135m"); err != nil || p != filepath.Join(s.Dir, "smollm2-135m.gguf") {
+		t.Errorf("Resolve(smollm2-135m copied in by hand) = %q, %v", p, err)
+	}
 }
 
 // TestInstalledDefaultModel checks the real default model when it is
