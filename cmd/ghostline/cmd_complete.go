@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -304,11 +305,19 @@ type batchOut struct {
 }
 
 // idKey canonicalises a JSON id so that resuming matches 7 and 7.0 or
-// "a" written with different escapes.
+// "a" written with different escapes. Numbers compare exactly (as
+// rationals), not as float64, which would merge ids beyond 2^53.
 func idKey(raw json.RawMessage) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
 	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
+	if err := dec.Decode(&v); err != nil {
 		return string(bytes.TrimSpace(raw))
+	}
+	if n, ok := v.(json.Number); ok {
+		if r, ok := new(big.Rat).SetString(n.String()); ok {
+			return r.RatString()
+		}
 	}
 	b, _ := json.Marshal(v)
 	return string(b)

@@ -222,3 +222,24 @@ func FuzzSplitAt(f *testing.F) {
 		}
 	})
 }
+
+// TestIDKey checks which batch ids count as the same request when a run
+// resumes: equal values, however written, and nothing else.
+func TestIDKey(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		same bool
+	}{
+		{`7`, `7.0`, true},
+		{`7`, `7e0`, true},
+		{`"a"`, `"\u0061"`, true},
+		{`7`, `"7"`, false},
+		{`12345678901234567`, `12345678901234568`, false}, // equal as float64
+		{`0.1`, `0.10000000000000001`, false},             // equal as float64
+		{`{"x":1}`, `{ "x" : 1 }`, true},
+	} {
+		if got := idKey(json.RawMessage(tc.a)) == idKey(json.RawMessage(tc.b)); got != tc.same {
+			t.Errorf("idKey(%s) == idKey(%s): %v, want %v", tc.a, tc.b, got, tc.same)
+		}
+	}
+}
