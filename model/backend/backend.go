@@ -142,10 +142,19 @@ func Register(name string, f Factory) {
 	factories[name] = f
 }
 
+// MaxThreads bounds the threads a backend may be asked for. Past the
+// cores of any machine this project targets, more threads only add
+// dispatch cost, and a few thousand would exhaust the Go runtime's OS
+// threads (each CPU worker locks one), a crash no caller can recover.
+const MaxThreads = 256
+
 // New makes the named backend. An unknown name, or one compiled out of
 // this build (e.g. cuda without its build tag), gets an error naming what
-// this build has.
+// this build has; so does a thread count outside [0, MaxThreads].
 func New(name string, threads int) (Backend, error) {
+	if threads < 0 || threads > MaxThreads {
+		return nil, fmt.Errorf("%d threads: want 0 (one per core) to %d", threads, MaxThreads)
+	}
 	mu.Lock()
 	f, ok := factories[name]
 	mu.Unlock()
