@@ -37,13 +37,19 @@ type Options struct {
 	// ~64 tokens), short enough that a step of a 0.5B model on two cores
 	// stays around a second.
 	PrefillChunk int
-	// MaxBeamWidth caps Beams.Width (default 8).
+	// MaxBeamWidth caps Beams.Width (default DefaultMaxBeamWidth).
 	MaxBeamWidth int
 	// NoHealing keeps the tokens of the word being typed in SPM and
 	// prefix-only prompts instead of letting the model re-choose them
 	// (token healing, Prompt.Heal); for comparisons.
 	NoHealing bool
 }
+
+// DefaultMaxBeamWidth is the widest beam a request may ask for by
+// default: MaxActive (8) requests of width 8 fill the KV cache's 64
+// sequence ids, and past ~4 beams the quality measured here no longer rose
+// while each step's cost grows with the width.
+const DefaultMaxBeamWidth = 8
 
 func (o *Options) defaults() {
 	if o.MaxActive <= 0 {
@@ -53,7 +59,7 @@ func (o *Options) defaults() {
 		o.PrefillChunk = 256
 	}
 	if o.MaxBeamWidth <= 0 {
-		o.MaxBeamWidth = 8
+		o.MaxBeamWidth = DefaultMaxBeamWidth
 	}
 	o.Budget = o.Budget.withDefaults()
 }

@@ -37,7 +37,7 @@ func init() {
 			fs.IntVar(&o.col, "col", 0, "cursor column, 1-based, in Unicode code points")
 			fs.StringVar(&o.lang, "lang", "", "LSP language id (default: from the file extension; with --batch, for lines without \"lang\")")
 			fs.IntVar(&o.maxTokens, "max-tokens", decode.DefaultMaxTokens, "most tokens to generate (with --batch, for lines without \"max_tokens\")")
-			fs.IntVar(&o.beams, "beams", 1, "beam width (1: greedy)")
+			fs.IntVar(&o.beams, "beams", 1, fmt.Sprintf("beam width (1: greedy; at most %d)", decode.DefaultMaxBeamWidth))
 			fs.BoolVar(&o.json, "json", false, "print JSON")
 			fs.StringVar(&o.batch, "batch", "", "JSONL file of requests")
 			fs.StringVar(&o.out, "out", "", "JSONL file of results (with --batch)")
@@ -231,6 +231,28 @@ func withSyntax(mode string, req *decode.Request, warn io.Writer) (func(), error
 	return con.Close, nil
 }
 
+// check validates the flags both modes share, before anything is read
+// or loaded: a bad value fails at once, not after the model has loaded
+// (or, in a batch, once per line).
+func (o completeFlags) check() error {
+	if o.beams < 1 || o.beams > decode.DefaultMaxBeamWidth {
+		return usageError{fmt.Sprintf("--beams is 1 to %d, not %d", decode.DefaultMaxBeamWidth, o.beams)}
+	}
+	if o.maxTokens < 1 {
+		return usageError{fmt.Sprintf("--max-tokens must be at least 1, not %d", o.maxTokens)}
+	}
+	if _, ok := decode.ParseMultiline(o.multiline); !ok {
+		return usageError{fmt.Sprintf("--multiline is auto, always or never, not %q", o.multiline)}
+	}
+	if o.astguard != "on" && o.astguard != "off" {
+		return usageError{fmt.Sprintf("--astguard is on or off, not %q", o.astguard)}
+	}
+	if o.threads < 0 {
+		return usageError{fmt.Sprintf("--threads must not be negative, not %d", o.threads)}
+	}
+	return nil
+}
+
 func runComplete(o completeFlags, stdout io.Writer) error {
 	if o.file == "" {
 		return usageError{"--file is required (or --batch)"}
@@ -238,13 +260,10 @@ func runComplete(o completeFlags, stdout io.Writer) error {
 	if o.line == 0 || o.col == 0 {
 		return usageError{"--line and --col are required (1-based)"}
 	}
-	if o.beams < 1 || o.maxTokens < 1 {
-		return usageError{"--beams and --max-tokens must be at least 1"}
+	if err := o.check(); err != nil {
+		return err
 	}
-	ml, ok := decode.ParseMultiline(o.multiline)
-	if !ok {
-		return usageError{fmt.Sprintf("--multiline is auto, always or never, not %q", o.multiline)}
-	}
+	ml, _ := decode.ParseMultiline(o.multiline)
 	text, err := readSource(o.file)
 	if err != nil {
 		return err
@@ -405,15 +424,15 @@ func runCompleteBatch(o completeFlags, stderr io.Writer) error {
 	if o.file != "" {
 		return usageError{"--batch and --file are exclusive"}
 	}
-	if o.parallel < 1 || o.beams < 1 {
-		return usageError{"--parallel and --beams must be at least 1"}
+	if o.parallel < 1 {
+		return usageError{"--parallel must be at least 1"}
+	}
+	if err := o.check(); err != nil {
+		return err
 	}
 	reqs, err := readBatch(o.batch)
 	if err != nil {
 		return err
-	}
-	if _, ok := decode.ParseMultiline(o.multiline); !ok {
-		return usageError{fmt.Sprintf("--multiline %q: want auto, always or never", o.multiline)}
 	}
 	done, keep, err := readDoneIDs(o.out)
 	if err != nil {

@@ -154,7 +154,7 @@ func TestCompleteBatchResumes(t *testing.T) {
 `), 0o644)
 	// An interrupted earlier run: id 1 done, a truncated line after it.
 	os.WriteFile(out, []byte(`{"id":1,"completion":"done before","stats":{}}`+"\n"+`{"id":"b","compl`), 0o644)
-	o := completeFlags{model: model, batch: in, out: out, beams: 1, parallel: 2, order: "psm", astguard: "off", threads: 2}
+	o := completeFlags{model: model, batch: in, out: out, beams: 1, maxTokens: 128, parallel: 2, order: "psm", astguard: "off", threads: 2}
 	var stderr bytes.Buffer
 	if err := runCompleteBatch(o, &stderr); err != nil {
 		t.Fatal(err)
@@ -191,6 +191,36 @@ func TestCompleteBatchResumes(t *testing.T) {
 	os.WriteFile(in, []byte(`{"id": 1, "prefix": "a"}`+"\n"+`{"id": 2, "prefix": "a", "multiline": "sometimes"}`+"\n"), 0o644)
 	if err := runCompleteBatch(o, &stderr); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("bad multiline: %v", err)
+	}
+}
+
+// TestCompleteFlagsCheckedFirst: a bad flag value fails at once in both
+// modes, naming the flag, before the model loads (here it does not even
+// exist) and before a batch's lines run.
+func TestCompleteFlagsCheckedFirst(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	os.WriteFile(in, []byte(`{"id": 1, "prefix": "a"}`+"\n"), 0o644)
+	src := filepath.Join(dir, "a.py")
+	os.WriteFile(src, []byte("x = 1\n"), 0o644)
+	modes := map[string][]string{
+		"single": {"complete", "--model", filepath.Join(dir, "none.gguf"), "--file", src, "--line", "1", "--col", "1"},
+		"batch":  {"complete", "--model", filepath.Join(dir, "none.gguf"), "--batch", in, "--out", filepath.Join(dir, "out.jsonl")},
+	}
+	for _, tc := range []struct{ flag, value string }{
+		{"--astguard", "maybe"}, {"--max-tokens", "0"}, {"--max-tokens", "-1"},
+		{"--beams", "0"}, {"--beams", "9"}, {"--multiline", "sometimes"}, {"--threads", "-2"},
+	} {
+		for mode, args := range modes {
+			var out, errb bytes.Buffer
+			code := run(append(append([]string(nil), args...), tc.flag, tc.value), &out, &errb)
+			if code == 0 || !strings.Contains(errb.String(), tc.flag) || strings.Contains(errb.String(), "none.gguf") {
+				t.Errorf("%s %s %s: exit %d, stderr %q; want an error naming the flag", mode, tc.flag, tc.value, code, errb.String())
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out.jsonl")); err == nil {
+		t.Error("a batch with a bad flag wrote OUT")
 	}
 }
 
