@@ -113,7 +113,8 @@ type ProgressFunc func(percent int, message string)
 // the ghostline.model setting changes, showing $/progress meanwhile.
 // Complete may be called before Load returns; it should then fail fast or
 // wait, its choice. A Load error wrapping ErrModelMissing makes the server
-// tell the user how to get the model (`ghostline pull`).
+// show it to the user as the way to get the model: its text must end with
+// the command that installs that model (`ghostline pull NAME`).
 type Loader interface {
 	Load(ctx context.Context, model string, report ProgressFunc) error
 }

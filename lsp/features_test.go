@@ -169,25 +169,38 @@ func TestSkippedDocuments(t *testing.T) {
 	}
 }
 
+// A missing model is reported once, with the command that installs the
+// model asked for: the default's `ghostline pull`, another's `ghostline
+// pull NAME`, never the default's for another.
 func TestModelMissingMessage(t *testing.T) {
-	c := fakeServer(t, &lsptest.Fake{MissingModel: true}, nil)
-	c.initialize(`{"window":{"workDoneProgress":true}}`, nil)
-	c.waitFor("showMessage", 5*time.Second, func() bool {
-		for _, m := range c.notifications {
-			if m.Method == "window/showMessage" {
-				return true
-			}
+	for _, tc := range []struct {
+		model string
+		want  string
+	}{{"", "install it with: ghostline pull. "}, {"qwen2.5-coder-1.5b", "install it with: ghostline pull qwen2.5-coder-1.5b. "}} {
+		c := fakeServer(t, &lsptest.Fake{MissingModel: true}, nil)
+		var opts any
+		if tc.model != "" {
+			opts = map[string]any{"model": tc.model}
 		}
-		return false
-	})
-	m := c.notificationsOf("window/showMessage")[0]
-	var p struct {
-		Type    int
-		Message string
-	}
-	json.Unmarshal(m.Params, &p)
-	if p.Type != 1 || !strings.Contains(p.Message, "ghostline pull") || !strings.Contains(p.Message, "not installed") {
-		t.Errorf("showMessage %+v: want an error naming `ghostline pull`", p)
+		c.initialize(`{"window":{"workDoneProgress":true}}`, opts)
+		c.waitFor("showMessage", 5*time.Second, func() bool {
+			for _, m := range c.notifications {
+				if m.Method == "window/showMessage" {
+					return true
+				}
+			}
+			return false
+		})
+		msgs := c.notificationsOf("window/showMessage")
+		var p struct {
+			Type    int
+			Message string
+		}
+		json.Unmarshal(msgs[0].Params, &p)
+		if len(msgs) != 1 || p.Type != 1 || !strings.Contains(p.Message, tc.want) || strings.Count(p.Message, "ghostline pull") != 1 ||
+			!strings.Contains(p.Message, "reload the window") {
+			t.Errorf("model %q: showMessage %+v (of %d); want one error with %q", tc.model, p, len(msgs), tc.want)
+		}
 	}
 }
 

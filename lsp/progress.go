@@ -115,7 +115,10 @@ func (s *Server) startLoad(model string) {
 		case errors.Is(err, ErrModelMissing):
 			p.end("model missing")
 			if !stale {
-				s.showMessage(msgError, fmt.Sprintf("Ghostline: %v. Run `ghostline pull` in a terminal to download the default model, then reload the window.", err))
+				// The error names the pull command for the model asked for
+				// (see ErrModelMissing); a fixed hint here would name the
+				// default model's even when another one is missing.
+				s.showMessage(msgError, fmt.Sprintf("Ghostline: %v. Run that in a terminal, then reload the window.", err))
 			}
 		case ctx.Err() != nil:
 			p.end("cancelled")

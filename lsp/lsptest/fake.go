@@ -122,12 +122,11 @@ func (f *Fake) Load(ctx context.Context, model string, report lsp.ProgressFunc) 
 		}
 		report(100*(i+1)/f.LoadSteps, fmt.Sprintf("step %d of %d", i+1, f.LoadSteps))
 	}
-	if f.MissingModel {
-		name := model
-		if name == "" {
-			name = "the default model"
+	if f.MissingModel { // worded as the real resolver words it
+		if model == "" {
+			return fmt.Errorf("%w: the default model is not installed; install it with: ghostline pull", lsp.ErrModelMissing)
 		}
-		return fmt.Errorf("%s is not installed: %w", name, lsp.ErrModelMissing)
+		return fmt.Errorf("%w: model %q is not installed; install it with: ghostline pull %s", lsp.ErrModelMissing, model, model)
 	}
 	return nil
 }
