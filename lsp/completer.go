@@ -119,6 +119,11 @@ type Loader interface {
 	Load(ctx context.Context, model string, report ProgressFunc) error
 }
 
+// ErrBrokenModel is wrapped by Complete errors meaning the model itself is
+// broken (it computes NaN or infinite values: corrupt weights): every
+// request will fail alike, so the user is told once how to repair it.
+var ErrBrokenModel = errors.New("broken model")
+
 // ErrModelMissing is wrapped by Loader errors meaning "no model file": the
 // user sees a message with the command that fixes it.
 var ErrModelMissing = errors.New("model not found")

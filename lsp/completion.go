@@ -15,8 +15,6 @@ import (
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
-
-	"github.com/ghostline-dev/ghostline/decode"
 )
 
 // Scheduling, in brief:
@@ -420,7 +418,7 @@ func (s *Server) run(ctx context.Context, j *job, sl, prev *slot, reply replier)
 			s.replyCancelled(ctx, j, reply)
 		case o.err != nil:
 			s.log.Warn("completion failed", "uri", j.uri, "err", o.err)
-			if errors.Is(o.err, decode.ErrNonFinite) {
+			if errors.Is(o.err, ErrBrokenModel) {
 				s.tellBrokenModel()
 			}
 			s.timing(j, "error", 0, &o)

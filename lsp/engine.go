@@ -193,6 +193,9 @@ func (c *EngineCompleter) Complete(ctx context.Context, req CompletionRequest) (
 	t0 := time.Now()
 	res, err := eng.Complete(ctx, dr)
 	tm.Engine = time.Since(t0)
+	if errors.Is(err, decode.ErrNonFinite) {
+		return CompletionResult{}, fmt.Errorf("%w: %w", ErrBrokenModel, err)
+	}
 	if err != nil {
 		return CompletionResult{}, err
 	}

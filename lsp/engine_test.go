@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ghostline-dev/ghostline/decode"
+	"github.com/ghostline-dev/ghostline/internal/fixtures"
 )
 
 func fixtureModel(t *testing.T, name string) string {
@@ -97,5 +98,25 @@ func TestCrossFileBudget(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("setting %d, prompt %d, template %+v: %d, want %d", tc.setting, tc.prompt, tc.tmpl, got, tc.want)
 		}
+	}
+}
+
+// A model that computes NaN: the adapter's error wraps ErrBrokenModel,
+// which the server turns into its one repair message.
+func TestEngineCompleterBrokenModel(t *testing.T) {
+	path := fixtures.NaNModel(t, fixtureModel(t, "qwen2-q8_0.gguf"))
+	c := &EngineCompleter{
+		Resolve:   func(string) (string, error) { return path, nil },
+		Options:   decode.LoadOptions{KVCells: 1024},
+		MaxTokens: 4,
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.Load(ctx, "", func(int, string) {}); err != nil {
+		t.Fatal(err)
+	}
+	req := CompletionRequest{Prefix: "x = ", Suffix: "\n", LanguageID: "python", N: 1, MaxLines: 1}
+	if _, err := c.Complete(ctx, req); !errors.Is(err, ErrBrokenModel) {
+		t.Errorf("NaN model: %v, want ErrBrokenModel", err)
 	}
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ghostline-dev/ghostline/model/gguf"
+	"github.com/ghostline-dev/ghostline/internal/fixtures"
 )
 
 func TestSplitAt(t *testing.T) {
@@ -111,27 +109,8 @@ func TestCompleteJSONContract(t *testing.T) {
 // A model whose weights hold NaN (a corrupt download) fails with an error
 // that names the commands that check and repair it, not with noise text.
 func TestCompleteCorruptModel(t *testing.T) {
-	data, err := os.ReadFile(fixture(t, "qwen2-q8_0.gguf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := gguf.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ti, ok := f.Tensor("output_norm.weight")
-	if !ok || ti.Type != gguf.F32 {
-		t.Fatalf("the fixture's output_norm.weight: %+v", ti)
-	}
-	at := f.DataOffset + ti.Offset
-	for i := uint64(0); i < ti.Size; i += 4 {
-		binary.LittleEndian.PutUint32(data[at+i:], math.Float32bits(float32(math.NaN())))
-	}
-	dir := t.TempDir()
-	model, src := filepath.Join(dir, "nan.gguf"), filepath.Join(dir, "main.go")
-	if err := os.WriteFile(model, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	model := fixtures.NaNModel(t, fixture(t, "qwen2-q8_0.gguf"))
+	src := filepath.Join(t.TempDir(), "main.go")
 	if err := os.WriteFile(src, []byte("package main\n\nfunc main() {\n\t\n}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/ghostline-dev/ghostline/decode"
 	"github.com/ghostline-dev/ghostline/lsp"
 )
 
@@ -24,7 +23,7 @@ import (
 //   - contains "PANIC": panics (tests recovery);
 //   - contains "SLOW": waits 300 ms (or until cancelled) before answering;
 //   - contains "NAN": fails as a model with corrupt weights does
-//     (decode.ErrNonFinite);
+//     (lsp.ErrBrokenModel);
 //   - contains "NOTHING": returns no candidates;
 //   - ends with "{": candidate i is "\n\tghost<i>()\n}" (multi-line);
 //   - otherwise: candidate i is `ghost<i>(word)` where word is the
@@ -89,7 +88,7 @@ func (f *Fake) Complete(ctx context.Context, req lsp.CompletionRequest) (lsp.Com
 	case strings.Contains(line, "NOTHING"):
 		return lsp.CompletionResult{}, nil
 	case strings.Contains(line, "NAN"):
-		return lsp.CompletionResult{}, fmt.Errorf("fake completer: %w", decode.ErrNonFinite)
+		return lsp.CompletionResult{}, fmt.Errorf("fake completer: %w", lsp.ErrBrokenModel)
 	}
 	var res lsp.CompletionResult
 	for i := range req.N {
