@@ -48,8 +48,8 @@ func init() {
 				if len(args) > 0 {
 					return usageError{"takes no arguments"}
 				}
-				if *complete < 0 {
-					return usageError{"--complete must be at least 0"}
+				if *targets < 1 || *complete < 0 {
+					return usageError{"--targets must be at least 1 and --complete at least 0"}
 				}
 				if *complete > *targets {
 					return usageError{fmt.Sprintf("--complete %d exceeds --targets %d (it completes the first of the recall targets)", *complete, *targets)}

@@ -13,7 +13,7 @@ func init() {
 	register(&command{
 		name:    "context",
 		summary: "show the cross-file context packed for a cursor (definitions, graph neighbours)",
-		usage:   "--file F --line L --col C [--root DIR] [--budget N] [--model PATH] [--json]",
+		usage:   "--file F --line L [--col C] [--root DIR] [--budget N] [--model PATH] [--json]",
 		setup: func(fs *flag.FlagSet) func(args []string) error {
 			file := fs.String("file", "", "the file being edited (required)")
 			line := fs.Int("line", 0, "cursor line, 1-based (required)")
@@ -31,6 +31,15 @@ func init() {
 				}
 				if *budget < 0 {
 					return usageError{"--budget must not be negative"}
+				}
+				// The cursor must be in the file, as for complete; checked
+				// before the index is opened (which may build it).
+				text, err := readSource(*file)
+				if err != nil {
+					return err
+				}
+				if _, err := splitAt(text, *line, *col); err != nil {
+					return fmt.Errorf("%s: %w", *file, err)
 				}
 				counter, err := tokenCounter(*model)
 				if err != nil {

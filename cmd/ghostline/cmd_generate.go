@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/ghostline-dev/ghostline/model"
+	"github.com/ghostline-dev/ghostline/model/backend"
 	"github.com/ghostline-dev/ghostline/model/tokenizer"
 )
 
@@ -14,13 +16,13 @@ func init() {
 	register(&command{
 		name:    "generate",
 		summary: "print the greedy continuation of a prompt as it streams",
-		usage:   "--model PATH --prompt TEXT [--n N] [--threads N] [--device cpu|cuda]",
+		usage:   "--model PATH --prompt TEXT [--n N] [--threads N] [--device NAME]",
 		setup: func(fs *flag.FlagSet) func([]string) error {
 			path := fs.String("model", "", "GGUF model file")
 			prompt := fs.String("prompt", "", "prompt text (special-token texts such as <fim_prefix> are parsed)")
 			n := fs.Int("n", 64, "tokens to generate (stops early at end of generation)")
 			threads := fs.Int("threads", 0, "threads (0: one per core)")
-			device := fs.String("device", "cpu", "backend: cpu or cuda")
+			device := fs.String("device", "cpu", "backend: "+strings.Join(backend.Available(), ", ")+" in this build")
 			return func(args []string) error {
 				if len(args) > 0 {
 					return usageError{"unexpected argument " + strconv.Quote(args[0])}

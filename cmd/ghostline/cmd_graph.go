@@ -14,7 +14,7 @@ func init() {
 	register(&command{
 		name:    "graph",
 		summary: "show a file's imports and importers from the project graph",
-		usage:   "--file F [--depth N] [--dot]",
+		usage:   "--file F [--root DIR] [--depth N] [--dot]",
 		setup: func(fs *flag.FlagSet) func(args []string) error {
 			file := fs.String("file", "", "the file (required)")
 			depth := fs.Int("depth", 1, "how many import hops to follow in each direction")

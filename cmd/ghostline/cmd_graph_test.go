@@ -76,6 +76,14 @@ func TestIndexContextGraphCLI(t *testing.T) {
 		t.Errorf("missing file: exit %d, stderr %q", code, errb.String())
 	}
 
+	// A cursor past the end of the file: an error, as complete gives.
+	for _, pos := range [][]string{{"--line", "500"}, {"--line", "1", "--col", "500"}} {
+		errb.Reset()
+		if code := run(append([]string{"context", "--file", main}, pos...), &out, &errb); code != 1 || !strings.Contains(errb.String(), "past the end") {
+			t.Errorf("context %v past the end: exit %d, stderr %q", pos, code, errb.String())
+		}
+	}
+
 	// A missing file in a folder with no workspace marker: without the
 	// file check, its parent folder (in real use, possibly /) would be
 	// indexed before the error. Nothing may be indexed or cached.

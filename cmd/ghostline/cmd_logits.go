@@ -20,14 +20,14 @@ func init() {
 	register(&command{
 		name:    "logits",
 		summary: "evaluate token ids and print logits as JSON (compare with llama.cpp)",
-		usage:   "--model PATH --tokens 1,2,3 [--top 8] [--greedy N] [--threads N] [--device cpu|cuda]",
+		usage:   "--model PATH --tokens 1,2,3 [--top 8] [--greedy N] [--threads N] [--device NAME]",
 		setup: func(fs *flag.FlagSet) func([]string) error {
 			path := fs.String("model", "", "GGUF model file")
 			tokens := fs.String("tokens", "", "comma-separated token ids, evaluated in one batch")
 			top := fs.Int("top", 8, "logits listed per position")
 			greedy := fs.Int("greedy", 0, "greedy continuation steps, one decode call per token")
 			threads := fs.Int("threads", 0, "threads (0: one per core)")
-			device := fs.String("device", "cpu", "backend: cpu or cuda")
+			device := fs.String("device", "cpu", "backend: "+strings.Join(backend.Available(), ", ")+" in this build")
 			return func(args []string) error {
 				if len(args) > 0 {
 					return usageError{"unexpected argument " + strconv.Quote(args[0])}

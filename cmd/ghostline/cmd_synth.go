@@ -18,7 +18,7 @@ func init() {
 	register(&command{
 		name:    "model synth",
 		summary: "write a random-weight model of a real model's shape (for benchmarks)",
-		usage:   "--arch llama|qwen2|starcoder2 --like " + strings.Join(model.ShapeNames(), "|") + " --type f16|q8_0|q4_k_m|... [--vocab VOCAB.gguf] --out PATH",
+		usage:   "--like " + strings.Join(model.ShapeNames(), "|") + " --out PATH [--arch llama|qwen2|starcoder2] [--type f16|q8_0|q4_k_m|...] [--vocab VOCAB.gguf]",
 		setup: func(fs *flag.FlagSet) func([]string) error {
 			arch := fs.String("arch", "", "architecture (default: the --like model's)")
 			like := fs.String("like", "", "real model whose shape to copy: "+strings.Join(model.ShapeNames(), ", "))
