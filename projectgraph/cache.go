@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 )
@@ -128,6 +129,9 @@ func loadCache(p string) (map[string]*File, error) {
 	}
 	m := make(map[string]*File, len(cf.Files))
 	for i, f := range cf.Files {
+		if err := f.check(); err != nil {
+			return nil, fmt.Errorf("projectgraph: cache %s: %w", p, err)
+		}
 		if f != nil && f.Path != "" {
 			if cf.Idents[i] != "" {
 				f.Idents = strings.Split(cf.Idents[i], "\n")
@@ -136,6 +140,24 @@ func loadCache(p string) (map[string]*File, error) {
 		}
 	}
 	return m, nil
+}
+
+// check rejects what no extraction produces, so that a damaged cache that
+// still decodes is rebuilt instead of trusted: a path leaving the root, or
+// a definition whose range the context packer would slice out of bounds.
+func (f *File) check() error {
+	if f == nil {
+		return nil
+	}
+	if f.Path != "" && (path.IsAbs(f.Path) || !filepath.IsLocal(filepath.FromSlash(f.Path))) {
+		return fmt.Errorf("file path %q is not inside the workspace", f.Path)
+	}
+	for _, s := range f.Symbols {
+		if s.Start < 0 || s.End < s.Start || s.Line < 1 || s.EndLine < s.Line {
+			return fmt.Errorf("%s: symbol %q has range %d..%d, lines %d..%d", f.Path, s.Name, s.Start, s.End, s.Line, s.EndLine)
+		}
+	}
+	return nil
 }
 
 // CachePath returns where the index is persisted ("" when no cache

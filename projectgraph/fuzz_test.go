@@ -1,6 +1,7 @@
 package projectgraph
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,6 +105,46 @@ func FuzzSmallParsers(f *testing.F) {
 		_ = (ApproxCounter{}).Count(s)
 		if n, err := offsetOf([]byte(s), 3, 5); err != nil || n < 0 || n > len(s) {
 			t.Fatalf("offsetOf = %d, %v", n, err)
+		}
+	})
+}
+
+// FuzzLoadCache feeds damaged index caches to the loader: it must return
+// an error (the caller then rebuilds) or files whose paths stay inside the
+// workspace and whose definitions the context packer can slice, never
+// panic.
+func FuzzLoadCache(f *testing.F) {
+	root := copyTree(f, filepath.Join(fixtures, "gorepo"))
+	ix, err := Open(context.Background(), root, Options{Config: Config{CacheDir: f.TempDir()}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, err := os.ReadFile(ix.CachePath())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add([]byte("not a gob"))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(dir, "index.gob")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files, err := loadCache(p)
+		if err != nil {
+			return
+		}
+		for path, fl := range files {
+			if strings.HasPrefix(path, "/") || strings.HasPrefix(path, "../") || path == ".." {
+				t.Fatalf("cached path %q leaves the workspace", path)
+			}
+			for _, s := range fl.Symbols {
+				if s.Start < 0 || s.End < s.Start {
+					t.Fatalf("%s: symbol range %d..%d accepted", path, s.Start, s.End)
+				}
+			}
 		}
 	})
 }

@@ -2,6 +2,7 @@ package projectgraph
 
 import (
 	"context"
+	"encoding/gob"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,7 +15,7 @@ import (
 )
 
 // copyTree copies a fixture into a temporary directory the test may edit.
-func copyTree(t *testing.T, src string) string {
+func copyTree(t testing.TB, src string) string {
 	t.Helper()
 	dst := t.TempDir()
 	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
@@ -106,6 +107,40 @@ func TestPersistenceRoundTrip(t *testing.T) {
 	}
 	if ix4.File("cart/config.go") != nil || len(ix4.Definitions("apiToken")) != 0 {
 		t.Errorf("removed file still indexed")
+	}
+}
+
+// A cache that decodes but holds what no extraction produces is refused
+// (and so rebuilt), not trusted: a path out of the workspace would be read,
+// a bad range would be sliced.
+func TestLoadCacheRejectsImpossibleEntries(t *testing.T) {
+	sym := Symbol{Name: "f", Kind: "function", Line: 1, SigLine: 1, EndLine: 2, Start: 0, End: 10}
+	for _, tc := range []struct {
+		name string
+		edit func(f *File)
+		ok   bool
+	}{
+		{"sound", func(*File) {}, true},
+		{"negative start", func(f *File) { f.Symbols[0].Start = -5 }, false},
+		{"end before start", func(f *File) { f.Symbols[0].End = -1 }, false},
+		{"line 0", func(f *File) { f.Symbols[0].Line = 0 }, false},
+		{"path up", func(f *File) { f.Path = "../../etc/passwd" }, false},
+		{"absolute path", func(f *File) { f.Path = "/etc/passwd" }, false},
+	} {
+		f := &File{Path: "a/b.go", Lang: Go, Symbols: []Symbol{sym}}
+		tc.edit(f)
+		p := filepath.Join(t.TempDir(), "index.gob")
+		fh, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := gob.NewEncoder(fh).Encode(&cacheFile{Schema: SchemaVersion, Files: []*File{f}, Idents: []string{""}}); err != nil {
+			t.Fatal(err)
+		}
+		fh.Close()
+		if _, err := loadCache(p); (err == nil) != tc.ok {
+			t.Errorf("%s: loadCache error %v, want ok=%v", tc.name, err, tc.ok)
+		}
 	}
 }
 
