@@ -491,16 +491,27 @@ func cleanCandidates(cands []Candidate, n, maxLines int) []string {
 }
 
 // firstLines keeps the first n lines of s (without the break after them).
+// A last break followed only by indentation is not a line: it is the
+// break the engine adds after a completion that ends a line typed at a
+// line start, which keeps the code after the cursor on its own line. It
+// is not counted, and it stays after a cut.
 func firstLines(s string, n int) string {
+	body, tail := s, ""
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 && strings.TrimLeft(s[i+1:], " \t") == "" {
+		body, tail = s[:i], s[i:]
+		if strings.HasSuffix(body, "\r") {
+			body, tail = body[:len(body)-1], "\r"+tail
+		}
+	}
 	off := 0
 	for i := 0; i < n; i++ {
-		j := strings.IndexByte(s[off:], '\n')
+		j := strings.IndexByte(body[off:], '\n')
 		if j < 0 {
 			return s
 		}
 		off += j + 1
 	}
-	return strings.TrimRight(s[:off-1], "\r")
+	return strings.TrimRight(body[:off-1], "\r") + tail
 }
 
 func (s *Server) executeCommand(call *jsonrpc2.Call, reply replier) {

@@ -80,3 +80,28 @@ func TestConfigApply(t *testing.T) {
 		t.Error("Apply changed the receiver's Enable map")
 	}
 }
+
+// TestFirstLines: cutting a candidate to the maxLines setting keeps whole
+// lines, and keeps the break the engine adds after a completion typed at a
+// line start (without it the code after the cursor would be glued to the
+// last line: "x = y * 2return x").
+func TestFirstLines(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"a", 1, "a"},
+		{"a\nb\nc", 2, "a\nb"},
+		{"a\r\nb\r\nc", 2, "a\r\nb"},
+		{"a\nb", 2, "a\nb"},
+		{"y = x + 1\n    x = y * 2\n    ", 2, "y = x + 1\n    x = y * 2\n    "},
+		{"y = x + 1\n    x = y * 2\n    z = 3\n    ", 2, "y = x + 1\n    x = y * 2\n    "},
+		{"a\r\nb\r\nc\r\n\t", 1, "a\r\n\t"},
+		{"a\n", 1, "a\n"},
+	} {
+		if got := firstLines(tc.s, tc.n); got != tc.want {
+			t.Errorf("firstLines(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
+		}
+	}
+}
