@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -34,21 +35,30 @@ func applyFilters(text string, d *docInfo) string {
 
 // filterRepetition cuts a completion that has fallen into a loop: the same
 // block of 1–4 lines three times in a row keeps only its first
-// occurrence, and a line ending in one short unit repeated 8 or more times
+// occurrence, and a line ending in one short unit repeated into a long run
 // keeps one. Small models at low temperature loop this way.
-func filterRepetition(text string, _ *docInfo) string {
+//
+// Lines compare with their indentation (the first one with the cursor
+// line's text before it), so the closers of nested blocks ("\t\t}",
+// "\t}", "}"; Ruby's "end"s) are not a loop.
+func filterRepetition(text string, d *docInfo) string {
 	lines := strings.Split(text, "\n")
+	full := slices.Clone(lines)
+	full[0] = d.lineBefore + full[0]
 	for i := 0; i < len(lines); i++ {
 		for p := 1; p <= 4 && i+3*p <= len(lines); p++ {
 			if blankBlock(lines[i : i+p]) {
 				continue
 			}
-			if eqLines(lines[i:i+p], lines[i+p:i+2*p]) && eqLines(lines[i:i+p], lines[i+2*p:i+3*p]) {
+			if eqLines(full[i:i+p], full[i+p:i+2*p]) && eqLines(full[i:i+p], full[i+2*p:i+3*p]) {
 				return strings.Join(lines[:i+p], "\n")
 			}
 		}
 	}
-	// Within the last line: a unit of 1–16 bytes repeated at its end.
+	// Within the last line: a unit of 1–16 bytes repeated at its end into
+	// a run of at least minLoopRun bytes. Shorter runs are code: numeric
+	// and hex literals (100000000, 0xFFFFFFFF), padding strings. Runs of
+	// separator characters (// -----, /*****) are comment rules, not loops.
 	last := lines[len(lines)-1]
 	for u := 1; u <= 16 && u*8 <= len(last); u++ {
 		unit := last[len(last)-u:]
@@ -56,13 +66,21 @@ func filterRepetition(text string, _ *docInfo) string {
 		for k := len(last) - 2*u; k >= 0 && last[k:k+u] == unit; k -= u {
 			n++
 		}
-		if n >= 8 && strings.TrimSpace(unit) != "" {
+		if n >= 8 && n*u >= minLoopRun && strings.Trim(unit, ruleChars) != "" {
 			lines[len(lines)-1] = last[:len(last)-(n-1)*u]
 			return strings.Join(lines, "\n")
 		}
 	}
 	return text
 }
+
+// minLoopRun is the shortest run of one repeated unit that counts as a
+// loop: longer than the 32 hex digits of a 128-bit literal, while a looping
+// model, which runs until its token limit, overshoots it by far.
+const minLoopRun = 40
+
+// ruleChars make up comment rules and separators, which repeat on purpose.
+const ruleChars = " \t-=*#~_+/<>."
 
 func blankBlock(ls []string) bool {
 	for _, l := range ls {
@@ -73,9 +91,10 @@ func blankBlock(ls []string) bool {
 	return true
 }
 
+// eqLines compares lines with their indentation, ignoring trailing space.
 func eqLines(a, b []string) bool {
 	for i := range a {
-		if strings.TrimSpace(a[i]) != strings.TrimSpace(b[i]) {
+		if strings.TrimRight(a[i], " \t\r") != strings.TrimRight(b[i], " \t\r") {
 			return false
 		}
 	}

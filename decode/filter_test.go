@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -17,8 +18,15 @@ func TestFilters(t *testing.T) {
 		{"loop of one line", "func f() {\n\t", "\n}\n", "x++\n\tx++\n\tx++\n\tx++", "x++"},
 		{"loop of two lines", "", "", "a()\nb()\na()\nb()\na()\nb()", "a()\nb()"},
 		{"two repeats are not a loop", "", "", "a()\na()\nb()", "a()\na()\nb()"},
-		{"repeated unit at line end", "s := \"", "\"\n", "abababababababababab", "ab"},
+		{"repeated unit at line end", "s := \"", "\"\n", strings.Repeat("ab", 30), "ab"},
+		{"repeated list items", "xs = [", "]\n", "1, " + strings.Repeat("0, ", 20), "1, 0,"},
 		{"short runs survive", "n := ", "\n", "1000000", "1000000"},
+		{"hex literal", "mask := ", "\n", "0xFFFFFFFFFFFFFFFF", "0xFFFFFFFFFFFFFFFF"},
+		{"big number", "n = ", "\n", "100000000", "100000000"},
+		{"comment rule", "", "\n", "// " + strings.Repeat("-", 70), "// " + strings.Repeat("-", 70)},
+		{"nested closers", "func f() {\n\tfor {\n\t\tif x {\n\t\t\t", "\n", "n++\n\t\t\t}\n\t\t}\n\t}", "n++\n\t\t\t}\n\t\t}\n\t}"},
+		{"nested ends", "def f\n  if x\n    while y\n      ", "\n", "z\n    end\n  end\nend", "z\n    end\n  end\nend"},
+		{"loop at one indentation", "", "\n", "a\n}\n}\n}", "a\n}"},
 		// Duplicates of the suffix's next lines.
 		{"drops the next line", "if x {\n\t", "\n\treturn y\n}\n", "y = 2\n\treturn y", "y = 2"},
 		{"drops the next two lines", "def f():\n    ", "\n    return a\nprint(f())\n", "a = 1\n    return a\nprint(f())", "a = 1"},
