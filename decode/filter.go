@@ -179,8 +179,12 @@ func filterClosers(text string, d *docInfo) string {
 func duplicated(d *docInfo, body string, k int, head string) bool {
 	brackets := strings.ContainsAny(head, ")]}")
 	if brackets {
+		// Every closer the line already has after the cursor needs its
+		// opener, not only the k the completion repeats: with "))" after
+		// "f(g(", a completion "x)" leaves one of them unmatched.
+		need := closerRun(strings.TrimLeft(d.restOfLine, " \t"))
 		pre := tail(d.prefix, 4096)
-		if enoughOpen(pre+body, head) || !enoughOpen(pre+body[:len(body)-k], head) {
+		if enoughOpen(pre+body, need) || !enoughOpen(pre+body[:len(body)-k], need) {
 			return false
 		}
 	}
@@ -220,6 +224,15 @@ func enoughOpen(text, closers string) bool {
 		}
 	}
 	return true
+}
+
+// closerRun is the leading run of s made of closers and separators.
+func closerRun(s string) string {
+	i := strings.IndexFunc(s, func(r rune) bool { return !strings.ContainsRune(closerChars+" \t", r) })
+	if i < 0 {
+		return s
+	}
+	return s[:i]
 }
 
 func tail(s string, n int) string {

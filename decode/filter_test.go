@@ -37,6 +37,10 @@ func TestFilters(t *testing.T) {
 		// Closers already in the document.
 		{"closer after cursor", "print(add(1, ", ")\n", "2))", "2)"},
 		{"two closers", "f(g(", "))\n", "x))", "x"},
+		{"one of two closers", "f(g(", "))\n", "x)", "x"},
+		{"auto-closed brackets", "print(len(", "))\n", "xs)", "xs"},
+		{"closer of its own call kept", "f(g(", "))\n", "h(x)", "h(x)"},
+		{"closers then code", "f(", "), y\n", "x)", "x"},
 		{"own closer kept", "g(x, ", ")\n", "f()", "f()"},
 		{"closer of an earlier line kept", "call(\n  a,\n  ", ")\n", "b", "b"},
 		{"semicolon", "let a = b", ";\n", " + c;", " + c"},
