@@ -245,16 +245,9 @@ func (d *docInfo) stopCheck(text string, req *Request) (keep string, reason stri
 	// The newest line, possibly still being written: its indentation is
 	// known from its first visible character, so a block end is caught
 	// without generating the whole next line.
-	if last := text[nl+1:]; !req.Stop.NoBlockEnd {
-		if t := strings.TrimSpace(last); t != "" {
-			w := indentWidth(last)
-			cut := strings.TrimRight(text[:nl], " \t\r\n")
-			if w < d.indent {
-				return cut, FinishBlock, true
-			}
-			if w == d.indent && d.opensBlock && d.wentDeeper(text[:nl]) && !strings.ContainsRune(")]}", rune(t[0])) {
-				return cut, FinishBlock, true
-			}
+	if !req.Stop.NoBlockEnd {
+		if keep, ok := d.endsBlock(text[nl+1:], text[:nl]); ok {
+			return keep, FinishBlock, true
 		}
 	}
 	// Rules on the newest complete line: it ends at nl and starts after
@@ -262,6 +255,15 @@ func (d *docInfo) stopCheck(text string, req *Request) (keep string, reason stri
 	// first line continues the cursor's line).
 	start := strings.LastIndexByte(text[:nl], '\n') + 1
 	line := strings.TrimSuffix(text[start:nl], "\r")
+	// The block-end rule again, for a line whose break came in the same
+	// token as its text (Qwen2's pre-tokenizer keeps "}\n" together), so
+	// that the rule never saw it unfinished: the stop must not depend on
+	// how the text was cut into tokens.
+	if start > 0 && !req.Stop.NoBlockEnd {
+		if keep, ok := d.endsBlock(line, text[:start-1]); ok {
+			return keep, FinishBlock, true
+		}
+	}
 	if start == 0 {
 		if !d.atLineStart {
 			return "", "", false
@@ -288,6 +290,24 @@ func (d *docInfo) stopCheck(text string, req *Request) (keep string, reason stri
 		return text[:nl], FinishBlock, true
 	}
 	return "", "", false
+}
+
+// endsBlock reports whether line, which follows before in the completion,
+// lies past the end of the cursor's block: indented less than the cursor's
+// line, or back at its indentation after the completion went deeper into
+// the block the cursor opened (and not its closer, which belongs to the
+// block). keep is before without the line. Only the line's first visible
+// character is needed, so the rule fires while the line is being written.
+func (d *docInfo) endsBlock(line, before string) (keep string, ok bool) {
+	t := strings.TrimSpace(line)
+	if t == "" {
+		return "", false
+	}
+	w := indentWidth(line)
+	if w < d.indent || w == d.indent && d.opensBlock && d.wentDeeper(before) && !strings.ContainsRune(")]}", rune(t[0])) {
+		return strings.TrimRight(before, " \t\r\n"), true
+	}
+	return "", false
 }
 
 // isNextLine reports whether a whole line of the completion is the j-th
