@@ -351,6 +351,11 @@ func (s *Server) timing(j *job, outcome string, items int, o *outcome) {
 // run executes one job on its own goroutine.
 func (s *Server) run(ctx context.Context, j *job, sl, prev *slot, reply replier) {
 	defer s.tasks.Done()
+	// Once answered, the request's context is cancelled: it is a child of
+	// the server's, which would otherwise keep every finished request's
+	// context for the whole session. A Completer still running here was
+	// cancelled already (its request was answered as cancelled).
+	defer sl.cancel(errAnswered)
 	started := false
 	defer func() {
 		s.mu.Lock()

@@ -776,3 +776,32 @@ func TestCompletionBudget(t *testing.T) {
 		t.Errorf("deadline %v without a budget", d)
 	}
 }
+
+// ctxCompleter answers at once and hands each request's context to the
+// test.
+type ctxCompleter struct{ ctxs chan context.Context }
+
+func (c ctxCompleter) Complete(ctx context.Context, _ lsp.CompletionRequest) (lsp.CompletionResult, error) {
+	c.ctxs <- ctx
+	return lsp.CompletionResult{Candidates: []lsp.Candidate{{Text: "x"}}}, nil
+}
+
+// An answered request's context is released (cancelled), not kept as a
+// child of the server's for the rest of the session.
+func TestAnsweredRequestReleasesItsContext(t *testing.T) {
+	cc := ctxCompleter{ctxs: make(chan context.Context, 4)}
+	c := fakeServer(t, nil, func(o *lsp.Options) { o.Completer = cc })
+	c.initialize(vscodeCaps, nil)
+	c.open("file:///a.go", "go", "package a\n\nvar v = ")
+	var list inlineList
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///a.go", 2, 8, 2)), &list)
+	if got := list.texts(); len(got) != 1 {
+		t.Fatalf("items %q, want the completer's one", got)
+	}
+	ctx := <-cc.ctxs
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Error("the answered request's context is still live")
+	}
+}

@@ -483,6 +483,7 @@ var (
 	errSuperseded      = errors.New("superseded by a newer completion request for the same document")
 	errDocClosed       = errors.New("document closed")
 	errShutdown        = errors.New("server shutting down")
+	errAnswered        = errors.New("request answered")
 )
 
 func (s *Server) reportBadSettings(bad []string) {
