@@ -16,7 +16,7 @@ import (
 // SchemaVersion is bumped whenever File, Symbol, Import or what the
 // extractor produces changes meaning; a cache with another version is
 // ignored and rebuilt.
-const SchemaVersion = 5
+const SchemaVersion = 6 // 6: long signatures masked before they are cut
 
 // CacheDir returns the directory holding indexes:
 // $XDG_CACHE_HOME/ghostline/index, else ~/.cache/ghostline/index.

@@ -886,6 +886,12 @@ func (w *walker) defNamed(c, outer *sitter.Node, kind, container, name string) s
 		}
 	}
 	if len(sig) > maxSignature {
+		// Mask before cutting: the context packer masks what it shows,
+		// but a token cut at the boundary no longer matches its pattern
+		// and would leak most of its characters.
+		sig = MaskSecrets(sig)
+	}
+	if len(sig) > maxSignature {
 		cut := maxSignature
 		for cut > 0 && !utf8.RuneStart(sig[cut]) {
 			cut-- // never split a character (invalid bytes elsewhere stay)

@@ -391,6 +391,26 @@ func TestContextMasksSecrets(t *testing.T) {
 	}
 }
 
+// A long signature is cut to maxSignature bytes; a secret it holds must
+// not survive in part (cut, it no longer matches the mask's pattern).
+func TestLongSignatureMasksBeforeCutting(t *testing.T) {
+	token := "ghp_" + strings.Repeat("Ab3", 12)
+	for _, pad := range []int{maxSignature - 60, maxSignature - 20, maxSignature - 10} {
+		src := "package p\n\nvar Client = NewClient(\"" + strings.Repeat("p", pad) + "\", \"" + token + "\")\n"
+		x := newExtractor()
+		fx, err := x.extract(Go, []byte(src))
+		x.close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range fx.Symbols {
+			if strings.Contains(s.Signature, "ghp_Ab3") {
+				t.Errorf("pad %d: signature %q keeps part of the token", pad, s.Signature)
+			}
+		}
+	}
+}
+
 func TestContextErrors(t *testing.T) {
 	ix := openFixture(t, "gorepo")
 	for _, req := range []Request{
