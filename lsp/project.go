@@ -52,6 +52,7 @@ type ProjectContext struct {
 	open    map[string]bool        // paths of open documents
 	recent  []string               // paths of edited documents, newest first
 	last    map[string]lineContext // per document path: the context of its cursor's line
+	gen     uint64                 // counts index changes: a context computed across one is not kept in last
 	tasks   sync.WaitGroup
 }
 
@@ -220,6 +221,7 @@ func (p *ProjectContext) watch(ctx context.Context, fo *folder, w projectgraph.W
 func (p *ProjectContext) forget() {
 	p.mu.Lock()
 	clear(p.last)
+	p.gen++
 	p.mu.Unlock()
 }
 
@@ -234,6 +236,7 @@ func (p *ProjectContext) FilesChanged(events []FileEvent) {
 	}
 	base := p.start()
 	clear(p.last) // files changed: contexts are recomputed
+	p.gen++
 	for _, ev := range events {
 		path := filePath(ev.URI)
 		if fo := p.folderOf(path); fo != nil && fo.ix != nil {
@@ -351,6 +354,7 @@ func (p *ProjectContext) Blocks(req CompletionRequest, budget int) (_ ProjectBlo
 		}
 	}
 	recent := slices.DeleteFunc(slices.Clone(p.recent), func(s string) bool { return s == req.Path })
+	gen := p.gen
 	p.mu.Unlock()
 	slices.Sort(open) // deterministic prompts
 
@@ -375,7 +379,9 @@ func (p *ProjectContext) Blocks(req CompletionRequest, budget int) (_ ProjectBlo
 		out.Blocks = append(out.Blocks, decode.ContextBlock{Path: b.Path, Text: b.Text, Reason: b.Reason})
 	}
 	p.mu.Lock()
-	if p.folders[fo.uri] == fo { // not removed meanwhile
+	// Kept for the line's next requests unless the folder went away or the
+	// index changed while this was computed (the result may predate it).
+	if p.folders[fo.uri] == fo && p.gen == gen {
 		p.last[req.Path] = lineContext{line: req.Line, budget: budget, at: time.Now(), blocks: out}
 	}
 	p.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,6 +56,18 @@ func mainRequest(t *testing.T, root string, extra string) CompletionRequest {
 	prefix := src[:at] + extra
 	return CompletionRequest{URI: fileURI(path), Path: path, LanguageID: "go", Version: 1,
 		Prefix: prefix, Suffix: src[at:], Line: strings.Count(prefix, "\n"), Column: len(prefix) - lineStart(prefix)}
+}
+
+// changingCounter counts tokens as the approximate counter does, and the
+// first time it is used the index "changes" (as a watcher batch would).
+type changingCounter struct {
+	p    *ProjectContext
+	once sync.Once
+}
+
+func (c *changingCounter) Count(s string) int {
+	c.once.Do(c.p.forget)
+	return projectgraph.ApproxCounter{}.Count(s)
 }
 
 func blockText(pb ProjectBlocks) string {
@@ -133,6 +146,18 @@ func TestProjectContext(t *testing.T) {
 	if off, _, _ := p.Blocks(req, 0); len(off.Blocks) != 0 || off.Rel != "main.go" {
 		t.Errorf("budget 0: %+v (want no blocks, the path still relative)", off)
 	}
+	// The index changes while a context is being computed: that context
+	// is answered, but not kept for the line's next requests.
+	p.Counter = &changingCounter{p: p}
+	onLine := mainRequest(t, root, "\n\tc.Tot")
+	if _, cached, _ := p.Blocks(onLine, 512); cached {
+		t.Error("a new line was answered from the cache")
+	}
+	if _, cached, _ := p.Blocks(onLine, 512); cached {
+		t.Error("a context computed across an index change was kept")
+	}
+	p.Counter = nil
+
 	outside := req
 	outside.Path, outside.URI = "/elsewhere/x.go", "file:///elsewhere/x.go"
 	if pb, _, _ := p.Blocks(outside, 512); len(pb.Blocks) != 0 || pb.Rel != "" {
