@@ -190,7 +190,8 @@ func TestScanLimitsAndLinks(t *testing.T) {
 	write(t, root, "ok.go", "package x\n\nfunc Ok() {}\n")
 	write(t, root, "big.go", "package x\n\n// "+strings.Repeat("a", 2000)+"\nfunc Big() {}\n")
 	write(t, root, "bin.c", "int x;\x00\x01\x02")
-	write(t, root, "latin1.py", "x = '\xe9\xe8'\n")
+	write(t, root, "latin1.py", "# caf\xe9\nx = '\xe9\xe8'\n")      // legacy encoding: still source
+	write(t, root, "noise.py", strings.Repeat("\xff\xfe\x80", 100)) // no NUL, but not text
 	write(t, root, "node_modules/dep/index.js", "export function dep() {}\n")
 	write(t, root, ".hidden/h.go", "package h\n")
 	write(t, root, "creds/credentials.json", `{"k": 1}`)
@@ -210,7 +211,7 @@ func TestScanLimitsAndLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"in_link.go", "ok.go", "real/in.go"}
+	want := []string{"in_link.go", "latin1.py", "ok.go", "real/in.go"}
 	if diff := cmp.Diff(want, ix.Files()); diff != "" {
 		t.Errorf("files (-want +got):\n%s", diff)
 	}

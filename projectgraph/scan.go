@@ -354,7 +354,7 @@ func isMinifiedName(name string) bool {
 // skipContent says why a file's content disqualifies it, or "".
 func skipContent(src []byte, includeGenerated bool) string {
 	head := src[:min(len(src), 8000)]
-	if bytes.IndexByte(head, 0) >= 0 || !validHead(head) {
+	if bytes.IndexByte(head, 0) >= 0 || !mostlyText(head) {
 		return "binary"
 	}
 	if includeGenerated {
@@ -366,17 +366,21 @@ func skipContent(src []byte, includeGenerated bool) string {
 	return ""
 }
 
-// validHead reports whether h is UTF-8, allowing a rune cut at its end.
-func validHead(h []byte) bool {
-	if utf8.Valid(h) {
-		return true
-	}
-	for i := 1; i <= 3 && i < len(h); i++ {
-		if utf8.RuneStart(h[len(h)-i]) {
-			return utf8.Valid(h[:len(h)-i])
+// mostlyText reports whether at most 30% of h's bytes are invalid UTF-8
+// (a short file with two accented letters reaches 15%). Source in a legacy encoding (a Latin-1 "é" in a comment) is
+// still source, and its definitions are worth indexing; binary data has
+// NUL bytes (checked first: 8,000 random bytes hold one but for a chance
+// of ~10⁻¹⁴) or is mostly invalid.
+func mostlyText(h []byte) bool {
+	bad := 0
+	for i := 0; i < len(h); {
+		r, n := utf8.DecodeRune(h[i:])
+		if r == utf8.RuneError && n == 1 && len(h)-i >= utf8.UTFMax {
+			bad++ // a rune cut at the end of the head is not counted
 		}
+		i += n
 	}
-	return false
+	return bad*10 <= len(h)*3
 }
 
 // isGenerated recognises the generated-file markers of the common tools in
