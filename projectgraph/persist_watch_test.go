@@ -293,11 +293,29 @@ func TestFSWatcher(t *testing.T) {
 	write(t, root, "promo/deep/later.go", "package deep\n\nfunc Later() {}\n")
 	waitFor(t, "file in new directory indexed", wait, func() bool { return len(ix.Definitions("Later")) == 1 })
 
+	// A renamed directory: files written in it afterwards, directly and
+	// below, are seen under the new name.
+	if err := os.Rename(filepath.Join(root, "promo"), filepath.Join(root, "promo2")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "renamed directory reindexed", wait, func() bool { return ix.File("promo2/deep/later.go") != nil && ix.File("promo/deep/later.go") == nil })
+	write(t, root, "promo2/top.go", "package promo\n\nfunc Top() {}\n")
+	write(t, root, "promo2/deep/after.go", "package deep\n\nfunc After() {}\n")
+	waitFor(t, "files in the renamed directory indexed", wait, func() bool {
+		return len(ix.Definitions("Top")) == 1 && len(ix.Definitions("After")) == 1 && ix.File("promo2/deep/after.go") != nil
+	})
+	if err := os.Rename(filepath.Join(root, "promo2"), filepath.Join(root, "promo")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "renamed back", wait, func() bool { return ix.File("promo/top.go") != nil && ix.File("promo2/top.go") == nil })
+
 	// A vanished directory.
 	if err := os.RemoveAll(filepath.Join(root, "promo")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "removed directory dropped", wait, func() bool { return len(ix.Definitions("Promo")) == 0 && len(ix.Definitions("Later")) == 0 })
+	waitFor(t, "removed directory dropped", wait, func() bool {
+		return len(ix.Definitions("Promo")) == 0 && len(ix.Definitions("Later")) == 0 && len(ix.Definitions("Top")) == 0
+	})
 
 	// A burst like a branch switch: 1,000 files.
 	start := time.Now()

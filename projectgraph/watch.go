@@ -46,9 +46,15 @@ const (
 const maxPending = 4096
 
 type fsWatcher struct {
-	root   string
-	skip   map[string]bool
-	w      *fsnotify.Watcher
+	root string
+	skip map[string]bool
+	w    *fsnotify.Watcher
+	// dirs are the watched directories (owned by loop once it runs). A
+	// directory renamed or removed has its watches and those below it
+	// dropped: the kernel's watch of a moved directory follows the inode
+	// but keeps the old path in fsnotify, so re-adding it under the new
+	// name would report its files under the old one.
+	dirs   map[string]bool
 	out    chan Batch
 	done   chan struct{}
 	once   sync.Once
@@ -71,7 +77,7 @@ func NewWatcher(root string, cfg Config) (Watcher, error) {
 	if err != nil {
 		return nil, fmtErr("watch", err)
 	}
-	fw := &fsWatcher{root: abs, skip: cfg.skipDirs(), w: w, out: make(chan Batch, 4),
+	fw := &fsWatcher{root: abs, skip: cfg.skipDirs(), w: w, dirs: map[string]bool{}, out: make(chan Batch, 4),
 		done: make(chan struct{}), quiet: debounceQuiet, maxLag: debounceMax}
 	if _, err := fw.addTree(abs); err != nil {
 		w.Close()
@@ -124,9 +130,21 @@ func (fw *fsWatcher) addTree(dir string) ([]string, error) {
 			return nil
 		}
 		added = append(added, p)
+		fw.dirs[p] = true
 		return nil
 	})
 	return added, err
+}
+
+// dropTree stops watching dir and every watched directory below it.
+func (fw *fsWatcher) dropTree(dir string) {
+	prefix := dir + string(filepath.Separator)
+	for d := range fw.dirs {
+		if d == dir || strings.HasPrefix(d, prefix) {
+			_ = fw.w.Remove(d) // gone already when the kernel dropped it
+			delete(fw.dirs, d)
+		}
+	}
 }
 
 func (fw *fsWatcher) loop() {
@@ -170,6 +188,9 @@ func (fw *fsWatcher) loop() {
 		case ev, ok := <-fw.w.Events:
 			if !ok {
 				return
+			}
+			if (ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Remove)) && fw.dirs[ev.Name] && ev.Name != fw.root {
+				fw.dropTree(ev.Name)
 			}
 			if ev.Has(fsnotify.Create) {
 				if info, err := os.Lstat(ev.Name); err == nil && info.IsDir() {
