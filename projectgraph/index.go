@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -623,12 +624,22 @@ const maxUpdatePaths = 512
 // Update brings the given paths (absolute or root-relative; files or
 // directories, existing or vanished) up to date in one batch. It is what
 // the watcher calls; a path that vanished is dropped, never an error.
+//
+// Paths the index cannot care about (a build's object files) are dropped
+// before the batch is sized, so a build is not mistaken for a branch
+// switch; a changed ignore file refreshes its directory's subtree, whose
+// files it may now hide or show.
 func (ix *Index) Update(ctx context.Context, paths []string) error {
 	set := map[string]bool{}
 	for _, p := range paths {
 		r, err := ix.Rel(p)
 		if err != nil {
 			continue // outside the workspace: not ours
+		}
+		if slices.Contains(ignoreFiles, path.Base(r)) {
+			r = path.Dir(r)
+		} else if !ix.mayMatter(r) {
+			continue
 		}
 		if r == "." {
 			return ix.Rescan(ctx)
@@ -657,6 +668,21 @@ func (ix *Index) Update(ctx context.Context, paths []string) error {
 	}
 	sort.Strings(rels)
 	return ix.refresh(ctx, rels, nil, nil, true)
+}
+
+// mayMatter reports whether a changed path (root-relative) can change the
+// index: a source or config file by its name, an existing directory, or a
+// vanished path without an extension (it may have been a directory).
+func (ix *Index) mayMatter(rel string) bool {
+	name := path.Base(rel)
+	if LangOf(name) != "" || configNames[name] {
+		return true
+	}
+	info, err := os.Lstat(filepath.Join(ix.root, filepath.FromSlash(rel)))
+	if err != nil {
+		return path.Ext(name) == ""
+	}
+	return info.IsDir()
 }
 
 // Rescan compares the whole workspace with the index (mtimes, then

@@ -221,6 +221,53 @@ func TestUpdateVanishedPaths(t *testing.T) {
 	}
 }
 
+// A batch of changes the index cannot care about (a build writing object
+// files) is not taken for a branch switch: only the source file in it is
+// refreshed, no re-scan. A changed ignore file refreshes its subtree.
+func TestUpdateSkipsNoiseAndFollowsIgnoreFiles(t *testing.T) {
+	root := copyTree(t, filepath.Join(fixtures, "gorepo"))
+	write(t, root, "sub/shown.go", "package sub\n\nfunc Shown() {}\n")
+	write(t, root, "sub/hidden.go", "package sub\n\nfunc Hidden() {}\n")
+	ix, err := Open(context.Background(), root, Options{NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// Not in any batch: only a re-scan would find it.
+	write(t, root, "sneaky/s.go", "package sneaky\n\nfunc Sneaky() {}\n")
+	var batch []string
+	for i := 0; i < 2*maxUpdatePaths; i++ {
+		batch = append(batch, write(t, root, fmt.Sprintf("obj/f%04d.o", i), "\x7fELF"))
+	}
+	batch = append(batch, write(t, root, "cart/more.go", "package cart\n\nfunc More() {}\n"))
+	if err := ix.Update(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if len(ix.Definitions("More")) != 1 {
+		t.Error("the source file in a noisy batch was not indexed")
+	}
+	if len(ix.Definitions("Sneaky")) != 0 {
+		t.Error("a batch of object files re-scanned the whole workspace")
+	}
+
+	ign := write(t, root, "sub/.gitignore", "hidden.go\n")
+	if err := ix.Update(ctx, []string{ign}); err != nil {
+		t.Fatal(err)
+	}
+	if len(ix.Definitions("Hidden")) != 0 || len(ix.Definitions("Shown")) != 1 {
+		t.Errorf("after ignoring hidden.go: Hidden %v, Shown %v", ix.Definitions("Hidden"), ix.Definitions("Shown"))
+	}
+	if err := os.Remove(ign); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Update(ctx, []string{ign}); err != nil {
+		t.Fatal(err)
+	}
+	if len(ix.Definitions("Hidden")) != 1 {
+		t.Error("hidden.go not indexed again once its ignore rule went")
+	}
+}
+
 // fakeWatcher lets a test deliver batches.
 type fakeWatcher struct{ ch chan Batch }
 

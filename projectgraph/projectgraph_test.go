@@ -524,7 +524,8 @@ func dumpBlocks(bs []Block) string {
 	return sb.String()
 }
 
-func write(t *testing.T, root, rel, content string) {
+// write creates root/rel (and its folders) with content and returns its path.
+func write(t *testing.T, root, rel, content string) string {
 	t.Helper()
 	p := filepath.Join(root, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -533,6 +534,7 @@ func write(t *testing.T, root, rel, content string) {
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return p
 }
 
 func sortedCopy(s []string) []string {

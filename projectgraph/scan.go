@@ -129,6 +129,9 @@ type scanResult struct {
 	Skipped map[string]int
 }
 
+// ignoreFiles hold ignore rules for their directory's subtree.
+var ignoreFiles = []string{".gitignore", ".ghostlineignore"}
+
 var configNames = map[string]bool{"go.mod": true, "tsconfig.json": true, "jsconfig.json": true, "Cargo.toml": true}
 
 // ignoreLayer is the ignore rules of one directory, matched against paths
@@ -204,7 +207,7 @@ func join(dir, name string) string {
 }
 
 func (s *scanner) loadIgnores(layers []ignoreLayer, dir string) []ignoreLayer {
-	for _, name := range []string{".gitignore", ".ghostlineignore"} {
+	for _, name := range ignoreFiles {
 		p := filepath.Join(s.root, filepath.FromSlash(dir), name)
 		data, err := readFileMax(p, maxConfigBytes)
 		if err != nil {
