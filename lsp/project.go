@@ -87,6 +87,7 @@ type folder struct {
 	uri, dir, name string
 	ix             *projectgraph.Index // nil until indexed
 	indexing       bool
+	pending        []string           // paths the editor reported changed while indexing
 	stop           context.CancelFunc // stops the watcher
 	updates        sync.Mutex         // one Update at a time
 }
@@ -157,6 +158,17 @@ func (p *ProjectContext) Index(ctx context.Context, folders []WorkspaceFolder, r
 				report((100*i+100*done/total)/len(todo), fmt.Sprintf("%s: %d/%d files", fo.name, done, total))
 			}
 		}
+		// The watcher starts before the scan, so that what changes while
+		// the scan runs (a save, a branch switch) arrives as batches once
+		// the index is there, rather than being lost.
+		var w projectgraph.Watcher
+		if !p.NoWatch {
+			var werr error
+			w, werr = projectgraph.NewWatcher(fo.dir, p.Options.Config)
+			if werr != nil {
+				errs = append(errs, fmt.Errorf("watching %s: %w (the index follows the editor's file events only)", fo.dir, werr))
+			}
+		}
 		ix, err := projectgraph.Open(ctx, fo.dir, opt)
 		if ix == nil && err == nil {
 			err = errors.New("no index")
@@ -170,18 +182,24 @@ func (p *ProjectContext) Index(ctx context.Context, folders []WorkspaceFolder, r
 		current := p.folders[fo.uri] == fo && !p.closed
 		if err == nil && current {
 			fo.ix = ix
-			if !p.NoWatch {
-				if w, werr := projectgraph.NewWatcher(fo.dir, p.Options.Config); werr == nil {
-					wctx, stop := context.WithCancel(base)
-					fo.stop = stop
-					p.tasks.Add(1)
-					go func() {
-						defer p.tasks.Done()
-						defer w.Close()
-						p.watch(wctx, fo, w)
-					}()
-				}
+			if w != nil {
+				wctx, stop := context.WithCancel(base)
+				fo.stop = stop
+				p.tasks.Add(1)
+				go func(w projectgraph.Watcher) {
+					defer p.tasks.Done()
+					defer w.Close()
+					p.watch(wctx, fo, w)
+				}(w)
+				w = nil // the goroutine owns it now
 			}
+			if len(fo.pending) > 0 {
+				p.update(base, fo, fo.pending)
+				fo.pending = nil
+			}
+		}
+		if w != nil {
+			w.Close()
 		}
 		if err != nil && current {
 			delete(p.folders, fo.uri) // a later Index call may retry
@@ -239,21 +257,39 @@ func (p *ProjectContext) FilesChanged(events []FileEvent) {
 	p.gen++
 	for _, ev := range events {
 		path := filePath(ev.URI)
-		if fo := p.folderOf(path); fo != nil && fo.ix != nil {
+		fo := p.innermost(path, true)
+		switch {
+		case fo == nil:
+		case fo.ix != nil:
 			byFolder[fo] = append(byFolder[fo], path)
+		case fo.indexing && len(fo.pending) <= maxPendingPaths:
+			// Applied once the index is there: the scan may have read
+			// the file before it changed.
+			fo.pending = append(fo.pending, path)
 		}
 	}
 	for fo, paths := range byFolder {
-		p.tasks.Add(1)
-		go func() {
-			defer p.tasks.Done()
-			fo.updates.Lock()
-			defer fo.updates.Unlock()
-			_ = fo.ix.Update(base, paths) // a vanished path is not an error; others show at the next re-scan
-			p.forget()
-		}()
+		p.update(base, fo, paths)
 	}
 	p.mu.Unlock()
+}
+
+// maxPendingPaths bounds the paths held for a folder still being indexed;
+// past it, a change is surely covered by a later event or re-scan rather
+// than worth unbounded memory (Update re-scans above 512 paths anyway).
+const maxPendingPaths = 4096
+
+// update brings paths of fo's index up to date in the background, one
+// update at a time per folder. Called with p.mu held.
+func (p *ProjectContext) update(base context.Context, fo *folder, paths []string) {
+	p.tasks.Add(1)
+	go func() {
+		defer p.tasks.Done()
+		fo.updates.Lock()
+		defer fo.updates.Unlock()
+		_ = fo.ix.Update(base, paths) // a vanished path is not an error; others show at the next re-scan
+		p.forget()
+	}()
 }
 
 // DidOpen implements DocumentObserver: open files are offered to Context
@@ -297,13 +333,17 @@ func (p *ProjectContext) DidClose(uri string) {
 
 // folderOf returns the indexed folder holding path (the innermost one
 // when folders nest), or nil. p.mu is held.
-func (p *ProjectContext) folderOf(path string) *folder {
+func (p *ProjectContext) folderOf(path string) *folder { return p.innermost(path, false) }
+
+// innermost returns the innermost folder holding path: among the indexed
+// ones, or also among those still being indexed.
+func (p *ProjectContext) innermost(path string, indexing bool) *folder {
 	if path == "" {
 		return nil
 	}
 	var best *folder
 	for _, fo := range p.folders {
-		if fo.ix == nil {
+		if fo.ix == nil && !(indexing && fo.indexing) {
 			continue
 		}
 		rel, err := filepath.Rel(fo.dir, path)

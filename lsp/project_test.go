@@ -182,6 +182,45 @@ func TestProjectContext(t *testing.T) {
 	}
 }
 
+// A file the editor reports changed while its folder is still being
+// indexed reaches the index once indexing ends (the scan may have read it
+// before the change).
+func TestProjectContextChangeDuringIndexing(t *testing.T) {
+	root := copyTree(t, filepath.Join("..", "testdata", "projectgraph", "gorepo"))
+	p := &ProjectContext{Options: projectgraph.Options{NoCache: true}, NoWatch: true}
+	defer p.Close()
+	mainGo := filepath.Join(root, "main.go")
+	changed := false
+	report := func(pct int, _ string) {
+		if pct < 100 || changed {
+			return
+		}
+		// Every file is read by now: change one and tell the server.
+		changed = true
+		src, err := os.ReadFile(mainGo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(mainGo, append(src, "\nfunc Pending() {}\n"...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p.FilesChanged([]FileEvent{{URI: fileURI(mainGo), Type: 2}})
+	}
+	folder := WorkspaceFolder{URI: fileURI(root), Name: "shop"}
+	if err := p.Index(context.Background(), []WorkspaceFolder{folder}, report); err != nil {
+		t.Fatal(err)
+	}
+	if !changed {
+		t.Fatal("indexing never reported 100%")
+	}
+	p.mu.Lock()
+	ix := p.folders[folder.URI].ix
+	p.mu.Unlock()
+	waitUntil(t, "the change made during indexing in the index", 5*time.Second, func() bool {
+		return len(ix.Definitions("Pending")) == 1
+	})
+}
+
 // The fsnotify watcher keeps the index current without the client's
 // help.
 func TestProjectContextWatcher(t *testing.T) {

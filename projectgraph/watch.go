@@ -3,6 +3,7 @@ package projectgraph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -63,8 +64,25 @@ type fsWatcher struct {
 	maxLag time.Duration
 }
 
+// PartialWatchError reports directories NewWatcher could not watch (most
+// often the user's inotify watch limit, fs.inotify.max_user_watches): the
+// watcher runs, but changes there reach the index only through a re-scan
+// or the editor's own file events.
+type PartialWatchError struct {
+	Failed int   // directories not watched, nor those below them
+	Err    error // the first failure
+}
+
+func (e *PartialWatchError) Error() string {
+	return fmt.Sprintf("projectgraph: %d directories (and those below them) are not watched for changes (first: %v); raise fs.inotify.max_user_watches or narrow the workspace", e.Failed, e.Err)
+}
+
+func (e *PartialWatchError) Unwrap() error { return e.Err }
+
 // NewWatcher watches root and every directory below it (new ones are added
-// as they appear), skipping the directories the scan skips.
+// as they appear), skipping the directories the scan skips. When some
+// directories cannot be watched it returns the running watcher together
+// with a *PartialWatchError.
 func NewWatcher(root string, cfg Config) (Watcher, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
@@ -79,12 +97,16 @@ func NewWatcher(root string, cfg Config) (Watcher, error) {
 	}
 	fw := &fsWatcher{root: abs, skip: cfg.skipDirs(), w: w, dirs: map[string]bool{}, out: make(chan Batch, 4),
 		done: make(chan struct{}), quiet: debounceQuiet, maxLag: debounceMax}
-	if _, err := fw.addTree(abs); err != nil {
+	_, failed, err := fw.addTree(abs)
+	if err != nil {
 		w.Close()
 		return nil, fmtErr("watch", err)
 	}
 	fw.wg.Add(1)
 	go fw.loop()
+	if failed.Failed > 0 {
+		return fw, &failed
+	}
 	return fw, nil
 }
 
@@ -104,9 +126,9 @@ func (fw *fsWatcher) Close() error {
 
 // addTree watches dir and its subdirectories and returns the directories
 // added. A directory that vanishes meanwhile is skipped, not an error; an
-// error on the root itself is returned.
-func (fw *fsWatcher) addTree(dir string) ([]string, error) {
-	var added []string
+// error on dir itself is returned, and the subdirectories that could not be
+// watched are counted in failed.
+func (fw *fsWatcher) addTree(dir string) (added []string, failed PartialWatchError, _ error) {
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p == dir && !errors.Is(err, fs.ErrNotExist) {
@@ -124,16 +146,22 @@ func (fw *fsWatcher) addTree(dir string) ([]string, error) {
 			}
 		}
 		if err := fw.w.Add(p); err != nil {
-			if p == dir && !errors.Is(err, fs.ErrNotExist) {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // vanished meanwhile
+			}
+			if p == dir {
 				return err
 			}
-			return nil
+			if failed.Failed++; failed.Err == nil {
+				failed.Err = fmt.Errorf("%s: %w", p, err)
+			}
+			return filepath.SkipDir
 		}
 		added = append(added, p)
 		fw.dirs[p] = true
 		return nil
 	})
-	return added, err
+	return added, failed, err
 }
 
 // dropTree stops watching dir and every watched directory below it.
@@ -196,7 +224,9 @@ func (fw *fsWatcher) loop() {
 				if info, err := os.Lstat(ev.Name); err == nil && info.IsDir() {
 					// Files created before the watch was added sent no
 					// event: the directory's path makes the index scan it.
-					if _, err := fw.addTree(ev.Name); err != nil {
+					// A directory left unwatched (the watch limit) is
+					// caught up by the re-scan an overflow starts.
+					if _, failed, err := fw.addTree(ev.Name); err != nil || failed.Failed > 0 {
 						overflow = true
 					}
 				}
