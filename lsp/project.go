@@ -180,6 +180,9 @@ func (p *ProjectContext) Index(ctx context.Context, folders []WorkspaceFolder, r
 		fo.indexing = false
 		clear(p.last)
 		current := p.folders[fo.uri] == fo && !p.closed
+		if err == nil && ix.Stats().Skipped["limit"] > 0 {
+			errs = append(errs, fmt.Errorf("%s: only its first %d source files are indexed (the workspace is larger than the index's limit); files past them get no cross-file context", fo.dir, len(ix.Files())))
+		}
 		if err == nil && current {
 			fo.ix = ix
 			if w != nil {

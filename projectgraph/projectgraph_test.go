@@ -2,6 +2,7 @@ package projectgraph
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -217,6 +218,21 @@ func TestScanLimitsAndLinks(t *testing.T) {
 	}
 	if d := ix.Definitions("Outside"); len(d) != 0 {
 		t.Errorf("a symlink to a file outside the root was followed: %v", d)
+	}
+}
+
+// A workspace larger than MaxFiles is cut off, and says so.
+func TestScanMaxFiles(t *testing.T) {
+	root := t.TempDir()
+	for i := 0; i < 30; i++ {
+		write(t, root, fmt.Sprintf("d%d/f%02d.go", i%3, i), "package d\n")
+	}
+	ix, err := Open(context.Background(), root, Options{NoCache: true, Config: Config{MaxFiles: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ix.Files()); n != 10 || ix.Stats().Skipped["limit"] == 0 {
+		t.Errorf("%d files indexed, skipped %v; want 10 and the limit reported", n, ix.Stats().Skipped)
 	}
 }
 

@@ -39,6 +39,12 @@ type Config struct {
 	// ... DO NOT EDIT.", "@generated") and minified files; default false:
 	// they rarely hold what a person completes against and are often huge.
 	IncludeGenerated bool
+	// MaxFiles bounds the source files one scan takes; the walk stops
+	// there and Stats().Skipped["limit"] says so. Default 100,000: the
+	// Linux kernel's ~63,000 C files fit, while a workspace opened at $HOME
+	// or / is cut off before the walk and the index take minutes and
+	// gigabytes.
+	MaxFiles int
 	// Workers parse in parallel; default GOMAXPROCS.
 	Workers int
 	// CacheDir overrides the cache location (default: CacheDir()).
@@ -51,6 +57,17 @@ var DefaultSkipDirs = []string{
 	"__pycache__", "venv", "env", "site-packages", "target", "build", "dist", "out",
 	"bazel-bin", "bazel-out", "bazel-testlogs", "CMakeFiles",
 }
+
+func (c *Config) maxFiles() int {
+	if c.MaxFiles > 0 {
+		return c.MaxFiles
+	}
+	return 100_000
+}
+
+// pseudoFS are kernel file systems a workspace at / must not walk: their
+// files are not source, and some of them never end.
+var pseudoFS = map[string]bool{"/proc": true, "/sys": true, "/dev": true}
 
 func (c *Config) maxBytes() int64 {
 	if c.MaxFileBytes > 0 {
@@ -150,6 +167,7 @@ type scanner struct {
 	deny    *denyList
 	res     *scanResult
 	visited map[string]bool // real dirs, against loops
+	full    bool            // MaxFiles reached: the walk stops
 }
 
 // scan walks root (or only the subtree rel, "" for all) honouring ignore
@@ -258,6 +276,9 @@ func (s *scanner) walk(dir string, layers []ignoreLayer) error {
 		layers = s.loadIgnores(layers, dir)
 	}
 	for _, e := range entries {
+		if s.full {
+			return nil
+		}
 		name := e.Name()
 		rel := join(dir, name)
 		mode := e.Type()
@@ -266,7 +287,7 @@ func (s *scanner) walk(dir string, layers []ignoreLayer) error {
 			continue
 		}
 		if e.IsDir() {
-			if strings.HasPrefix(name, ".") || s.skip[name] {
+			if strings.HasPrefix(name, ".") || s.skip[name] || pseudoFS[filepath.Join(abs, name)] {
 				s.res.Skipped["dir"]++
 				continue
 			}
@@ -345,6 +366,11 @@ func (s *scanner) file(rel, abs string, e fs.DirEntry, layers []ignoreLayer) {
 	}
 	if info.Size() > s.cfg.maxBytes() {
 		s.res.Skipped["huge"]++
+		return
+	}
+	if len(s.res.Files) >= s.cfg.maxFiles() {
+		s.res.Skipped["limit"]++
+		s.full = true
 		return
 	}
 	s.res.Files = append(s.res.Files, scanned{Rel: rel, Abs: abs, Size: info.Size(), ModTime: info.ModTime().UnixNano(), Lang: lang})
