@@ -86,8 +86,11 @@ func (s *Store) pullEntry(ctx context.Context, e Entry, source string, p Progres
 	if !validName(e.Name) {
 		return Model{}, fmt.Errorf("invalid model name %q", e.Name)
 	}
+	// Already installed: rehashed, not trusted by its stamp, since pull is
+	// what doctor tells a user to run on a damaged file (a bad sector
+	// keeps the size and the modification time).
 	if m, ok := s.installed(e.Name); ok && (e.SHA256 == "" || m.SHA256 == e.SHA256) {
-		if mod := s.check(m, false); mod.SHA256OK != nil && *mod.SHA256OK {
+		if mod := s.check(m, true); mod.SHA256OK != nil && *mod.SHA256OK {
 			return mod, nil
 		}
 	}
@@ -523,7 +526,7 @@ func (s *Store) pullURL(ctx context.Context, ref string, p Progress) (Model, err
 		return Model{}, fmt.Errorf("%s: the name %q belongs to a catalogue model; pull it by name", ref, name)
 	}
 	if m, ok := s.installed(name); ok && (digest == "" || m.SHA256 == digest) && m.Source == ref {
-		if mod := s.check(m, false); mod.SHA256OK != nil && *mod.SHA256OK {
+		if mod := s.check(m, true); mod.SHA256OK != nil && *mod.SHA256OK { // rehashed, as above
 			return mod, nil
 		}
 	}

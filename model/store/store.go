@@ -301,6 +301,12 @@ func (s *Store) check(m Manifest, force bool) Model {
 	mod.SHA256OK, mod.Checked = &ok, "sha256"
 	if !ok {
 		mod.Problem = fmt.Sprintf("checksum mismatch (sha256 %s, want %s); run: ghostline pull %s", got, m.SHA256, pullArg(m.Name, m.Source))
+		if m.Verified != nil && err == nil {
+			// The stamp vouched for a file that no longer matches: drop it,
+			// so that no later check takes the file as unchanged.
+			m.Verified = nil
+			_ = s.writeManifest(m)
+		}
 		return mod
 	}
 	m.Verified = stampOf(fi)

