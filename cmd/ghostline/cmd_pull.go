@@ -89,6 +89,9 @@ func openModelStore() (*store.Store, error) {
 // a pull reference or a path) into a GGUF path; when the model is missing the
 // error names the pull command that installs it.
 func resolveModelPath(nameOrPath string) (string, error) {
+	if p, ok, err := store.ResolveFile(nameOrPath); ok {
+		return p, err
+	}
 	s, err := openModelStore()
 	if err != nil {
 		return "", err

@@ -150,3 +150,24 @@ func captureStdout(t *testing.T, f func()) []byte {
 	os.Stdout = old
 	return <-done
 }
+
+// A model given by path needs no model store: it works where the cache
+// folder cannot be created (here XDG_CACHE_HOME is a file).
+func TestModelPathWithoutStore(t *testing.T) {
+	dir := t.TempDir()
+	notDir := filepath.Join(dir, "cache")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_CACHE_HOME", notDir)
+	model := filepath.Join(dir, "m.gguf")
+	if err := os.WriteFile(model, []byte("GGUF"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := resolveModelPath(model); err != nil || p != model {
+		t.Errorf("resolveModelPath(%s) = %q, %v", model, p, err)
+	}
+	if _, err := resolveModelPath(""); err == nil {
+		t.Error("the default model resolved without a store")
+	}
+}

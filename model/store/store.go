@@ -394,17 +394,8 @@ func (s *Store) Resolve(nameOrPath string) (string, error) {
 	if ref == "" {
 		ref = DefaultModel
 	}
-	if looksLikePath(ref) {
-		fi, err := os.Stat(ref)
-		switch {
-		case err == nil && fi.IsDir():
-			return "", fmt.Errorf("model file %s is a directory", ref)
-		case err == nil:
-			return filepath.Abs(ref)
-		case surelyPath(ref):
-			return "", fmt.Errorf("model file: %w", err)
-		}
-		// "someone/tiny:q4" may be an Ollama name: go on.
+	if p, ok, err := ResolveFile(ref); ok {
+		return p, err
 	}
 	if e, ok := Lookup(ref); ok {
 		if m, ok := s.installed(e.Name); ok {
@@ -453,6 +444,28 @@ func (s *Store) Resolve(nameOrPath string) (string, error) {
 func isFile(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.Mode().IsRegular()
+}
+
+// ResolveFile resolves a model reference that names a file, without the
+// store: ok is false when ref is no file path (a name, a pull reference or
+// "someone/tiny:q4", which may be an Ollama name). A model given by path
+// thus works even where the store cannot be opened (a read-only cache).
+func ResolveFile(ref string) (path string, ok bool, err error) {
+	ref = strings.TrimSpace(ref)
+	if !looksLikePath(ref) {
+		return "", false, nil
+	}
+	fi, err := os.Stat(ref)
+	switch {
+	case err == nil && fi.IsDir():
+		return "", true, fmt.Errorf("model file %s is a directory", ref)
+	case err == nil:
+		p, err := filepath.Abs(ref)
+		return p, true, err
+	case surelyPath(ref):
+		return "", true, fmt.Errorf("model file: %w", err)
+	}
+	return "", false, nil
 }
 
 // looksLikePath says whether a reference names a file rather than a model:
