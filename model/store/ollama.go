@@ -152,6 +152,11 @@ func hasGGUFMagic(path string) bool {
 	return string(b[:]) == "GGUF"
 }
 
+// errOllamaBroken is wrapped by ResolveOllama's error when the model is in
+// the Ollama store but cannot be used (a blob missing): said as such even
+// for a reference without the "ollama:" prefix, not as an unknown model.
+var errOllamaBroken = errors.New("Ollama model")
+
 // ResolveOllama finds the GGUF blob of an Ollama model named "ollama:NAME",
 // "NAME:TAG" or "NAME" (tag "latest"), in any of the forms ollamaName prints.
 func ResolveOllama(dir, ref string) (string, error) {
@@ -171,7 +176,7 @@ func ResolveOllama(dir, ref string) (string, error) {
 			continue
 		}
 		if m.Problem != "" {
-			return "", fmt.Errorf("Ollama model %s: %s", name, m.Problem)
+			return "", fmt.Errorf("%w %s: %s", errOllamaBroken, name, m.Problem)
 		}
 		return m.Path, nil
 	}

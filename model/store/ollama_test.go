@@ -107,6 +107,13 @@ func TestOllamaStore(t *testing.T) {
 			t.Errorf("Resolve(%q) succeeded", ref)
 		}
 	}
+	// An Ollama model that is there but unusable says why, with or
+	// without the prefix, rather than being an unknown model.
+	for _, ref := range []string{"ollama:notgguf", "notgguf"} {
+		if _, err := s.Resolve(ref); err == nil || !strings.Contains(err.Error(), "not a GGUF") {
+			t.Errorf("Resolve(%q) = %v, want the Ollama model's problem", ref, err)
+		}
+	}
 	list, err := s.List(ListOptions{Verify: true})
 	if err != nil {
 		t.Fatal(err)

@@ -434,7 +434,7 @@ func (s *Store) Resolve(nameOrPath string) (string, error) {
 	if s.OllamaDir != "" {
 		if p, err := ResolveOllama(s.OllamaDir, ref); err == nil {
 			return p, nil
-		} else if strings.HasPrefix(ref, "ollama:") {
+		} else if strings.HasPrefix(ref, "ollama:") || errors.Is(err, errOllamaBroken) {
 			return "", err
 		}
 	}
