@@ -642,25 +642,25 @@ local function map_keys()
     end
     -- An expression mapping: with no suggestion on screen the key does what
     -- it did before; with one, a <Cmd> runs outside the expression's
-    -- text lock.
-    local fallback = api.nvim_replace_termcodes(lhs, true, false, true)
+    -- text lock. Both are returned in key notation: the mapping replaces
+    -- key codes itself (replace_keycodes), and a key translated twice
+    -- (<M-Right>) would type its internal bytes as text.
     vim.keymap.set('i', lhs, function()
       if M.visible() then
         return fn
       end
-      return fallback
+      return lhs
     end, { expr = true, silent = true, desc = 'ghostline' })
   end
   if has_native and config.native then
     -- 0.12's get() accepts the candidate on screen and returns false when
     -- there is none, the documented way to fall back to the key.
     if km.accept then
-      local fallback = api.nvim_replace_termcodes(km.accept, true, false, true)
       vim.keymap.set('i', km.accept, function()
         if vim.lsp.inline_completion.get() then
           return ''
         end
-        return fallback
+        return km.accept -- key notation, as above
       end, { expr = true, silent = true, desc = 'ghostline: accept' })
     end
     if km.next then
