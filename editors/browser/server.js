@@ -27,11 +27,21 @@ const types = {
   '.ttf': 'font/ttf', '.json': 'application/json', '.svg': 'image/svg+xml',
 };
 
-/** Resolves a URL path inside root, or null if it escapes it. */
+/** Resolves a URL path inside root, or null if it escapes it or is malformed. */
 function inside(root, urlPath) {
-  const p = path.normalize(path.join(root, decodeURIComponent(urlPath)));
+  let rel;
+  try {
+    rel = decodeURIComponent(urlPath);
+  } catch {
+    return null; // "%" alone: a malformed URL, not a crash
+  }
+  const p = path.normalize(path.join(root, rel));
   return p === root || p.startsWith(root + path.sep) ? p : null;
 }
+
+// maxClients bounds the language servers the bridge runs at once: each
+// loads a model (hundreds of MB), and a demo has one page open.
+const maxClients = 4;
 
 function serveFile(res, file) {
   fs.readFile(file, (err, data) => {
@@ -103,7 +113,18 @@ function start({ port = 8787, serverCmd, log = () => {} } = {}) {
     server: httpServer,
     path: '/lsp',
     maxPayload: 16 << 20,
-    verifyClient: ({ origin, req }) => origin === `http://${req.headers.host}`,
+    // Only this page may connect: the Host must name the loopback address
+    // this bridge listens on (a name chosen by another site, resolving to
+    // 127.0.0.1, would otherwise pass: DNS rebinding), and the Origin must
+    // be that same host.
+    verifyClient: ({ origin, req }, done) => {
+      const port = httpServer.address().port;
+      const host = req.headers.host;
+      if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return done(false, 401);
+      if (origin !== `http://${host}`) return done(false, 401);
+      if (children.size >= maxClients) return done(false, 503, 'too many connections');
+      return done(true);
+    },
   });
   wss.on('connection', (ws) => {
     const child = spawn(cmd[0], cmd.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });

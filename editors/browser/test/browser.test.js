@@ -78,7 +78,25 @@ test('the bridge refuses WebSocket connections from other origins, and files out
     ws.terminate();
     assert.equal(status, 401, `origin ${origin}`);
   }
+  // DNS rebinding: another site's name resolving to 127.0.0.1, with an
+  // Origin that matches its own Host.
+  const port = new URL(srv.url).port;
+  const rebound = new WebSocket(url, { origin: `http://evil.example:${port}`, headers: { host: `evil.example:${port}` } });
+  const reboundStatus = await new Promise((resolve) => {
+    rebound.on('unexpected-response', (_req, res) => resolve(res.statusCode));
+    rebound.on('open', () => resolve('open'));
+    rebound.on('error', () => resolve('error'));
+  });
+  rebound.terminate();
+  assert.equal(reboundStatus, 401, 'a rebound host name');
   assert.equal(srv.children.size, 0, 'no server process spawned for them');
+  // A malformed URL is refused, and the bridge serves on.
+  for (const p of ['/%', '/monaco/vs/%E0%A4%A']) {
+    const code = await new Promise((resolve, reject) => {
+      http.get(srv.url.slice(0, -1) + p, (res) => { res.resume(); resolve(res.statusCode); }).on('error', reject);
+    });
+    assert.equal(code, 403, `${p}: ${code}`);
+  }
   for (const p of ['/monaco/vs/..%2f..%2fpackage.json', '/..%2fserver.js', '/%2e%2e/package.json']) {
     const code = await new Promise((resolve, reject) => {
       http.get(srv.url.slice(0, -1) + p, (res) => { res.resume(); resolve(res.statusCode); }).on('error', reject);
