@@ -56,7 +56,9 @@ async function startClient(output: vscode.LogOutputChannel): Promise<void> {
   const clientOptions: LanguageClientOptions = {
     // Every file and unsaved buffer; ghostline.enable decides per language.
     documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
-    initializationOptions: serverSettings(settings),
+    // A function, so that the client's automatic restart after a crash
+    // sends the settings as they are then, not as they were at startup.
+    initializationOptions: () => serverSettings(settings),
     outputChannel: output,
     middleware: {
       provideInlineCompletionItems: async (document, position, ctx, token: CancellationToken) => {
