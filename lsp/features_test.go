@@ -306,7 +306,9 @@ func TestConfiguration(t *testing.T) {
 		return len(l) > 0 && l[len(l)-1] == "/models/other.gguf"
 	})
 	// The client sends its whole section each time: "go" no longer listed
-	// means go is back to its default (on), not still off.
+	// means go is back to its default (on), not still off; maxLines left
+	// out is the default again, not the initializationOptions' 2 (they were
+	// the client's settings at startup, since changed).
 	c.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"ghostline": map[string]any{
 		"model": "/models/other.gguf", "enable": map[string]bool{"markdown": true},
 	}}})
@@ -315,8 +317,34 @@ func TestConfiguration(t *testing.T) {
 	if len(list.Items) != 1 {
 		t.Errorf("go still off after its setting was removed: %q", list.texts())
 	}
-	if r := fake.Requests()[len(fake.Requests())-1]; r.URI != "file:///d.go" || r.MaxLines != 2 || r.ContextBudget != 2048 {
-		t.Errorf("settings left out did not return to the startup values: %+v", r)
+	def := lsp.DefaultConfig()
+	if r := fake.Requests()[len(fake.Requests())-1]; r.URI != "file:///d.go" || r.MaxLines != def.MaxLines || r.ContextBudget != def.ContextBudget {
+		t.Errorf("settings left out did not return to the defaults: %+v", r)
+	}
+	// An emptied model setting means the default model again.
+	c.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"ghostline": map[string]any{"model": ""}}})
+	c.waitFor("the default model reloaded", 2*time.Second, func() bool {
+		l := fake.Loads()
+		return len(l) > 0 && l[len(l)-1] == ""
+	})
+}
+
+// A language turned off at startup and later removed from the client's
+// enable setting is on again (the client sends its whole section).
+func TestConfigurationEnableRemoved(t *testing.T) {
+	fake := &lsptest.Fake{}
+	c := fakeServer(t, fake, nil)
+	c.initialize(vscodeCaps, map[string]any{"ghostline": map[string]any{"enable": map[string]bool{"go": false}}})
+	c.open("file:///e.go", "go", "var y = q")
+	var list inlineList
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///e.go", 0, 9, 2)), &list)
+	if len(list.Items) != 0 {
+		t.Fatalf("go completed while off: %q", list.texts())
+	}
+	c.notify("workspace/didChangeConfiguration", map[string]any{"settings": map[string]any{"ghostline": map[string]any{"enable": map[string]bool{}}}})
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///e.go", 0, 9, 2)), &list)
+	if len(list.Items) != 1 {
+		t.Errorf("go still off after its setting was removed: %q", list.texts())
 	}
 }
 

@@ -330,8 +330,12 @@ func (s *Server) initialize(call *jsonrpc2.Call, reply replier) {
 	if len(s.folders) == 0 && p.RootURI != "" {
 		s.folders = []WorkspaceFolder{{URI: p.RootURI, Name: p.RootURI}}
 	}
+	// base stays the configuration before initializationOptions (flags and
+	// defaults): a client that sends them also sends its whole section on
+	// each change, so what a change leaves out (a language removed from
+	// enable, a model cleared) means the default, not the value at startup.
 	cfg, bad := s.cfg.Apply(p.InitializationOptions)
-	s.cfg, s.base = cfg, cfg
+	s.base, s.cfg = s.cfg, cfg
 	s.state = stateInitialized
 	enc := s.enc
 	inline := p.Capabilities.TextDocument.InlineCompletion != nil
@@ -501,7 +505,8 @@ func (s *Server) didChangeConfiguration(raw json.RawMessage) {
 	s.mu.Lock()
 	old := s.cfg
 	// The client sends its whole section each time: a setting it no longer
-	// sends (a language removed from enable) goes back to the startup value.
+	// sends (a language removed from enable, an emptied model) goes back to
+	// its default or command-line value (see initialize).
 	cfg, bad := s.base.Apply(p.Settings)
 	s.cfg = cfg
 	s.mu.Unlock()
