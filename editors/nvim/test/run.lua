@@ -430,6 +430,40 @@ test('the server shuts down cleanly when the client stops', function()
   eq('off', lua([[return require('ghostline').status()]]), 'status')
 end)
 
+test(':GhostlineRestart brings back a server for the open buffers', function()
+  -- The previous test stopped the server: the open buffer gets nothing.
+  eq('off', lua([[return require('ghostline').status()]]), 'status before')
+  lua([[require('ghostline')._exit_code = nil]])
+  call('nvim_command', 'GhostlineRestart')
+  wait_for('a server again', 5000, function() return lua([[return require('ghostline').status()]]) ~= 'off' end)
+  input('o')
+  input(fake and 'abc' or 'fmt.Println("Hel')
+  wait_for('ghost text after the restart', answer_timeout, ghost)
+  input('<Esc>')
+end)
+
+test('a file under a second project root joins the one server as a workspace folder', function()
+  local other = tmp .. '/other'
+  vim.fn.mkdir(other, 'p')
+  vim.fn.writefile({ 'module other' }, other .. '/go.mod')
+  vim.fn.writefile({ 'package other', '' }, other .. '/o.go')
+  call('nvim_command', 'edit ' .. other .. '/o.go')
+  wait_for('the second root among the folders', 5000, function()
+    return lua([[
+      for _, c in pairs((vim.lsp.get_clients or vim.lsp.get_active_clients)()) do
+        if c.name == 'ghostline' then
+          for _, f in ipairs(c.workspace_folders or {}) do
+            if f.uri == vim.uri_from_fname(...) then return true end
+          end
+        end
+      end
+      return false]], other)
+  end)
+  local n = lua([[local n = 0 for _, c in pairs((vim.lsp.get_clients or vim.lsp.get_active_clients)()) do if c.name == 'ghostline' then n = n + 1 end end return n]])
+  eq(1, n, 'one server')
+  call('nvim_command', 'buffer #')
+end)
+
 test('no errors or deprecation warnings in :messages', function()
   local msgs = call('nvim_exec', 'messages', true)
   for _, bad in ipairs({ 'deprecated', 'Error', 'error', 'E%d+:' }) do

@@ -519,13 +519,21 @@ end
 local function root_dir(bufnr)
   local name = api.nvim_buf_get_name(bufnr)
   local dir = name ~= '' and vim.fn.fnamemodify(name, ':p:h') or vim.fn.getcwd()
-  if vim.fs and vim.fs.find then
-    local found = vim.fs.find(config.root_markers, { path = dir, upward = true })[1]
-    if found then
-      return vim.fn.fnamemodify(found, ':h')
+  -- The nearest folder up from the file holding a root marker (a plain
+  -- walk: vim.fs.find is 0.8+).
+  while true do
+    for _, m in ipairs(config.root_markers) do
+      local p = dir .. '/' .. m
+      if vim.fn.filereadable(p) == 1 or vim.fn.isdirectory(p) == 1 then
+        return dir
+      end
     end
+    local parent = vim.fn.fnamemodify(dir, ':h')
+    if parent == dir then
+      return vim.fn.getcwd()
+    end
+    dir = parent
   end
-  return vim.fn.getcwd()
 end
 
 local function wanted(ft)
@@ -572,8 +580,37 @@ local function client_config(bufnr)
       M._exit_code = code
       status.running, status.initialized, status.loaded, client_id = false, false, false, nil
       status.progress, status.inflight = {}, 0
+      if code ~= 0 then
+        -- Not restarted on its own: a server that fails at start would
+        -- fail again at once. The user decides, and the command brings
+        -- every open buffer back.
+        vim.schedule(function()
+          vim.notify(('ghostline: the server exited with code %d; :GhostlineRestart starts it again'):format(code), vim.log.levels.WARN)
+        end)
+      end
     end,
   }
+end
+
+-- add_root tells a running server about bufnr's project root when it is
+-- new to it: one server serves every root (each would load the model), and
+-- a root it does not know gets no cross-file context.
+local function add_root(client, bufnr)
+  local dir = root_dir(bufnr)
+  local uri = vim.uri_from_fname(dir)
+  client.workspace_folders = client.workspace_folders or {}
+  for _, f in ipairs(client.workspace_folders) do
+    if f.uri == uri then
+      return
+    end
+  end
+  local folder = { uri = uri, name = dir }
+  table.insert(client.workspace_folders, folder)
+  call(client, 'notify', 'workspace/didChangeWorkspaceFolders', { event = { added = { folder }, removed = {} } })
+end
+
+local function reuse(c, conf)
+  return c.name == conf.name
 end
 
 local function attach(bufnr)
@@ -582,22 +619,17 @@ local function attach(bufnr)
   end
   if has_native and config.native then
     -- One server for every buffer and project root: each would load the model.
-    local id = vim.lsp.start(client_config(bufnr), {
-      bufnr = bufnr,
-      reuse_client = function(c, conf) return c.name == conf.name end,
-    })
+    local id = vim.lsp.start(client_config(bufnr), { bufnr = bufnr, reuse_client = reuse })
     status.running = id ~= nil
     if id then
+      add_root(vim.lsp.get_client_by_id(id), bufnr)
       vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
     end
     return
   end
   if not client_id or not vim.lsp.get_client_by_id(client_id) then
     if vim.lsp.start then -- 0.8+ (start_client is deprecated from 0.11)
-      client_id = vim.lsp.start(client_config(bufnr), {
-        bufnr = bufnr,
-        reuse_client = function(c, conf) return c.name == conf.name end,
-      })
+      client_id = vim.lsp.start(client_config(bufnr), { bufnr = bufnr, reuse_client = reuse })
     else
       client_id = vim.lsp.start_client(client_config(bufnr))
     end
@@ -608,6 +640,7 @@ local function attach(bufnr)
   end
   status.running = true
   vim.lsp.buf_attach_client(bufnr, client_id)
+  add_root(vim.lsp.get_client_by_id(client_id), bufnr)
   local group = api.nvim_create_augroup('ghostline_buf_' .. bufnr, { clear = true })
   api.nvim_create_autocmd({ 'TextChangedI', 'CursorMovedI' }, {
     group = group, buffer = bufnr, callback = function() on_change(bufnr) end,
@@ -680,6 +713,41 @@ local function map_keys()
   end
 end
 
+--- restart stops the server (if one runs) and starts a new one for every
+--- loaded buffer Ghostline serves: after a crash, or to pick up a new
+--- binary. Also :GhostlineRestart.
+function M.restart()
+  local client = client_id and vim.lsp.get_client_by_id(client_id)
+  for _, c in ipairs(vim.lsp.get_clients and vim.lsp.get_clients() or vim.lsp.get_active_clients()) do
+    if c.name == 'ghostline' then
+      client = c
+    end
+  end
+  local function start_all()
+    client_id = nil
+    for _, b in ipairs(api.nvim_list_bufs()) do
+      if api.nvim_buf_is_loaded(b) and vim.bo[b].filetype ~= '' then
+        attach(b)
+      end
+    end
+  end
+  if not client then
+    return start_all()
+  end
+  call(client, 'stop')
+  -- A new client may start only once the old one is gone (vim.lsp.start
+  -- would reuse it): poll for that, briefly.
+  local tries = 0
+  local function wait()
+    tries = tries + 1
+    if (vim.lsp.get_client_by_id(client.id) == nil or call(client, 'is_stopped')) or tries > 100 then
+      return start_all()
+    end
+    vim.defer_fn(wait, 20)
+  end
+  wait()
+end
+
 --- setup starts Ghostline for matching buffers; see `defaults` for opts.
 function M.setup(opts)
   config = vim.tbl_deep_extend('force', vim.deepcopy(defaults), opts or {})
@@ -691,6 +759,8 @@ function M.setup(opts)
   end
   check_settings()
   api.nvim_set_hl(0, 'GhostlineSuggestion', { link = 'Comment', default = true })
+  api.nvim_create_user_command('GhostlineRestart', function() M.restart() end,
+    { desc = 'Restart the Ghostline server for every open buffer' })
   local group = api.nvim_create_augroup('ghostline', { clear = true })
   api.nvim_create_autocmd('FileType', {
     group = group, callback = function(ev) attach(ev.buf) end,
