@@ -237,7 +237,9 @@ func levenshtein(a, b []rune) int {
 
 // SyntaxValid: the document with the completion filled in has no more
 // tree-sitter ERROR/MISSING nodes than with the ground truth. ok is false
-// when the language has no grammar.
+// when the language has no grammar, or the ground truth's document cannot
+// be parsed; a completion whose document cannot be (a NUL byte, the parse
+// time limit) while the ground truth's can is invalid.
 func SyntaxValid(t Task, completion string) (valid, ok bool) {
 	lang, err := astguard.LanguageFromID(t.Lang)
 	if err != nil {
@@ -255,10 +257,10 @@ func SyntaxValid(t Task, completion string) (valid, ok bool) {
 		defer d.Close()
 		return len(d.Errors()), true
 	}
-	got, ok1 := count(completion)
-	want, ok2 := count(t.Truth)
-	if !ok1 || !ok2 {
+	want, ok := count(t.Truth)
+	if !ok {
 		return false, false
 	}
-	return got <= want, true
+	got, ok := count(completion)
+	return ok && got <= want, true
 }

@@ -89,6 +89,32 @@ func TestSyntaxValid(t *testing.T) {
 	if v, ok := SyntaxValid(task, "x +* (("); !ok || v {
 		t.Errorf("broken completion judged %v %v", v, ok)
 	}
+	// A completion the parser refuses (a NUL byte) is invalid, not left
+	// out of the rate.
+	if v, ok := SyntaxValid(task, "x\x00"); !ok || v {
+		t.Errorf("completion with a NUL judged %v %v", v, ok)
+	}
+}
+
+// A compiler stopped at the wall-clock limit leaves the task not measured
+// and says it timed out (the reference's own check relies on that).
+func TestCompiledTimeout(t *testing.T) {
+	o, failed := compiled(RunResult{ExitCode: -1, TimedOut: true})
+	if !failed || o.Ran || !o.TimedOut {
+		t.Errorf("compiler timed out: %+v", o)
+	}
+	if o, failed := compiled(RunResult{ExitCode: 1}); !failed || !o.Ran || o.TimedOut {
+		t.Errorf("compile error: %+v", o)
+	}
+}
+
+func TestMissingTool(t *testing.T) {
+	if got := missing("sh", "ghostline-no-such-tool"); got != "ghostline-no-such-tool" {
+		t.Errorf("missing = %q", got)
+	}
+	if got := missing("sh"); got != "" {
+		t.Errorf("sh reported missing")
+	}
 }
 
 func sandbox(t *testing.T) *Sandbox {
@@ -132,8 +158,21 @@ func TestSandboxChecks(t *testing.T) {
 		leftBehind.passed, leftBehind.reason = true, ""
 	}
 	cases = append(cases, leftBehind)
+	// A folder of the host outside /tmp (which the sandbox replaces), so
+	// that the program could reach it if the file system were writable.
+	hostDir, err := os.MkdirTemp(".", "zz-sandbox-escape-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(hostDir)
+	hostFile, _ := filepath.Abs(filepath.Join(hostDir, "escaped"))
 	if s.Files {
-		cases = append(cases, check{"files outside its directory are read-only", he, "    open(" + strconv.Quote(outside) + ", 'w').write('x'); return a + b\n", false, "exit"})
+		cases = append(cases,
+			check{"files outside its directory are read-only", he, "    open(" + strconv.Quote(outside) + ", 'w').write('x'); return a + b\n", false, "exit"},
+			// Run as root, bwrap keeps root's capabilities unless told not
+			// to, and / could be remounted writable.
+			check{"no remounting / writable", he, "    import subprocess; subprocess.run(['mount', '-o', 'remount,bind,rw', '/'], capture_output=True); open(" +
+				strconv.Quote(hostFile) + ", 'w').write('x'); return a + b\n", false, "exit"})
 	} else {
 		t.Log("no bubblewrap here: the file system is not protected, not tested")
 	}
@@ -155,8 +194,10 @@ func TestSandboxChecks(t *testing.T) {
 			}
 		})
 	}
-	if _, err := os.Stat(outside); err == nil {
-		t.Error("a program wrote outside its directory")
+	for _, f := range []string{outside, hostFile} {
+		if _, err := os.Stat(f); err == nil {
+			t.Errorf("a program wrote outside its directory: %s", f)
+		}
 	}
 }
 

@@ -24,18 +24,26 @@ import (
 // resource limits set with prlimit (address space, CPU seconds, file
 // size), killed with everything it started at the wall-clock limit.
 // Where bubblewrap is installed (Debian: bubblewrap) the program also sees
-// the file system read-only except its directory, in its own PID
-// namespace (bwrap --unshare-all); elsewhere it runs in a new network
-// namespace alone (unshare -rn), and can write wherever its user can
-// (Files is false: the benchmarks say so). Generated code never runs any
-// other way: NewSandbox fails when neither is available, and the
-// benchmark then reports pass@1 as not measured.
+// the file system read-only except its directory, with no capabilities
+// (root's included) and an empty /run (no host sockets), in its own PID
+// namespace (bwrap --unshare-all); NewSandbox checks that a write outside
+// the directory fails. Elsewhere it runs in new user, network and PID
+// namespaces (unshare -rn --pid, or -rn alone where PID namespaces are
+// refused), and can write wherever its user can (Files is false: the
+// benchmarks say so). Generated code never runs any other way: NewSandbox
+// fails when neither is available, and the benchmark then reports pass@1
+// as not measured.
+//
+// Not covered: the machine's total processes and memory (no cgroup: a fork
+// bomb may exhaust PIDs until the wall-clock limit), and code that sets out
+// to fool the HumanEval pass marker by reading its own source. The
+// benchmarks run a model's completions, not an adversary's.
 type Sandbox struct {
 	Timeout     time.Duration // wall clock per run
 	MemoryBytes int64         // address space per process
 	Files       bool          // the file system is protected (bubblewrap)
 	bwrap       string
-	unshare     string
+	unshare     []string // unshare and its options
 	prlimit     string
 }
 
@@ -51,32 +59,58 @@ func NewSandbox(timeout time.Duration, memoryBytes int64) (*Sandbox, error) {
 	if s.prlimit, err = exec.LookPath("prlimit"); err != nil {
 		return nil, fmt.Errorf("sandbox: prlimit not found (util-linux): generated code cannot be resource-limited")
 	}
-	if p, err := exec.LookPath("bwrap"); err == nil {
-		dir, err := os.MkdirTemp("", "ghostline-probe-*")
-		if err == nil {
-			defer os.RemoveAll(dir)
-			if exec.Command(p, append(bwrapArgs(dir), s.prlimit, "--cpu=1", "--", "true")...).Run() == nil {
-				s.bwrap, s.Files = p, true
-				return s, nil
-			}
-		}
+	if p, err := exec.LookPath("bwrap"); err == nil && bwrapHolds(p, s.prlimit) {
+		s.bwrap, s.Files = p, true
+		return s, nil
 	}
-	if s.unshare, err = exec.LookPath("unshare"); err != nil {
+	u, err := exec.LookPath("unshare")
+	if err != nil {
 		return nil, fmt.Errorf("sandbox: neither bwrap (bubblewrap) nor unshare (util-linux) found: generated code cannot be isolated")
 	}
-	out, err := exec.Command(s.unshare, "-rn", s.prlimit, "--cpu=1", "--", "true").CombinedOutput()
-	if err != nil {
-		return nil, fmt.Errorf("sandbox: unshare -rn fails here (%v: %s): no network isolation", err, bytes.TrimSpace(out))
+	var out []byte
+	for _, opts := range [][]string{{"-rn", "--pid", "--fork", "--kill-child", "--mount-proc"}, {"-rn"}} {
+		out, err = exec.Command(u, append(opts, s.prlimit, "--cpu=1", "--", "true")...).CombinedOutput()
+		if err == nil {
+			s.unshare = append([]string{u}, opts...)
+			return s, nil
+		}
 	}
-	return s, nil
+	return nil, fmt.Errorf("sandbox: unshare -rn fails here (%v: %s): no network isolation", err, bytes.TrimSpace(out))
+}
+
+// writeProbe is a file bwrapHolds tries to create outside the sandbox's
+// directory (after trying to remount / writable): it must fail.
+const writeProbe = "/.ghostline-sandbox-probe"
+
+// bwrapHolds reports whether bubblewrap runs here and keeps a program from
+// writing outside its directory. (Run as root without --cap-drop, bwrap
+// would keep every capability, and the program could remount / writable.)
+func bwrapHolds(bwrap, prlimit string) bool {
+	dir, err := os.MkdirTemp("", "ghostline-probe-*")
+	if err != nil {
+		return false
+	}
+	defer os.RemoveAll(dir)
+	script := "mount -o remount,bind,rw / 2>/dev/null; touch " + writeProbe + " 2>/dev/null && exit 1; exit 0"
+	err = exec.Command(bwrap, append(bwrapArgs(dir), prlimit, "--cpu=2", "--", "sh", "-c", script)...).Run()
+	if _, serr := os.Lstat(writeProbe); serr == nil {
+		os.Remove(writeProbe)
+		return false
+	}
+	return err == nil
 }
 
 // bwrapArgs: the whole file system read-only, fresh /dev, /proc and /tmp,
-// dir writable and current; no network, its own PID namespace (so nothing
-// outlives the run), killed with its parent.
+// an empty /run (where host sockets live), dir writable and current; no
+// network, no capabilities, its own PID namespace (so nothing outlives the
+// run), killed with its parent.
 func bwrapArgs(dir string) []string {
-	return []string{"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-		"--bind", dir, dir, "--chdir", dir, "--unshare-all", "--die-with-parent", "--new-session", "--"}
+	args := []string{"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"}
+	if fi, err := os.Stat("/run"); err == nil && fi.IsDir() {
+		args = append(args, "--tmpfs", "/run")
+	}
+	return append(args, "--bind", dir, dir, "--chdir", dir, "--unshare-all", "--cap-drop", "ALL",
+		"--die-with-parent", "--new-session", "--")
 }
 
 // RunResult is one program run.
@@ -105,14 +139,11 @@ func (s *Sandbox) Run(ctx context.Context, dir, stdin string, mem int64, timeout
 	if s.bwrap != "" {
 		cmd = exec.CommandContext(ctx, s.bwrap, append(bwrapArgs(dir), limited...)...)
 	} else {
-		cmd = exec.CommandContext(ctx, s.unshare, append([]string{"-rn"}, limited...)...)
+		cmd = exec.CommandContext(ctx, s.unshare[0], append(slices.Clone(s.unshare[1:]), limited...)...)
 	}
 	cmd.Dir = dir
-	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir, "TMPDIR=" + dir, "LANG=C.UTF-8",
+	cmd.Env = []string{"PATH=" + sandboxPath(), "HOME=" + dir, "TMPDIR=" + dir, "LANG=C.UTF-8",
 		"PYTHONDONTWRITEBYTECODE=1", "PYTHONHASHSEED=0"}
-	if py := os.Getenv("GHOSTLINE_PYTHON_PATH"); py != "" {
-		cmd.Env[0] = "PATH=" + py + ":/usr/local/bin:/usr/bin:/bin"
-	}
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr capped
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -134,9 +165,12 @@ func (s *Sandbox) Run(ctx context.Context, dir, stdin string, mem int64, timeout
 		r.ExitCode = -1
 		r.Stderr += "\n(the program left processes running)"
 	case errors.As(err, &ee):
-		r.ExitCode = ee.ExitCode()
-		if r.ExitCode == 0 {
-			r.ExitCode = -1 // killed by a signal
+		r.ExitCode = ee.ExitCode() // -1: killed by a signal
+		if s.bwrap != "" && r.ExitCode > 128 {
+			// bwrap passes a signal's death on as exit 128+n: the same
+			// event as -1 without it (a compiler stopped by RLIMIT_CPU).
+			r.Stderr += fmt.Sprintf("\n(killed by signal %d)", r.ExitCode-128)
+			r.ExitCode = -1
 		}
 	case r.TimedOut:
 		r.ExitCode = -1
@@ -144,6 +178,34 @@ func (s *Sandbox) Run(ctx context.Context, dir, stdin string, mem int64, timeout
 		return r, err
 	}
 	return r, nil
+}
+
+// sandboxPath is the PATH programs run with: the system's directories,
+// after GHOSTLINE_PYTHON_PATH when set (a Python with the tasks' packages).
+func sandboxPath() string {
+	path := "/usr/local/bin:/usr/bin:/bin"
+	if py := os.Getenv("GHOSTLINE_PYTHON_PATH"); py != "" {
+		path = py + ":" + path
+	}
+	return path
+}
+
+// missing names the first of tools not found on the sandbox's PATH (the
+// one the programs run with, not the caller's), or "".
+func missing(tools ...string) string {
+	for _, t := range tools {
+		found := false
+		for _, d := range filepath.SplitList(sandboxPath()) {
+			if fi, err := os.Stat(filepath.Join(d, t)); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return t
+		}
+	}
+	return ""
 }
 
 type capped struct{ bytes.Buffer }
@@ -188,10 +250,17 @@ func (s *Sandbox) Check(ctx context.Context, t Task, completion string) (Outcome
 	defer os.RemoveAll(dir)
 	write := func(name, text string) error { return os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644) }
 
+	// A toolchain that is not installed leaves the task not measured; it
+	// is no failure of the completion.
+	if tool := missing(toolsFor(t)...); tool != "" {
+		return Outcome{Reason: tool + " not installed" + debianHint[tool]}, nil
+	}
 	if t.Format == "humaneval" {
 		// A completion that calls exit(0) or sys.exit() would end the
 		// program with status 0 before check runs: a pass is the marker
-		// printed after check, which generated code cannot know.
+		// printed after check, fresh for each run, which a completion does
+		// not print by accident (one set on cheating could read it from
+		// its own source: see Sandbox).
 		mark := passMarker()
 		prog := t.Prefix + completion + t.Suffix + "\n" + t.Test + "\ncheck(" + t.EntryPoint + ")\nprint(" + strconv.Quote(mark) + ")\n"
 		if err := write("prog.py", prog); err != nil {
@@ -218,9 +287,6 @@ func (s *Sandbox) Check(ctx context.Context, t Task, completion string) (Outcome
 		}
 		run = []string{"python3", "prog.py"}
 	case "cpp":
-		if _, err := exec.LookPath("g++"); err != nil {
-			return Outcome{Reason: "g++ not installed"}, nil
-		}
 		if err := write("prog.cpp", prog); err != nil {
 			return Outcome{}, err
 		}
@@ -233,9 +299,6 @@ func (s *Sandbox) Check(ctx context.Context, t Task, completion string) (Outcome
 		}
 		run = []string{"./prog"}
 	case "java":
-		if _, err := exec.LookPath("javac"); err != nil {
-			return Outcome{Reason: "javac not installed"}, nil
-		}
 		class := "Main"
 		if m := javaClass.FindStringSubmatch(prog); m != nil {
 			class = m[1]
@@ -253,9 +316,6 @@ func (s *Sandbox) Check(ctx context.Context, t Task, completion string) (Outcome
 		run = []string{"java", "-Xmx512m", "-Xss64m", "-cp", ".", class}
 		mem = memJVM
 	case "csharp":
-		if _, err := exec.LookPath("mcs"); err != nil {
-			return Outcome{Reason: "mcs not installed (Debian: mono-mcs)"}, nil
-		}
 		if err := write("prog.cs", prog); err != nil {
 			return Outcome{}, err
 		}
@@ -291,6 +351,27 @@ func (s *Sandbox) Check(ctx context.Context, t Task, completion string) (Outcome
 	return Outcome{Ran: true, Passed: true}, nil
 }
 
+// toolsFor lists the programs t's tests need.
+func toolsFor(t Task) []string {
+	if t.Format == "humaneval" {
+		return []string{"python3"}
+	}
+	switch t.Lang {
+	case "python":
+		return []string{"python3"}
+	case "cpp":
+		return []string{"g++"}
+	case "java":
+		return []string{"javac", "java"}
+	case "csharp":
+		return []string{"mcs", "mono"}
+	}
+	return nil
+}
+
+// debianHint names the Debian package of a tool whose name does not say it.
+var debianHint = map[string]string{"mcs": " (Debian: mono-mcs)", "mono": " (Debian: mono-runtime)", "javac": " (Debian: default-jdk-headless)"}
+
 // compiled reports a compile step that did not succeed: a compiler that
 // exits with an error is the completion's fault (Ran); one stopped at the
 // time or resource limit says more about the machine (a JVM starting on a
@@ -300,7 +381,7 @@ func compiled(r RunResult) (Outcome, bool) {
 	case r.ExitCode == 0:
 		return Outcome{}, false
 	case r.TimedOut || r.ExitCode == -1:
-		return Outcome{Reason: "the compiler did not finish (time or resource limit): not measured"}, true
+		return Outcome{Reason: "the compiler did not finish (time or resource limit): not measured", TimedOut: r.TimedOut}, true
 	}
 	return Outcome{Ran: true, Reason: "compile error"}, true
 }
