@@ -120,8 +120,10 @@ test('extension: commands, status bar, inline items, settings', async () => {
   assert.equal(lc.clients.length, 1);
   const c = lc.clients[0];
   assert.deepEqual(c.serverOptions, { command: 'ghostline', args: ['lsp'], transport: 0 });
-  assert.deepEqual(c.clientOptions.initializationOptions.ghostline.maxLines, 10);
-  assert.equal(c.clientOptions.initializationOptions.ghostline.crossFileBudget, 512);
+  // A function: a restart after a crash sends the settings of the moment.
+  assert.equal(typeof c.clientOptions.initializationOptions, 'function');
+  assert.deepEqual(c.clientOptions.initializationOptions().ghostline.maxLines, 10);
+  assert.equal(c.clientOptions.initializationOptions().ghostline.crossFileBudget, 512);
   assert.equal(bar.shown, true);
   assert.equal(bar.text, '$(sparkle) Ghostline', 'ready once the client runs');
 
@@ -211,7 +213,7 @@ test('extension: a settings change while the server starts reaches it once it ru
   await new Promise((r) => setImmediate(r));
   const c = lc.clients[0];
   assert.equal(c.running, false, 'still starting');
-  assert.equal(c.clientOptions.initializationOptions.ghostline.maxLines, 10);
+  assert.equal(c.clientOptions.initializationOptions().ghostline.maxLines, 10);
 
   config.maxLines = 4;
   const changed = Promise.all(listeners.config.map((fn) => fn({ affectsConfiguration: (s) => s === 'ghostline' })));
@@ -222,6 +224,7 @@ test('extension: a settings change while the server starts reaches it once it ru
   await changed;
   assert.deepEqual(c.notifications.map(([m]) => m), ['workspace/didChangeConfiguration']);
   assert.equal(c.notifications[0][1].settings.ghostline.maxLines, 4, 'the change made while starting arrives');
+  assert.equal(c.clientOptions.initializationOptions().ghostline.maxLines, 4, 'a restart after a crash would send the new value');
 
   // Restarts replace the client without adding entries to the context.
   const entries = context.subscriptions.length;
