@@ -294,3 +294,24 @@ func FuzzParseTasks(f *testing.F) {
 		}
 	})
 }
+
+// A program killed by a signal reads the same in both sandbox modes
+// (bubblewrap reports it as exit 128+n): ExitCode -1, which leaves a
+// compile step not measured rather than blamed on the completion.
+func TestRunKilledBySignal(t *testing.T) {
+	s := sandbox(t)
+	r, err := s.Run(context.Background(), t.TempDir(), "", 0, 5*time.Second, "sh", "-c", "kill -9 $$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ExitCode != -1 || r.TimedOut {
+		t.Errorf("killed by SIGKILL: %+v, want exit -1, not timed out", r)
+	}
+	if o, failed := compiled(r); !failed || o.Ran {
+		t.Errorf("a compiler killed by a signal: %+v, want not measured", o)
+	}
+	r, err = s.Run(context.Background(), t.TempDir(), "", 0, 5*time.Second, "sh", "-c", "exit 3")
+	if err != nil || r.ExitCode != 3 {
+		t.Errorf("exit 3: %+v, %v", r, err)
+	}
+}
