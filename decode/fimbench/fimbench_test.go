@@ -3,6 +3,7 @@ package fimbench
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -313,5 +314,30 @@ func TestRunKilledBySignal(t *testing.T) {
 	r, err = s.Run(context.Background(), t.TempDir(), "", 0, 5*time.Second, "sh", "-c", "exit 3")
 	if err != nil || r.ExitCode != 3 {
 		t.Errorf("exit 3: %+v, %v", r, err)
+	}
+}
+
+// Without bubblewrap, the unshare fallback runs the program in its own PID
+// namespace: a process it detached (setsid) dies with it rather than live
+// on and write after the run.
+func TestUnshareFallbackEndsDetachedProcesses(t *testing.T) {
+	u, err := exec.LookPath("unshare")
+	p, perr := exec.LookPath("prlimit")
+	if err != nil || perr != nil {
+		t.Skip("no unshare or prlimit here")
+	}
+	opts := []string{"-rn", "--pid", "--fork", "--kill-child", "--mount-proc"}
+	if exec.Command(u, append(opts, "true")...).Run() != nil {
+		t.Skip("unshare --pid refused here")
+	}
+	s := &Sandbox{Timeout: 5 * time.Second, MemoryBytes: 1 << 30, unshare: append([]string{u}, opts...), prlimit: p}
+	dir := t.TempDir()
+	r, err := s.Run(context.Background(), dir, "", 0, 0, "sh", "-c", `(setsid sh -c "sleep 1; touch late" >/dev/null 2>&1 </dev/null) & exit 0`)
+	if err != nil || r.ExitCode != 0 {
+		t.Fatalf("run: %+v, %v", r, err)
+	}
+	time.Sleep(2 * time.Second)
+	if _, err := os.Stat(filepath.Join(dir, "late")); err == nil {
+		t.Error("a detached process outlived the run")
 	}
 }
