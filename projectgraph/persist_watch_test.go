@@ -3,6 +3,7 @@ package projectgraph
 import (
 	"context"
 	"encoding/gob"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -383,6 +384,26 @@ func TestFSWatcher(t *testing.T) {
 	}
 	if errs.Load() != 0 {
 		t.Errorf("%d watch errors", errs.Load())
+	}
+}
+
+// A tree with more directories than the watcher may watch: it watches up
+// to the limit, says so with a *PartialWatchError, and still runs.
+func TestWatcherDirLimit(t *testing.T) {
+	defer func(n int) { maxWatchDirs = n }(maxWatchDirs)
+	maxWatchDirs = 5
+	root := t.TempDir()
+	for i := 0; i < 10; i++ {
+		write(t, root, fmt.Sprintf("d%d/f.go", i), "package d\n")
+	}
+	w, err := NewWatcher(root, Config{})
+	var partial *PartialWatchError
+	if !errors.As(err, &partial) || partial.Failed == 0 || w == nil {
+		t.Fatalf("NewWatcher over the limit: %v, %v", w, err)
+	}
+	defer w.Close()
+	if n := len(w.(*fsWatcher).dirs); n != maxWatchDirs {
+		t.Errorf("%d directories watched, want the limit %d", n, maxWatchDirs)
 	}
 }
 

@@ -42,6 +42,14 @@ const (
 	debounceMax   = time.Second
 )
 
+// maxWatchDirs bounds the directories one watcher watches (a var for
+// tests). Each is a kernel inotify watch (~1 KiB of kernel memory, and
+// fs.inotify.max_user_watches is per user, shared with every other
+// program): 50,000 covers the largest source trees, while a workspace
+// opened at $HOME would otherwise walk, and watch, everything below it
+// before its first batch.
+var maxWatchDirs = 50_000
+
 // maxPending bounds the paths held for one batch; past it the batch is
 // sent as an overflow (a full re-scan is then cheaper and certain).
 const maxPending = 4096
@@ -141,9 +149,16 @@ func (fw *fsWatcher) addTree(dir string) (added []string, failed PartialWatchErr
 		}
 		if p != fw.root {
 			name := d.Name()
-			if strings.HasPrefix(name, ".") || fw.skip[name] {
+			if strings.HasPrefix(name, ".") || fw.skip[name] || pseudoFS[p] {
 				return filepath.SkipDir
 			}
+		}
+		if len(fw.dirs) >= maxWatchDirs {
+			failed.Failed++
+			if failed.Err == nil {
+				failed.Err = fmt.Errorf("%s: the watcher's limit of %d directories is reached", p, maxWatchDirs)
+			}
+			return filepath.SkipAll
 		}
 		if err := fw.w.Add(p); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -224,9 +239,12 @@ func (fw *fsWatcher) loop() {
 				if info, err := os.Lstat(ev.Name); err == nil && info.IsDir() {
 					// Files created before the watch was added sent no
 					// event: the directory's path makes the index scan it.
-					// A directory left unwatched (the watch limit) is
-					// caught up by the re-scan an overflow starts.
-					if _, failed, err := fw.addTree(ev.Name); err != nil || failed.Failed > 0 {
+					// A directory left unwatched (the kernel's watch
+					// limit) is caught up by the re-scan an overflow
+					// starts; past the watcher's own limit it stays
+					// unwatched, or every new folder of a huge tree would
+					// re-scan it.
+					if _, failed, err := fw.addTree(ev.Name); err != nil || failed.Failed > 0 && len(fw.dirs) < maxWatchDirs {
 						overflow = true
 					}
 				}
