@@ -301,6 +301,11 @@ func FuzzParseTasks(f *testing.F) {
 // compile step not measured rather than blamed on the completion.
 func TestRunKilledBySignal(t *testing.T) {
 	s := sandbox(t)
+	if !s.Files {
+		// In unshare's PID namespace the program is its init, which a
+		// signal from inside does not kill: nothing to map.
+		t.Skip("no bubblewrap here")
+	}
 	r, err := s.Run(context.Background(), t.TempDir(), "", 0, 5*time.Second, "sh", "-c", "kill -9 $$")
 	if err != nil {
 		t.Fatal(err)
