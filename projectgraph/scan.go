@@ -69,6 +69,14 @@ func (c *Config) maxFiles() int {
 // files are not source, and some of them never end.
 var pseudoFS = map[string]bool{"/proc": true, "/sys": true, "/dev": true}
 
+// skippedDir reports whether a directory below the root (name, at the
+// absolute path abs) is never entered, by the scan or the watcher: hidden,
+// a skipped name, or a kernel file system. (Ignore files are the scan's
+// own further rule.)
+func skippedDir(skip map[string]bool, name, abs string) bool {
+	return strings.HasPrefix(name, ".") || skip[name] || pseudoFS[abs]
+}
+
 func (c *Config) maxBytes() int64 {
 	if c.MaxFileBytes > 0 {
 		return c.MaxFileBytes
@@ -287,7 +295,7 @@ func (s *scanner) walk(dir string, layers []ignoreLayer) error {
 			continue
 		}
 		if e.IsDir() {
-			if strings.HasPrefix(name, ".") || s.skip[name] || pseudoFS[filepath.Join(abs, name)] {
+			if skippedDir(s.skip, name, filepath.Join(abs, name)) {
 				s.res.Skipped["dir"]++
 				continue
 			}
@@ -396,10 +404,11 @@ func skipContent(src []byte, includeGenerated bool) string {
 }
 
 // mostlyText reports whether at most 30% of h's bytes are invalid UTF-8
-// (a short file with two accented letters reaches 15%). Source in a legacy encoding (a Latin-1 "é" in a comment) is
-// still source, and its definitions are worth indexing; binary data has
-// NUL bytes (checked first: 8,000 random bytes hold one but for a chance
-// of ~10⁻¹⁴) or is mostly invalid.
+// (a short file with two accented letters reaches 15%). Source in a
+// legacy encoding (a Latin-1 "é" in a comment) is still source, and its
+// definitions are worth indexing; binary data has NUL bytes (checked
+// first: 8,000 random bytes hold one but for a chance of ~10⁻¹⁴) or is
+// mostly invalid.
 func mostlyText(h []byte) bool {
 	bad := 0
 	for i := 0; i < len(h); {

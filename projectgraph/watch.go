@@ -87,6 +87,13 @@ func (e *PartialWatchError) Error() string {
 
 func (e *PartialWatchError) Unwrap() error { return e.Err }
 
+// note counts one more directory left unwatched, keeping the first reason.
+func (e *PartialWatchError) note(err error) {
+	if e.Failed++; e.Err == nil {
+		e.Err = err
+	}
+}
+
 // NewWatcher watches root and every directory below it (new ones are added
 // as they appear), skipping the directories the scan skips. When some
 // directories cannot be watched it returns the running watcher together
@@ -105,7 +112,7 @@ func NewWatcher(root string, cfg Config) (Watcher, error) {
 	}
 	fw := &fsWatcher{root: abs, skip: cfg.skipDirs(), w: w, dirs: map[string]bool{}, out: make(chan Batch, 4),
 		done: make(chan struct{}), quiet: debounceQuiet, maxLag: debounceMax}
-	_, failed, err := fw.addTree(abs)
+	failed, err := fw.addTree(abs)
 	if err != nil {
 		w.Close()
 		return nil, fmtErr("watch", err)
@@ -132,11 +139,11 @@ func (fw *fsWatcher) Close() error {
 	return err
 }
 
-// addTree watches dir and its subdirectories and returns the directories
-// added. A directory that vanishes meanwhile is skipped, not an error; an
-// error on dir itself is returned, and the subdirectories that could not be
+// addTree watches dir and its subdirectories, recording them in fw.dirs.
+// A directory that vanishes meanwhile is skipped, not an error; an error
+// on dir itself is returned, and the subdirectories that could not be
 // watched are counted in failed.
-func (fw *fsWatcher) addTree(dir string) (added []string, failed PartialWatchError, _ error) {
+func (fw *fsWatcher) addTree(dir string) (failed PartialWatchError, _ error) {
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p == dir && !errors.Is(err, fs.ErrNotExist) {
@@ -147,17 +154,11 @@ func (fw *fsWatcher) addTree(dir string) (added []string, failed PartialWatchErr
 		if !d.IsDir() {
 			return nil
 		}
-		if p != fw.root {
-			name := d.Name()
-			if strings.HasPrefix(name, ".") || fw.skip[name] || pseudoFS[p] {
-				return filepath.SkipDir
-			}
+		if p != fw.root && skippedDir(fw.skip, d.Name(), p) {
+			return filepath.SkipDir
 		}
 		if len(fw.dirs) >= maxWatchDirs {
-			failed.Failed++
-			if failed.Err == nil {
-				failed.Err = fmt.Errorf("%s: the watcher's limit of %d directories is reached", p, maxWatchDirs)
-			}
+			failed.note(fmt.Errorf("%s: the watcher's limit of %d directories is reached", p, maxWatchDirs))
 			return filepath.SkipAll
 		}
 		if err := fw.w.Add(p); err != nil {
@@ -167,16 +168,13 @@ func (fw *fsWatcher) addTree(dir string) (added []string, failed PartialWatchErr
 			if p == dir {
 				return err
 			}
-			if failed.Failed++; failed.Err == nil {
-				failed.Err = fmt.Errorf("%s: %w", p, err)
-			}
+			failed.note(fmt.Errorf("%s: %w", p, err))
 			return filepath.SkipDir
 		}
-		added = append(added, p)
 		fw.dirs[p] = true
 		return nil
 	})
-	return added, failed, err
+	return failed, err
 }
 
 // dropTree stops watching dir and every watched directory below it.
@@ -244,7 +242,7 @@ func (fw *fsWatcher) loop() {
 					// starts; past the watcher's own limit it stays
 					// unwatched, or every new folder of a huge tree would
 					// re-scan it.
-					if _, failed, err := fw.addTree(ev.Name); err != nil || failed.Failed > 0 && len(fw.dirs) < maxWatchDirs {
+					if failed, err := fw.addTree(ev.Name); err != nil || failed.Failed > 0 && len(fw.dirs) < maxWatchDirs {
 						overflow = true
 					}
 				}
