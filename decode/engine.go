@@ -776,19 +776,16 @@ func (e *Engine) expand(j *job, rows [][]float32) bool {
 		}
 	}
 
-	// Should the search stop? Scores only fall as beams grow, so once the
-	// n-th best finished hypothesis beats every live beam, no live beam can
-	// overtake it.
-	done := len(next) == 0
-	if !done && len(j.finished) >= j.nbest {
-		best := math.Inf(-1)
-		for _, c := range next {
-			best = max(best, c.lp-c.pen)
-		}
-		if j.finished[j.nbest-1].score() >= best {
-			done = true
-		}
+	// Scores only fall as beams grow, so a live beam that scores no better
+	// than the n-th best finished hypothesis can never overtake it: it is
+	// dropped, sparing its token in every later step (beam search's tail,
+	// where one hypothesis has ended and the others run on, is otherwise
+	// the dearest part of it). The search stops when no live beam is left.
+	if len(j.finished) >= j.nbest {
+		floor := j.finished[j.nbest-1].score()
+		next = slices.DeleteFunc(next, func(c child) bool { return c.lp-c.pen <= floor })
 	}
+	done := len(next) == 0
 	if j.width == 1 && len(j.finished) > 0 {
 		done = true
 	}

@@ -300,6 +300,53 @@ func TestBeamMargin(t *testing.T) {
 	}
 }
 
+// TestBeamTailPrune: once a hypothesis has finished, live beams that score
+// below it can never overtake it (scores only fall), so they stop costing
+// a token each step; the beam that can still win runs on alone.
+func TestBeamTailPrune(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	lp := func(p float64) float32 { return float32(math.Log(p)) }
+	// The first token is a (0.6), b (0.3), c or d (0.05 each); after b the
+	// model ends, after the others it spells "efgh..." with certainty. So
+	// "b" finishes at log 0.3 while "a…" stays above it and "c…", "d…",
+	// within the margin of "a…", stay below it.
+	logits := func(h []int32, l []float32) {
+		for i := range l {
+			l[i] = -30
+		}
+		at := len(h) - 1
+		for at >= 0 && h[at] != fimMiddle {
+			at--
+		}
+		gen := h[at+1:]
+		switch {
+		case len(gen) == 0:
+			l[tok.ID('a')], l[tok.ID('b')], l[tok.ID('c')], l[tok.ID('d')] = lp(0.6), lp(0.3), lp(0.05), lp(0.05)
+		case gen[0] == tok.ID('b'):
+			l[eos] = 0
+		default:
+			l[tok.ID(byte('e'+len(gen)-1))] = 0
+		}
+	}
+	e, lm, _ := newEngine(t, logits, decode.Options{Order: decode.PSM, DisableCache: true})
+	const maxTok = 12
+	res, err := e.Complete(context.Background(), decode.Request{Prefix: "x = ", Suffix: "\n",
+		Beams: decode.Beams{Width: 4}, Limits: decode.Limits{MaxTokens: maxTok},
+		Stop: decode.StopRules{Multiline: decode.MultilineAlways, NoBlockEnd: true, NoFilters: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkIdle(t, e, lm)
+	if got, want := res.Completions[0].Text, "aefghijklmno"; got != want {
+		t.Fatalf("completion %q, want %q", got, want)
+	}
+	// Step 1 decodes the four first tokens; after "b" ends, only "a…" runs.
+	decoded := e.Stats().BatchTokens - e.Stats().PromptComputed
+	if decoded > 4+maxTok {
+		t.Errorf("decoded %d tokens: beams below the finished \"b\" kept running (want at most %d)", decoded, 4+maxTok)
+	}
+}
+
 // rejectX prunes any text containing an "x" and masks the digit "7".
 type rejectX struct{ calls int }
 
