@@ -41,8 +41,14 @@ func BenchmarkEngineOverhead(b *testing.B) {
 	flat := func(h []int32, l []float32) {
 		// A fixed, history-dependent favourite among byte tokens keeps
 		// the completion going without an end token.
+		// Special tokens never win: with the rest of the vocabulary tied
+		// at 0, an end token would rank among beam 4's candidates and end
+		// the search after two steps, measuring nothing.
 		l[tok.ID(byte('a'+len(h)%26))] = 5
 		l[tok.ID(byte('a'+(len(h)+7)%26))] = 4
+		for i := range len(tok.Specials) {
+			l[i] = -1e9
+		}
 	}
 	for _, w := range []int{1, 4} {
 		b.Run(map[int]string{1: "greedy", 4: "beam4"}[w], func(b *testing.B) {
