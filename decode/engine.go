@@ -995,8 +995,11 @@ func (e *Engine) finish(j *job, liveReason string) {
 		}
 		h := &j.finished[i]
 		text := j.shown(h.text, h.endsLine())
-		if tr, ok := j.req.Constraint.(Truncator); ok && text != "" && !j.req.Stop.NoFilters {
-			text = tr.Truncate(text)
+		if !j.req.Stop.NoFilters {
+			if tr, ok := j.req.Constraint.(Truncator); ok && text != "" {
+				text = tr.Truncate(text)
+			}
+			text = j.doc.lineEndings(text)
 		}
 		if text == "" || seen[text] {
 			continue

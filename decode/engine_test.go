@@ -88,6 +88,34 @@ func TestScriptedCompletion(t *testing.T) {
 	checkIdle(t, e, lm)
 }
 
+// TestLineEndingsFollowTheDocument: completions come back with the
+// document's line breaks whatever the model writes: an editor inserts the
+// text as it is (Neovim would show a stray "\r" as ^M).
+func TestLineEndingsFollowTheDocument(t *testing.T) {
+	for _, tc := range []struct {
+		name, prefix, suffix, write, want string
+	}{
+		{"crlf document, crlf model", "func f() {\r\n\tif x {\r\n\t\t", "\r\n\t}\r\n}\r\n", "a()\r\n\t\tb()\r\n\t}", "a()\r\n\t\tb()"},
+		{"crlf document, lf model", "func f() {\r\n\tif x {\r\n\t\t", "\r\n\t}\r\n}\r\n", "a()\n\t\tb()\n\t}", "a()\r\n\t\tb()"},
+		{"lf document, crlf model", "func f() {\n\tif x {\n\t\t", "\n\t}\n}\n", "a()\r\n\t\tb()\r\n\t}", "a()\n\t\tb()"},
+		{"crlf closer", "func main() {\r\n\tfmt.Println(", ")\r\n}\r\n", "\"hi\")\r\n", "\"hi\""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+			logits := decodetest.Script(tok, decodetest.HashLogits(1), eos,
+				decodetest.ScriptRule{After: []int32{fimMiddle}, Write: tc.write})
+			e, _, _ := newEngine(t, logits, decode.Options{Order: decode.PSM, DisableCache: true})
+			res, err := e.Complete(context.Background(), decode.Request{Prefix: tc.prefix, Suffix: tc.suffix, Language: "go"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Completions[0].Text; got != tc.want {
+				t.Errorf("completion %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestSpecialTokensNeverReachOutput(t *testing.T) {
 	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
 	for _, end := range []int32{eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep} {

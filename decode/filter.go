@@ -17,6 +17,7 @@ type postFilter struct {
 }
 
 var postFilters = []postFilter{
+	{"line-endings", filterLineEndings},
 	{"repetition", filterRepetition},
 	{"next-lines", filterNextLines},
 	{"closers", filterClosers},
@@ -31,6 +32,15 @@ func applyFilters(text string, d *docInfo) string {
 		text = f.fn(text, d)
 	}
 	return text
+}
+
+// filterLineEndings makes every line break "\n", so the filters after it
+// see one kind: a model writing a CRLF document writes "\r\n", and a
+// stop at a line break leaves its "\r" at the end ("x)\r", whose closer
+// the closers filter would then miss). The document's breaks come back
+// after filtering (docInfo.lineEndings).
+func filterLineEndings(text string, _ *docInfo) string {
+	return strings.TrimSuffix(strings.ReplaceAll(text, "\r\n", "\n"), "\r")
 }
 
 // filterRepetition cuts a completion that has fallen into a loop: the same
@@ -152,10 +162,12 @@ func filterNextLines(text string, d *docInfo) string {
 // keeps its text.
 func filterClosers(text string, d *docInfo) string {
 	rest := strings.TrimLeft(d.restOfLine, " \t")
-	if rest == "" || strings.Contains(text, "\n") {
+	// A single line, perhaps with the line break the model ended it with
+	// (the trailing-space filter drops that anyway).
+	body := strings.TrimRight(text, " \t\n")
+	if rest == "" || strings.Contains(body, "\n") {
 		return text
 	}
-	body := strings.TrimRight(text, " \t")
 	// The longest k such that the completion ends with rest[:k] and
 	// rest[:k] is made only of closers.
 	for k := min(len(rest), len(body)); k >= 1; k-- {

@@ -43,6 +43,7 @@ func TestFilters(t *testing.T) {
 		{"closers then code", "f(", "), y\n", "x)", "x"},
 		{"own closer kept", "g(x, ", ")\n", "f()", "f()"},
 		{"closer of an earlier line kept", "call(\n  a,\n  ", ")\n", "b", "b"},
+		{"closer then the line break", "print(add(1, ", ")\n", "2))\n", "2)"},
 		{"semicolon", "let a = b", ";\n", " + c;", " + c"},
 		{"closing quote", "s = \"", "\"\n", "abc\"", "abc"},
 		{"quote of the completion's own string kept", "f(a, ", "\")\n", "\"b\", \"", "\"b\", \""},
@@ -55,6 +56,13 @@ func TestFilters(t *testing.T) {
 		{"tabs and spaces to tabs", "func f() {\n\tif x {\n", "\n}\n", "\t\ty()\n\t    z()\n\t  w()", "\t\ty()\n\t\tz()\n\t\tw()"},
 		{"tabs to spaces", "def f():\n    if x:\n", "\n", "        y()\n\t\tz()", "        y()\n        z()"},
 		{"two-space document", "function f() {\n  if (x) {\n    y();\n  }\n", "}\n", "  a();\n\tb();", "  a();\n  b();"},
+		// CRLF documents: the filters see "\n" breaks (the engine gives
+		// the document's back after them), and a stop at a line break
+		// leaves no "\r" to hide a doubled closer.
+		{"crlf closer at a stop", "func main() {\r\n\tfmt.Println(", ")\r\n}\r\n", "\"hi\")\r", "\"hi\""},
+		{"crlf single line", "y := f(", ") + y\r\n", "x)\r", "x"},
+		{"crlf lines", "func f() {\r\n\t", "\r\n}\r\n", "a()\r\n\tb()\r\n", "a()\n\tb()"},
+		{"crlf next line", "if x {\r\n\t", "\r\n\treturn y\r\n}\r\n", "y = 2\r\n\treturn y", "y = 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDocInfo(tc.prefix, tc.suffix, MultilineAuto)

@@ -38,6 +38,10 @@ type docInfo struct {
 	// completion line starting with one is not the chat-style ending an
 	// instruction-tuned model may append (see stopCheck).
 	fenced bool
+	// crlf: the document ends its lines with "\r\n" (judged by the line
+	// break nearest the cursor). Completions are filtered with "\n" breaks
+	// and get the document's breaks back last (see lineEndings).
+	crlf bool
 }
 
 // tabWidth is how wide a tab counts when comparing indentation; only the
@@ -51,6 +55,11 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 		d.lineBefore = prefix[i+1:]
 	} else {
 		d.lineBefore = prefix
+	}
+	if i := strings.LastIndexByte(prefix, '\n'); i >= 0 {
+		d.crlf = i > 0 && prefix[i-1] == '\r'
+	} else if i := strings.IndexByte(suffix, '\n'); i >= 0 {
+		d.crlf = i > 0 && suffix[i-1] == '\r'
 	}
 	rest, after, _ := strings.Cut(suffix, "\n")
 	d.restOfLine = strings.TrimSuffix(rest, "\r")
@@ -107,6 +116,17 @@ func (d *docInfo) lineBreak(text string, endsLine bool) string {
 		return ""
 	}
 	return "\n" + d.lineBefore
+}
+
+// lineEndings gives a filtered completion (its line breaks "\n") the
+// document's line breaks. Editors insert the text as it comes: Neovim
+// would keep a stray "\r" as a visible ^M, and a "\n" in a CRLF file
+// mixes line endings.
+func (d *docInfo) lineEndings(text string) string {
+	if d.crlf {
+		return strings.ReplaceAll(text, "\n", "\r\n")
+	}
+	return text
 }
 
 // prevIndent is the least indentation a line after the last non-blank

@@ -25,7 +25,9 @@ import (
 //   - contains "NAN": fails as a model with corrupt weights does
 //     (lsp.ErrBrokenModel);
 //   - contains "NOTHING": returns no candidates;
-//   - ends with "{": candidate i is "\n\tghost<i>()\n}" (multi-line);
+//   - ends with "{": candidate i is "\n\tghost<i>()\n}" (multi-line), with
+//     "\r\n" breaks where the document's last one before the cursor is
+//     (as the engine answers a CRLF document);
 //   - otherwise: candidate i is `ghost<i>(word)` where word is the
 //     identifier before the cursor (empty if none), for i < N.
 //
@@ -90,11 +92,15 @@ func (f *Fake) Complete(ctx context.Context, req lsp.CompletionRequest) (lsp.Com
 	case strings.Contains(line, "NAN"):
 		return lsp.CompletionResult{}, fmt.Errorf("fake completer: %w", lsp.ErrBrokenModel)
 	}
+	nl := "\n"
+	if strings.HasSuffix(req.Prefix[:len(req.Prefix)-len(line)], "\r\n") {
+		nl = "\r\n"
+	}
 	var res lsp.CompletionResult
 	for i := range req.N {
 		var text string
 		if strings.HasSuffix(line, "{") {
-			text = fmt.Sprintf("\n\tghost%d()\n}", i)
+			text = nl + "\tghost" + fmt.Sprint(i) + "()" + nl + "}"
 		} else {
 			text = fmt.Sprintf("ghost%d(%s)", i, lastWord(line))
 		}
