@@ -417,6 +417,37 @@ test('textDocument/completion fallback also gives ghost text', function()
   lua([[require('ghostline').setup({ cmd = ..., debounce = 20 })]], server_cmd)
 end)
 
+test('a CRLF file: the suggestion goes in without a stray carriage return', function()
+  -- Neovim sends a fileformat=dos buffer with CRLF line breaks, and the
+  -- server answers in the document's breaks; buffer lines never hold the
+  -- "\r" (Neovim adds it on write), so a kept one would show as ^M.
+  local path = tmp .. '/crlf.go'
+  local f = assert(io.open(path, 'wb'))
+  f:write('package main\r\n\r\nfunc main() {\r\n\t\r\n}\r\n')
+  f:close()
+  call('nvim_command', 'edit ' .. vim.fn.fnameescape(path))
+  eq('dos', lua('return vim.bo.fileformat'), 'fileformat')
+  wait_for('the ghostline client', 5000, function()
+    return lua([[for _, c in pairs((vim.lsp.get_clients and vim.lsp.get_clients({ bufnr = 0 }) or vim.lsp.buf_get_clients(0))) do if c.name == 'ghostline' then return true end end]])
+  end)
+  call('nvim_win_set_cursor', 0, { 4, 1 })
+  input('A')
+  input(fake and 'if x {' or 'for i := 0; i < 10; i++ {')
+  wait_for('ghost text', answer_timeout, ghost)
+  local text = shown_text()
+  assert(not text:find('\r'), 'carriage return in the suggestion on screen: ' .. vim.inspect(text))
+  accept_whole('<Tab>')
+  input('<Esc>')
+  for i, l in ipairs(buf_lines()) do
+    assert(not l:find('\r'), ('carriage return in line %d after accepting: %s'):format(i, vim.inspect(l)))
+  end
+  if fake then
+    eq({ '\tif x {', '\tghost0()', '}' }, call('nvim_buf_get_lines', 0, 3, 6, true), 'lines after accept')
+  end
+  call('nvim_command', 'bwipeout! ' .. vim.fn.fnameescape(path))
+  call('nvim_command', 'buffer ' .. vim.fn.fnameescape(tmp .. '/main.go'))
+end)
+
 test('a markdown buffer is left alone', function()
   call('nvim_command', 'edit ' .. vim.fn.fnameescape(tmp .. '/notes.md'))
   eq('markdown', lua('return vim.bo.filetype'), 'filetype')

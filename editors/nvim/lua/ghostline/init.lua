@@ -265,14 +265,27 @@ local function draw(bufnr)
   sh.extmark = api.nvim_buf_set_extmark(bufnr, ns, sh.row, sh.col, opts)
 end
 
+--- item_text is an item's text with "\n" line breaks: the server answers a
+--- CRLF document in CRLF, but buffer lines never hold the "\r" (Neovim's
+--- 'fileformat' adds it on write), so a kept one would show as ^M.
+local function item_text(raw)
+  local text = raw.insertText
+  if raw.textEdit then -- textDocument/completion fallback item
+    text = raw.textEdit.newText
+  elseif type(text) == 'table' then
+    text = text.value
+  end
+  if type(text) == 'string' then
+    text = text:gsub('\r\n', '\n')
+  end
+  return text
+end
+
 --- show puts item i of items on screen, or returns false if it does not
 --- fit the buffer as it is now.
 local function show(bufnr, client, items, index)
   local raw = items[index]
-  local text = type(raw.insertText) == 'table' and raw.insertText.value or raw.insertText
-  if raw.textEdit then -- textDocument/completion fallback item
-    text = raw.textEdit.newText
-  end
+  local text = item_text(raw)
   if type(text) ~= 'string' or text == '' then
     return false
   end
@@ -324,13 +337,6 @@ local function cancel(bufnr)
     s.request = nil
     status.inflight = math.max(0, status.inflight - 1)
   end
-end
-
-local function item_text(raw)
-  if raw.textEdit then
-    return raw.textEdit.newText
-  end
-  return type(raw.insertText) == 'table' and raw.insertText.value or raw.insertText
 end
 
 --- request asks the server for suggestions at the cursor (trigger 2 =
