@@ -177,6 +177,9 @@ func TestIndentStyle(t *testing.T) {
 		{"def f():\n    x\n    if y:\n        z\n", false, 4},
 		{"function f() {\n  x;\n  if (y) {\n    z;\n  }\n}\n", false, 2},
 		{"x = 1\n", false, 4},
+		// A licence header's " * " lines are not one-space indentation.
+		{"/*\n * Copyright\n * MIT\n */\nint f() {\n\tif (x) {\n\t\treturn 1;\n\t}\n}\n", true, 4},
+		{"/**\n * Doc.\n */\nclass A {\n  int f() {\n    return 1;\n  }\n}\n", false, 2},
 	} {
 		tabs, unit, _ := indentStyle(tc.text)
 		if tabs != tc.tabs || unit != tc.unit {

@@ -198,13 +198,19 @@ func indentWidth(s string) int {
 // indentStyle guesses a document's indentation: tabs when more indented
 // lines start with a tab than with a space; otherwise the unit is the
 // most common positive difference between consecutive indentations
-// (2 or 4 in practice; 4 when unknown).
+// (2 or 4 in practice; 4 when unknown). Lines starting with "*" are no
+// evidence: in a block comment they are aligned under its "/*".
 func indentStyle(text string) (tabs bool, unit int, known bool) {
 	var nTab, nSpace int
 	diffs := map[int]int{}
 	prev := 0
 	for _, l := range strings.Split(text, "\n") {
 		if l == "" {
+			continue
+		}
+		if strings.HasPrefix(strings.TrimLeft(l, " \t"), "*") {
+			// A block comment's " * " lines (licence headers, doc
+			// comments) are aligned, not indented: one space is no level.
 			continue
 		}
 		blank := strings.TrimSpace(l) == ""
