@@ -244,6 +244,7 @@ func (s *Server) completion(call *jsonrpc2.Call, reply replier) {
 				FilterText:       w.word + t,
 				Preselect:        true,
 				InsertTextFormat: 1, // plain text: ghost text is literal
+				InsertTextMode:   1, // asIs
 				TextEdit:         textEdit{Range: w.wordRng, NewText: w.word + t},
 				Command:          &protocol.Command{Title: "Ghostline: accepted", Command: commandAccept, Arguments: []any{id}},
 			})

@@ -69,9 +69,10 @@ func TestCompletionFallback(t *testing.T) {
 	var list struct {
 		IsIncomplete bool `json:"isIncomplete"`
 		Items        []struct {
-			Label      string `json:"label"`
-			FilterText string `json:"filterText"`
-			TextEdit   struct {
+			Label          string `json:"label"`
+			FilterText     string `json:"filterText"`
+			InsertTextMode int    `json:"insertTextMode"`
+			TextEdit       struct {
 				Range   struct{ Start, End struct{ Line, Character int } } `json:"range"`
 				NewText string                                             `json:"newText"`
 			} `json:"textEdit"`
@@ -90,6 +91,9 @@ func TestCompletionFallback(t *testing.T) {
 	// typed word keeps the item.
 	if it.TextEdit.NewText != "foghost0(fo)" || it.Label != "foghost0(fo)" || it.TextEdit.Range.Start.Character != 8 || it.TextEdit.Range.End.Character != 10 {
 		t.Errorf("item %+v", it)
+	}
+	if it.InsertTextMode != 1 {
+		t.Errorf("insertTextMode %d, want 1 (asIs): the text's lines are indented already", it.InsertTextMode)
 	}
 	if n := fake.Requests()[0].N; n != 1 {
 		t.Errorf("fallback asked for %d candidates, want 1", n)

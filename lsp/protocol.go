@@ -165,16 +165,20 @@ type completionList struct {
 }
 
 type completionItem struct {
-	Label            string            `json:"label"`
-	Kind             int               `json:"kind"`
-	Detail           string            `json:"detail"`
-	Documentation    *markupContent    `json:"documentation,omitempty"`
-	SortText         string            `json:"sortText"`
-	FilterText       string            `json:"filterText"`
-	Preselect        bool              `json:"preselect"`
-	InsertTextFormat int               `json:"insertTextFormat"`
-	TextEdit         textEdit          `json:"textEdit"`
-	Command          *protocol.Command `json:"command,omitempty"`
+	Label            string         `json:"label"`
+	Kind             int            `json:"kind"`
+	Detail           string         `json:"detail"`
+	Documentation    *markupContent `json:"documentation,omitempty"`
+	SortText         string         `json:"sortText"`
+	FilterText       string         `json:"filterText"`
+	Preselect        bool           `json:"preselect"`
+	InsertTextFormat int            `json:"insertTextFormat"`
+	// InsertTextMode 1 (asIs): the text's later lines carry their whole
+	// indentation already; a client left to its default (VS Code's is
+	// adjustIndentation) would add the cursor line's again.
+	InsertTextMode int               `json:"insertTextMode"`
+	TextEdit       textEdit          `json:"textEdit"`
+	Command        *protocol.Command `json:"command,omitempty"`
 }
 
 type markupContent struct {
