@@ -257,7 +257,9 @@ func tail(s string, n int) string {
 // filterIndentation rewrites the leading whitespace of the completion's
 // lines (after the first, which continues the cursor's line) in the
 // document's style: tabs for a tab-indented document, indentUnit spaces
-// per level otherwise.
+// per level otherwise. Spaces after tabs stay where they align rather
+// than indent: an odd number of them, or any in a document that aligns
+// that way itself.
 func filterIndentation(text string, d *docInfo) string {
 	if !strings.Contains(text, "\n") || !d.indentKnown {
 		return text
@@ -272,6 +274,9 @@ func filterIndentation(text string, d *docInfo) string {
 			// spaces are levels of the model's unit.
 			tabs := strings.Count(lead, "\t")
 			spaces := len(lead) - tabs
+			if tabs > 0 && (spaces%2 != 0 || d.alignsWithSpaces) {
+				continue
+			}
 			lines[i] = strings.Repeat("\t", tabs+spaces/spaceUnit(spaces)) + l[ws:]
 		} else if !d.useTabs && strings.Contains(lead, "\t") {
 			w := 0

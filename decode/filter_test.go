@@ -54,6 +54,8 @@ func TestFilters(t *testing.T) {
 		// Indentation in the document's style.
 		{"spaces to tabs", "func f() {\n\tif x {\n", "\n}\n", "\t\ty()\n        z()", "\t\ty()\n\t\tz()"},
 		{"tabs and spaces to tabs", "func f() {\n\tif x {\n", "\n}\n", "\t\ty()\n\t    z()\n\t  w()", "\t\ty()\n\t\tz()\n\t\tw()"},
+		{"alignment after tabs, odd", "int f(void)\n{\n\tif (x) {\n", "\n}\n", "\t\tret = call(a,\n\t\t           b);", "\t\tret = call(a,\n\t\t           b);"},
+		{"alignment after tabs, document aligns", "int f(void)\n{\n\tret = g(a,\n\t      b);\n", "\n}\n", "\tx = h(1,\n\t      2);", "\tx = h(1,\n\t      2);"},
 		{"tabs to spaces", "def f():\n    if x:\n", "\n", "        y()\n\t\tz()", "        y()\n        z()"},
 		{"two-space document", "function f() {\n  if (x) {\n    y();\n  }\n", "}\n", "  a();\n\tb();", "  a();\n  b();"},
 		// CRLF documents: the filters see "\n" breaks (the engine gives

@@ -26,7 +26,11 @@ type docInfo struct {
 	useTabs     bool
 	indentUnit  int
 	indentKnown bool // the document has indented lines to learn from
-	multiline   bool
+	// alignsWithSpaces: a tab-indented document that aligns continuation
+	// lines with spaces after the tabs (the Linux kernel's style), so
+	// spaces after tabs in a completion are alignment, not levels.
+	alignsWithSpaces bool
+	multiline        bool
 	// atLineStart: only indentation stands before the cursor on its line
 	// and code after it, as when whole lines are inserted above existing
 	// code (HumanEval's holes, or an editor's cursor at column 0). The
@@ -96,6 +100,7 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 	}
 	d.fenced = strings.Contains(prefix, "```") || strings.Contains(suffix, "```")
 	d.useTabs, d.indentUnit, d.indentKnown = indentStyle(prefix + suffix)
+	d.alignsWithSpaces = d.useTabs && alignsWithSpaces(prefix+suffix)
 	switch ml {
 	case MultilineAlways:
 		d.multiline = true
@@ -240,6 +245,21 @@ func indentStyle(text string) (tabs bool, unit int, known bool) {
 		}
 	}
 	return nTab > nSpace, unit, nTab+nSpace > 0
+}
+
+// alignsWithSpaces reports whether text has a line indented with tabs and
+// then spaces before its code (a block comment's " * " does not count).
+func alignsWithSpaces(text string) bool {
+	for l := range strings.Lines(text) {
+		t := strings.TrimLeft(l, "\t")
+		if len(t) == len(l) || !strings.HasPrefix(t, " ") {
+			continue
+		}
+		if c := strings.TrimLeft(t, " "); c != "" && !strings.ContainsAny(c[:1], "*\r\n\t") {
+			return true
+		}
+	}
+	return false
 }
 
 // stopCheck decides whether text (a beam's completion so far) must end.
