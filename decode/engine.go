@@ -250,10 +250,21 @@ func (h *hyp) endsLine() bool {
 	switch h.reason {
 	case FinishLines, FinishBlock, FinishSuffix, FinishUnit:
 		return true
-	case FinishStop:
+	case FinishStop, FinishLength, FinishDeadline, FinishContext:
 		return strings.HasSuffix(strings.TrimRight(h.text, " \t\r"), "\n")
 	}
 	return false
+}
+
+// wholeLines is the text of a multi-line completion cut short by a limit
+// (tokens, deadline, context) without its unfinished last line: half a
+// line ends mid-word ("print(is_pal"), which no one would accept. A
+// single-line completion is kept as it is: there the part is the point.
+func wholeLines(text string) string {
+	if i := strings.LastIndexByte(text, '\n'); i >= 0 {
+		return text[:i+1]
+	}
+	return text
 }
 
 // Complete runs req and returns its completions, best first. It returns
@@ -984,7 +995,7 @@ func (e *Engine) finish(j *job, liveReason string) {
 	if liveReason != "" {
 		for _, b := range j.beams {
 			n := len(b.toks)
-			e.addFinished(j, hyp{toks: b.toks[:n:n], text: b.text, lp: b.lp, reason: liveReason})
+			e.addFinished(j, hyp{toks: b.toks[:n:n], text: wholeLines(b.text), lp: b.lp, reason: liveReason})
 		}
 	}
 	res := &Result{}

@@ -155,24 +155,36 @@ func filterNextLines(text string, d *docInfo) string {
 	return text
 }
 
-// filterClosers trims closing characters at the end of the completion
-// that the rest of the cursor's line already holds: with ")" after the
-// cursor, "foo(x))" becomes "foo(x)". Only closers and separators are
-// trimmed, never words, so a completion that merely ends like the suffix
+// filterClosers trims text at the end of the completion that the rest of
+// the cursor's line already holds: with ")" after the cursor, "foo(x))"
+// becomes "foo(x)", and with "}" after "if err != nil {" a body ending in
+// its own "}" line loses that "}" (lineBreak then puts the suffix's on a
+// line of its own). Only closers and separators are trimmed, or the whole
+// rest of the line where it holds a closing bracket ("w)) {" before ")) {"),
+// never words alone, so a completion that merely ends like the suffix
 // keeps its text.
 func filterClosers(text string, d *docInfo) string {
-	rest := strings.TrimLeft(d.restOfLine, " \t")
-	// A single line, perhaps with the line break the model ended it with
-	// (the trailing-space filter drops that anyway).
+	rest := strings.TrimRight(strings.TrimLeft(d.restOfLine, " \t"), " \t")
+	// Perhaps with the line break the model ended it with (the
+	// trailing-space filter drops that anyway).
 	body := strings.TrimRight(text, " \t\n")
-	if rest == "" || strings.Contains(body, "\n") {
+	if rest == "" {
 		return text
 	}
+	if i := strings.LastIndexByte(body, '\n'); i >= 0 {
+		// A last line of closers at the cursor line's indentation closes
+		// what the cursor's line opened: the closers after the cursor do.
+		last := body[i+1:]
+		if t := strings.TrimLeft(last, " \t"); t != "" && onlyClosers(t) && strings.HasPrefix(rest, t) && indentWidth(last) == indentWidth(d.lineBefore) {
+			return body[:i]
+		}
+	}
 	// The longest k such that the completion ends with rest[:k] and
-	// rest[:k] is made only of closers.
+	// rest[:k] is made only of closers, or is all of rest with a bracket.
 	for k := min(len(rest), len(body)); k >= 1; k-- {
 		head := rest[:k]
-		if !onlyClosers(head) || strings.ContainsAny(head, " \t") {
+		whole := k == len(rest) && strings.ContainsAny(head, ")]}")
+		if !whole && (!onlyClosers(head) || strings.ContainsAny(head, " \t")) {
 			continue
 		}
 		if strings.HasSuffix(body, head) && duplicated(d, body, k, head) {
@@ -195,6 +207,9 @@ func duplicated(d *docInfo, body string, k int, head string) bool {
 		// opener, not only the k the completion repeats: with "))" after
 		// "f(g(", a completion "x)" leaves one of them unmatched.
 		need := closerRun(strings.TrimLeft(d.restOfLine, " \t"))
+		if len(need) < len(head) {
+			need = head // all of the rest of the line, words and all
+		}
 		pre := tail(d.prefix, 4096)
 		if enoughOpen(pre+body, need) || !enoughOpen(pre+body[:len(body)-k], need) {
 			return false
@@ -302,10 +317,19 @@ func spaceUnit(n int) int {
 	return 2
 }
 
-// filterTrailingSpace drops trailing whitespace: blank lines and spaces at
-// the end would leave stray whitespace in the document.
+// filterTrailingSpace drops trailing whitespace: blank lines at the end,
+// and spaces at the end of every line (linters flag them; an editor's
+// own newline never leaves them).
 func filterTrailingSpace(text string, _ *docInfo) string {
-	return strings.TrimRight(text, " \t\r\n")
+	text = strings.TrimRight(text, " \t\r\n")
+	if !strings.Contains(text, " \n") && !strings.Contains(text, "\t\n") {
+		return text
+	}
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t")
+	}
+	return strings.Join(lines, "\n")
 }
 
 // filterWhitespaceOnly drops a completion with nothing visible in it.

@@ -48,9 +48,19 @@ func TestFilters(t *testing.T) {
 		{"closing quote", "s = \"", "\"\n", "abc\"", "abc"},
 		{"quote of the completion's own string kept", "f(a, ", "\")\n", "\"b\", \"", "\"b\", \""},
 		{"words are not closers", "x = ", "y\n", "a + y", "a + y"},
+		{"whole rest of the line", "if (counts.containsKey(", ")) {\n", "w)) {", "w"},
+		{"whole rest with arguments", "x = f(clamp(v / max, ", ", 1));\n", "0, 1));", "0"},
+		// The last line of a multi-line completion (lineBreak then puts the
+		// closers after the cursor on a line of their own).
+		{"block body's closer", "func f() error {\n\tif err != nil {", "}\n\treturn nil\n}\n", "\n\t\treturn err\n\t}", "\n\t\treturn err"},
+		{"callback's closers", "const server = http.createServer(", ");\n", "(req, res) => {\n  res.end();\n});", "(req, res) => {\n  res.end();\n}"},
+		{"object literal", "const d = {", "};\n", "\n  a: 1,\n};", "\n  a: 1,"},
+		{"docstring", "def f():\n    \"\"\"", "\"\"\"\n    return 1\n", "\n    Doc.\n    \"\"\"", "\n    Doc."},
+		{"own closer on the last line kept", "f(", ")\n", "\n\tg(a,\n\t\tb)", "\n\tg(a,\n\t\tb)"},
 		// Whitespace.
 		{"whitespace only", "x = ", "\n", "  \n\t ", ""},
 		{"trailing blank lines", "def f():\n    ", "\n", "return 1\n\n\n", "return 1"},
+		{"spaces at line ends", "def f():\n    ", "\n", "a()  \n    \n    b()", "a()\n\n    b()"},
 		// Indentation in the document's style.
 		{"spaces to tabs", "func f() {\n\tif x {\n", "\n}\n", "\t\ty()\n        z()", "\t\ty()\n\t\tz()"},
 		{"tabs and spaces to tabs", "func f() {\n\tif x {\n", "\n}\n", "\t\ty()\n\t    z()\n\t  w()", "\t\ty()\n\t\tz()\n\t\tw()"},
@@ -147,7 +157,7 @@ func TestMultilineAuto(t *testing.T) {
 // TestLineBreakAtLineStart: a completion of whole lines inserted above
 // existing code ends with a line break and the cursor line's indentation,
 // so the code after the cursor keeps its own line; nowhere else.
-func TestLineBreakAtLineStart(t *testing.T) {
+func TestLineBreak(t *testing.T) {
 	for _, tc := range []struct {
 		name, prefix, suffix, text string
 		endsLine                   bool
@@ -159,6 +169,9 @@ func TestLineBreakAtLineStart(t *testing.T) {
 		{"mid-line", "y = f(", "x)\n", "a, ", true, "a, "},
 		{"empty line", "def f(x):\n", "\n", "    x += 1", true, "    x += 1"},
 		{"empty completion", "def f(x):\n", "    return x\n", "", true, ""},
+		{"block body between braces", "\tif err != nil {", "}\n", "\n\t\treturn err", true, "\n\t\treturn err\n\t"},
+		{"docstring body", "    \"\"\"", "\"\"\"\n", "\n    Doc.", true, "\n    Doc.\n    "},
+		{"callback on the cursor's line", "f(", ");\n", "func() {\n}", true, "func() {\n}"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDocInfo(tc.prefix, tc.suffix, MultilineAuto)

@@ -112,15 +112,32 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 	return d
 }
 
-// lineBreak is what follows a completion that ends a line when it is
-// inserted at the start of a line holding code: a line break and the
-// cursor line's indentation, so that the code after the cursor stays on
-// its own line, indented as before. Everywhere else it is "".
+// lineBreak is what follows a completion so that the code after the
+// cursor keeps a line of its own. Two cases:
+//   - a completion that ends a line, inserted at the start of a line
+//     holding code: a line break and the cursor line's indentation, so the
+//     code stays indented as before;
+//   - a block body written between an opener and its closer ("{|}", an
+//     auto-closed bracket or docstring): the completion starts by breaking
+//     the line, and the closers after the cursor go on a line of their own
+//     at the cursor line's indentation, where an editor puts them on Enter.
+//
+// Everywhere else it is "".
 func (d *docInfo) lineBreak(text string, endsLine bool) string {
-	if !d.atLineStart || !endsLine || text == "" {
+	if text == "" {
 		return ""
 	}
-	return "\n" + d.lineBefore
+	if d.atLineStart {
+		if endsLine {
+			return "\n" + d.lineBefore
+		}
+		return ""
+	}
+	rest := strings.TrimSpace(d.restOfLine)
+	if rest != "" && onlyClosers(rest) && strings.HasPrefix(strings.TrimLeft(text, " \t"), "\n") {
+		return "\n" + d.lineBefore[:len(d.lineBefore)-len(strings.TrimLeft(d.lineBefore, " \t"))]
+	}
+	return ""
 }
 
 // lineEndings gives a filtered completion (its line breaks "\n") the

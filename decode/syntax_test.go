@@ -129,11 +129,13 @@ func TestSyntaxConstraintAt(t *testing.T) {
 
 // TestSyntaxConstraintTruncates: a completion that MaxTokens ends in the
 // middle of a statement is cut back, with astguard, to the statements
-// that parse; without it, it is shown as it is.
+// that parse; without it, it is shown as it is, but for its unfinished
+// last line.
 func TestSyntaxConstraintTruncates(t *testing.T) {
 	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
 	prefix, suffix := "def f(x):\n    ", "\n\nprint(f(1))\n"
-	text := "return x\n    y = (1 +"
+	text := "return x\n    y = (1 +\n    z"
+	whole := "return x\n    y = (1 +"
 	e, _, _ := newEngine(t, scriptedLogits(tok, false, script{text, 40}), decode.Options{Order: decode.PSM})
 	req := decode.Request{Prefix: prefix, Suffix: suffix, Language: "python",
 		Limits: decode.Limits{MaxTokens: len(text)}, Stop: decode.StopRules{NoBlockEnd: true}}
@@ -141,8 +143,8 @@ func TestSyntaxConstraintTruncates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := free.Completions[0]; c.Text != text || c.FinishReason != decode.FinishLength {
-		t.Fatalf("unconstrained: %q (%s), want the whole script cut by length", c.Text, c.FinishReason)
+	if c := free.Completions[0]; c.Text != whole || c.FinishReason != decode.FinishLength {
+		t.Fatalf("unconstrained: %q (%s), want %q (length)", c.Text, c.FinishReason, whole)
 	}
 	res := completeWithSyntax(t, e, req)
 	if got := res.Completions[0].Text; got != "return x" {
