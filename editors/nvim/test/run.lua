@@ -299,6 +299,17 @@ test('typing along trims the suggestion; accept by word, then by line', function
     eq('(val)', rest, 'ghost after accept word')
   end
   assert(rest and #rest < #full - 2, 'accept word took part of ' .. vim.inspect(full:sub(3)) .. ', left ' .. vim.inspect(rest))
+  -- acceptedLength counts UTF-16 units of the item's text in the buffer:
+  -- the two typed along and the word accepted, as VS Code counts them.
+  local taken = full:sub(1, #full - #rest)
+  local want_len = select(2, vim.str_utfindex(taken))
+  if vim.fn.has('nvim-0.11') == 1 then want_len = vim.str_utfindex(taken, 'utf-16') end
+  wait_for('a partial record of ' .. want_len, 2000, function()
+    for _, l in ipairs(vim.fn.readfile(feedback)) do
+      local r = vim.json.decode(l)
+      if r.event == 'partial' and r.acceptedLength == want_len then return true end
+    end
+  end)
   eq(typed .. full:sub(1, #full - #rest), line(row), 'line after accept word: what was on screen before the rest')
   input('<M-Down>')
   settle()

@@ -81,7 +81,9 @@ end
 -- Per-buffer state: the suggestion on screen and the request in flight.
 -- shown = { row, col (byte, 0-based, where the ghost text starts), text
 --           (still to insert), replace_end (byte col the accept replaces up
---           to on row), raw (the server's item), client_id, accepted,
+--           to on row), raw (the server's item), client_id, accepted
+--           (UTF-16 units of the item's text now in the buffer: typed or
+--           accepted, as acceptedLength counts them),
 --           items, index, extmark }
 local buffers = {}
 local status = { progress = {}, inflight = 0, error = nil, running = false }
@@ -103,6 +105,17 @@ local function call(client, method, ...)
     return client[method](client, ...)
   end
   return client[method](...)
+end
+
+-- utf16_len is the length of s in UTF-16 code units: the unit of
+-- didPartiallyAcceptCompletion's acceptedLength (VS Code's, whose strings
+-- are UTF-16).
+local function utf16_len(s)
+  if colon then
+    return vim.str_utfindex(s, 'utf-16')
+  end
+  local _, n = vim.str_utfindex(s)
+  return n
 end
 
 local function get_client(bufnr)
@@ -318,7 +331,7 @@ local function show(bufnr, client, items, index)
   clear(bufnr)
   buffers[bufnr].shown = {
     row = row, col = col, text = text, replace_end = math.max(end_col, col),
-    raw = raw, client_id = client.id, accepted = 0, items = items, index = index,
+    raw = raw, client_id = client.id, accepted = utf16_len(typed), items = items, index = index,
   }
   draw(bufnr)
   call(client, 'notify', 'textDocument/didShowCompletion', { item = raw })
@@ -430,6 +443,7 @@ local function on_change(bufnr)
     local typed = row == sh.row and col > sh.col and line:sub(sh.col + 1, col) or nil
     if typed and sh.text:sub(1, #typed) == typed and #typed < #sh.text then
       sh.text = sh.text:sub(#typed + 1)
+      sh.accepted = sh.accepted + utf16_len(typed)
       sh.col = col
       sh.replace_end = math.max(sh.replace_end, col)
       draw(bufnr)
@@ -476,7 +490,7 @@ function M.accept(kind)
   local new_col = (#lines == 1 and sh.col or 0) + #lines[#lines]
   api.nvim_win_set_cursor(0, { new_row + 1, new_col })
   local client = vim.lsp.get_client_by_id(sh.client_id)
-  sh.accepted = sh.accepted + vim.fn.strchars(part)
+  sh.accepted = sh.accepted + utf16_len(part)
   if rest == '' then
     s.shown = nil
     -- Tell the server (its local feedback log): the item's command.
