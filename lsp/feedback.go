@@ -33,13 +33,15 @@ func DefaultFeedbackPath() string {
 
 // FeedbackRecord is one line of the feedback log.
 type FeedbackRecord struct {
-	Time           time.Time `json:"time"`
-	Event          string    `json:"event"` // "shown", "partial", "accepted"
-	ID             string    `json:"id,omitempty"`
-	URI            string    `json:"uri,omitempty"`
-	LanguageID     string    `json:"languageId,omitempty"`
-	Text           string    `json:"text,omitempty"`
-	AcceptedLength *int      `json:"acceptedLength,omitempty"`
+	Time       time.Time `json:"time"`
+	Event      string    `json:"event"` // "shown", "partial", "accepted"
+	ID         string    `json:"id,omitempty"`
+	URI        string    `json:"uri,omitempty"`
+	LanguageID string    `json:"languageId,omitempty"`
+	Text       string    `json:"text,omitempty"`
+	// AcceptedLength (partial accepts): how much of the item's insertText
+	// is in the document, in UTF-16 code units, as the clients send it.
+	AcceptedLength *int `json:"acceptedLength,omitempty"`
 }
 
 type feedbackLog struct {
