@@ -57,13 +57,12 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 	d := &docInfo{prefix: prefix, suffix: suffix}
 	if i := strings.LastIndexByte(prefix, '\n'); i >= 0 {
 		d.lineBefore = prefix[i+1:]
+		d.crlf = i > 0 && prefix[i-1] == '\r'
 	} else {
 		d.lineBefore = prefix
-	}
-	if i := strings.LastIndexByte(prefix, '\n'); i >= 0 {
-		d.crlf = i > 0 && prefix[i-1] == '\r'
-	} else if i := strings.IndexByte(suffix, '\n'); i >= 0 {
-		d.crlf = i > 0 && suffix[i-1] == '\r'
+		if i := strings.IndexByte(suffix, '\n'); i > 0 {
+			d.crlf = suffix[i-1] == '\r'
+		}
 	}
 	rest, after, _ := strings.Cut(suffix, "\n")
 	d.restOfLine = strings.TrimSuffix(rest, "\r")
