@@ -100,7 +100,7 @@ func (f *Fake) Complete(ctx context.Context, req lsp.CompletionRequest) (lsp.Com
 	for i := range req.N {
 		var text string
 		if strings.HasSuffix(line, "{") {
-			text = nl + "\tghost" + fmt.Sprint(i) + "()" + nl + "}"
+			text = fmt.Sprintf("%s\tghost%d()%s}", nl, i, nl)
 		} else {
 			text = fmt.Sprintf("ghost%d(%s)", i, lastWord(line))
 		}
