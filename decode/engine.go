@@ -228,12 +228,32 @@ func (b *beam) score() float64 { return b.lp - b.penalty }
 type hyp struct {
 	toks    []int32
 	text    string
+	shown   string // text as the editor gets it (job.shown), set by addFinished
 	lp      float64
 	penalty float64
 	reason  string
 }
 
 func (h *hyp) score() float64 { return h.lp - h.penalty }
+
+// floor is the score of the n-th best finished hypothesis, counting
+// hypotheses the editor would see as one (the same shown text) once: the
+// result holds N distinct completions, so duplicates set no floor. ok is
+// false while fewer than N distinct ones have finished.
+func (j *job) floor() (score float64, ok bool) {
+	seen := map[string]bool{}
+	for i := range j.finished {
+		h := &j.finished[i]
+		if seen[h.shown] {
+			continue
+		}
+		seen[h.shown] = true
+		if len(seen) == j.nbest {
+			return h.score(), true
+		}
+	}
+	return 0, false
+}
 
 // margin is the request's beam margin in nats, negative for none.
 func (j *job) margin() float64 {
@@ -259,9 +279,10 @@ func (h *hyp) endsLine() bool {
 // wholeLines is the text of a multi-line completion cut short by a limit
 // (tokens, deadline, context) without its unfinished last line: half a
 // line ends mid-word ("print(is_pal"), which no one would accept. A
-// single-line completion is kept as it is: there the part is the point.
+// completion of one visible line is kept as it is: there the part is the
+// point (it may be accepted word by word).
 func wholeLines(text string) string {
-	if i := strings.LastIndexByte(text, '\n'); i >= 0 {
+	if i := strings.LastIndexByte(text, '\n'); i >= 0 && strings.TrimSpace(text[:i]) != "" {
 		return text[:i+1]
 	}
 	return text
@@ -792,8 +813,7 @@ func (e *Engine) expand(j *job, rows [][]float32) bool {
 	// dropped, sparing its token in every later step (beam search's tail,
 	// where one hypothesis has ended and the others run on, is otherwise
 	// the dearest part of it). The search stops when no live beam is left.
-	if len(j.finished) >= j.nbest {
-		floor := j.finished[j.nbest-1].score()
+	if floor, ok := j.floor(); ok {
 		next = slices.DeleteFunc(next, func(c child) bool { return c.lp-c.pen <= floor })
 	}
 	done := len(next) == 0
@@ -968,8 +988,9 @@ func (e *Engine) stopCheck(j *job, text string) (string, string, bool) {
 // addFinished records a hypothesis, judged as final by the constraint,
 // keeping j.finished sorted best first.
 func (e *Engine) addFinished(j *job, h hyp) {
+	h.shown = j.shown(h.text, h.endsLine())
 	if con := j.req.Constraint; con != nil {
-		pen, prune := con.Judge(j.shown(h.text, h.endsLine()), true)
+		pen, prune := con.Judge(h.shown, true)
 		if prune {
 			if j.width > 1 {
 				return
@@ -1005,7 +1026,7 @@ func (e *Engine) finish(j *job, liveReason string) {
 			break
 		}
 		h := &j.finished[i]
-		text := j.shown(h.text, h.endsLine())
+		text := h.shown
 		if !j.req.Stop.NoFilters {
 			if tr, ok := j.req.Constraint.(Truncator); ok && text != "" {
 				text = tr.Truncate(text)

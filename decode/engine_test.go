@@ -375,6 +375,55 @@ func TestBeamTailPrune(t *testing.T) {
 	}
 }
 
+// TestBeamFloorCountsDistinctTexts: two hypotheses that the editor sees as
+// one ("foo()" ended by an end token, and by a line break) are one of the N
+// results, so they must not set the floor that drops the live beam of a
+// second, different completion.
+func TestBeamFloorCountsDistinctTexts(t *testing.T) {
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	lp := func(p float64) float32 { return float32(math.Log(p)) }
+	logits := func(h []int32, l []float32) {
+		for i := range l {
+			l[i] = -30
+		}
+		at := len(h) - 1
+		for at >= 0 && h[at] != fimMiddle {
+			at--
+		}
+		gen := ""
+		for _, id := range h[at+1:] {
+			gen += tok.Piece(id)
+		}
+		switch {
+		case gen == "":
+			l[tok.ID('f')], l[tok.ID('b')] = lp(0.6), lp(0.25)
+		case gen == "foo()": // ends two ways, one text
+			l[eos], l[tok.ID('\n')] = lp(0.5), lp(0.5)
+		case strings.HasPrefix("foo()", gen):
+			l[tok.ID("foo()"[len(gen)])] = 0
+		case gen == "barbaz()":
+			l[eos] = 0
+		case strings.HasPrefix("barbaz()", gen):
+			l[tok.ID("barbaz()"[len(gen)])] = 0
+		}
+	}
+	e, lm, _ := newEngine(t, logits, decode.Options{Order: decode.PSM, DisableCache: true})
+	res, err := e.Complete(context.Background(), decode.Request{Prefix: "x = ", Suffix: "\n",
+		Beams: decode.Beams{Width: 4, N: 2}, Limits: decode.Limits{MaxTokens: 12},
+		Stop: decode.StopRules{Multiline: decode.MultilineNever, NoFilters: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkIdle(t, e, lm)
+	var texts []string
+	for _, c := range res.Completions {
+		texts = append(texts, c.Text)
+	}
+	if len(texts) != 2 || texts[0] != "foo()" || texts[1] != "barbaz()" {
+		t.Errorf("completions %q, want [foo() barbaz()]", texts)
+	}
+}
+
 // rejectX prunes any text containing an "x" and masks the digit "7".
 type rejectX struct{ calls int }
 

@@ -3,6 +3,8 @@ package decode
 import (
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // A post-filter rewrites a finished completion before an editor sees it.
@@ -174,8 +176,11 @@ func filterClosers(text string, d *docInfo) string {
 	if i := strings.LastIndexByte(body, '\n'); i >= 0 {
 		// A last line of closers at the cursor line's indentation closes
 		// what the cursor's line opened: the closers after the cursor do.
+		// (Not where they close brackets the completion opened itself:
+		// "bar(\n    1,\n)" inside "foo(|)" needs its ")".)
 		last := body[i+1:]
-		if t := strings.TrimLeft(last, " \t"); t != "" && onlyClosers(t) && strings.HasPrefix(rest, t) && indentWidth(last) == indentWidth(d.lineBefore) {
+		if t := strings.TrimLeft(last, " \t"); t != "" && onlyClosers(t) && strings.HasPrefix(rest, t) &&
+			indentWidth(last) == indentWidth(d.lineBefore) && !enoughOpen(body[:i], t) {
 			return body[:i]
 		}
 	}
@@ -224,7 +229,8 @@ func duplicated(d *docInfo, body string, k int, head string) bool {
 }
 
 // enoughOpen reports whether text leaves at least as many brackets open
-// as closers close: the suffix's closers then have something to close. A
+// as closers close (net of the brackets closers opens itself: "g(x))"
+// closes one): the suffix's closers then have something to close. A
 // completion whose own closers leave the suffix's unmatched has written
 // them twice. Strings and comments are not parsed: the count is a guard,
 // and the trim also needs the texts to match.
@@ -241,8 +247,11 @@ func enoughOpen(text, closers string) bool {
 	}
 	need := map[byte]int{}
 	for i := 0; i < len(closers); i++ {
-		if o, ok := pair[closers[i]]; ok {
-			need[o]++
+		switch c := closers[i]; c {
+		case '(', '[', '{':
+			need[c]--
+		case ')', ']', '}':
+			need[pair[c]]++
 		}
 	}
 	for o, n := range need {
@@ -319,9 +328,14 @@ func spaceUnit(n int) int {
 
 // filterTrailingSpace drops trailing whitespace: blank lines at the end,
 // and spaces at the end of every line (linters flag them; an editor's
-// own newline never leaves them).
-func filterTrailingSpace(text string, _ *docInfo) string {
+// own newline never leaves them). One space stays where a single-line
+// completion meets a word after the cursor: "a + " before "g(x)".
+func filterTrailingSpace(text string, d *docInfo) string {
+	space := strings.HasSuffix(text, " ") && startsWord(d.restOfLine)
 	text = strings.TrimRight(text, " \t\r\n")
+	if space && text != "" && !strings.Contains(text, "\n") {
+		return text + " "
+	}
 	if !strings.Contains(text, " \n") && !strings.Contains(text, "\t\n") {
 		return text
 	}
@@ -330,6 +344,12 @@ func filterTrailingSpace(text string, _ *docInfo) string {
 		lines[i] = strings.TrimRight(l, " \t")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// startsWord reports whether s starts with a letter, digit or underscore.
+func startsWord(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
+	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
 // filterWhitespaceOnly drops a completion with nothing visible in it.

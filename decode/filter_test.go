@@ -56,10 +56,15 @@ func TestFilters(t *testing.T) {
 		{"callback's closers", "const server = http.createServer(", ");\n", "(req, res) => {\n  res.end();\n});", "(req, res) => {\n  res.end();\n}"},
 		{"object literal", "const d = {", "};\n", "\n  a: 1,\n};", "\n  a: 1,"},
 		{"docstring", "def f():\n    \"\"\"", "\"\"\"\n    return 1\n", "\n    Doc.\n    \"\"\"", "\n    Doc."},
+		{"nested call's own closer kept", "def f():\n    x = foo(", ")\n", "bar(\n        1,\n    )", "bar(\n        1,\n    )"},
+		{"rest with its own call", "y = f(", "g(x))\n", "a + g(x))", "a + "},
 		{"own closer on the last line kept", "f(", ")\n", "\n\tg(a,\n\t\tb)", "\n\tg(a,\n\t\tb)"},
 		// Whitespace.
 		{"whitespace only", "x = ", "\n", "  \n\t ", ""},
 		{"trailing blank lines", "def f():\n    ", "\n", "return 1\n\n\n", "return 1"},
+		{"space before the word after the cursor", "x = ", "y\n", "a + ", "a + "},
+		{"space before a closer", "f(", ")\n", "a ", "a"},
+		{"only a space before a word", "x = ", "y\n", " ", ""},
 		{"spaces at line ends", "def f():\n    ", "\n", "a()  \n    \n    b()", "a()\n\n    b()"},
 		// Indentation in the document's style.
 		{"spaces to tabs", "func f() {\n\tif x {\n", "\n}\n", "\t\ty()\n        z()", "\t\ty()\n\t\tz()"},
@@ -172,6 +177,8 @@ func TestLineBreak(t *testing.T) {
 		{"block body between braces", "\tif err != nil {", "}\n", "\n\t\treturn err", true, "\n\t\treturn err\n\t"},
 		{"docstring body", "    \"\"\"", "\"\"\"\n", "\n    Doc.", true, "\n    Doc.\n    "},
 		{"callback on the cursor's line", "f(", ");\n", "func() {\n}", true, "func() {\n}"},
+		{"lisp stacks its closers", "(defun foo (x)", ")\n", "\n  (1+ x)", true, "\n  (1+ x)"},
+		{"arguments before a parenthesis", "\tf(", ")\n", "\n\t\ta,\n\t\tb", true, "\n\t\ta,\n\t\tb"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDocInfo(tc.prefix, tc.suffix, MultilineAuto)
@@ -179,6 +186,19 @@ func TestLineBreak(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestWholeLines(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"a()\n\tb(", "a()\n"},
+		{"a()\n", "a()\n"},
+		{"\n    return x + fo", "\n    return x + fo"}, // one visible line: kept
+		{"x + fo", "x + fo"},
+	} {
+		if got := wholeLines(tc.in); got != tc.want {
+			t.Errorf("wholeLines(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
 

@@ -116,10 +116,13 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 //   - a completion that ends a line, inserted at the start of a line
 //     holding code: a line break and the cursor line's indentation, so the
 //     code stays indented as before;
-//   - a block body written between an opener and its closer ("{|}", an
-//     auto-closed bracket or docstring): the completion starts by breaking
+//   - a block body written between a brace or a docstring's quotes and
+//     their closer ("{|}", auto-closed): the completion starts by breaking
 //     the line, and the closers after the cursor go on a line of their own
 //     at the cursor line's indentation, where an editor puts them on Enter.
+//     Not for ")" and "]": Lisp stacks them on the last line, and in Go a
+//     list broken before ")" needs a trailing comma the model may not
+//     have written.
 //
 // Everywhere else it is "".
 func (d *docInfo) lineBreak(text string, endsLine bool) string {
@@ -133,7 +136,8 @@ func (d *docInfo) lineBreak(text string, endsLine bool) string {
 		return ""
 	}
 	rest := strings.TrimSpace(d.restOfLine)
-	if rest != "" && onlyClosers(rest) && strings.HasPrefix(strings.TrimLeft(text, " \t"), "\n") {
+	block := strings.HasPrefix(rest, "}") || strings.HasPrefix(rest, `"""`) || strings.HasPrefix(rest, "'''")
+	if block && onlyClosers(rest) && strings.HasPrefix(strings.TrimLeft(text, " \t"), "\n") {
 		return "\n" + d.lineBefore[:len(d.lineBefore)-len(strings.TrimLeft(d.lineBefore, " \t"))]
 	}
 	return ""
