@@ -447,6 +447,16 @@ test('a CRLF file: the suggestion goes in without a stray carriage return', func
   wait_for('ghost text', answer_timeout, ghost)
   local text = shown_text()
   assert(not text:find('\r'), 'carriage return in the suggestion on screen: ' .. vim.inspect(text))
+  if fake then
+    -- accept line: "\r\n\tghost0()\r\n" of the item, 13 UTF-16 units
+    input('<M-Down>')
+    wait_for('a partial record of 13', 2000, function()
+      for _, l in ipairs(vim.fn.readfile(feedback)) do
+        local r = vim.json.decode(l)
+        if r.event == 'partial' and r.acceptedLength == 13 then return true end
+      end
+    end)
+  end
   accept_whole('<Tab>')
   input('<Esc>')
   for i, l in ipairs(buf_lines()) do

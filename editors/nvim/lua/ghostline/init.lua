@@ -83,7 +83,8 @@ end
 --           (still to insert), replace_end (byte col the accept replaces up
 --           to on row), raw (the server's item), client_id, accepted
 --           (UTF-16 units of the item's text now in the buffer: typed or
---           accepted, as acceptedLength counts them),
+--           accepted, as acceptedLength counts them), crlf (the item's
+--           line breaks are "\r\n": two units each),
 --           items, index, extmark }
 local buffers = {}
 local status = { progress = {}, inflight = 0, error = nil, running = false }
@@ -278,9 +279,10 @@ local function draw(bufnr)
   sh.extmark = api.nvim_buf_set_extmark(bufnr, ns, sh.row, sh.col, opts)
 end
 
---- item_text is an item's text with "\n" line breaks: the server answers a
---- CRLF document in CRLF, but buffer lines never hold the "\r" (Neovim's
---- 'fileformat' adds it on write), so a kept one would show as ^M.
+--- item_text is an item's text with "\n" line breaks, and whether it had
+--- "\r\n" ones: the server answers a CRLF document in CRLF, but buffer
+--- lines never hold the "\r" (Neovim's 'fileformat' adds it on write), so
+--- a kept one would show as ^M.
 local function item_text(raw)
   local text = raw.insertText
   if raw.textEdit then -- textDocument/completion fallback item
@@ -288,17 +290,28 @@ local function item_text(raw)
   elseif type(text) == 'table' then
     text = text.value
   end
-  if type(text) == 'string' then
-    text = text:gsub('\r\n', '\n')
+  if type(text) ~= 'string' then
+    return nil, false
   end
-  return text
+  local lf, n = text:gsub('\r\n', '\n')
+  return lf, n > 0
+end
+
+--- item_len is the length of part (a piece of sh.text) in UTF-16 units of
+--- the item's own text, whose line breaks may be "\r\n".
+local function item_len(sh, part)
+  local n = utf16_len(part)
+  if sh.crlf then
+    n = n + select(2, part:gsub('\n', ''))
+  end
+  return n
 end
 
 --- show puts item i of items on screen, or returns false if it does not
 --- fit the buffer as it is now.
 local function show(bufnr, client, items, index)
   local raw = items[index]
-  local text = item_text(raw)
+  local text, crlf = item_text(raw)
   if type(text) ~= 'string' or text == '' then
     return false
   end
@@ -329,10 +342,12 @@ local function show(bufnr, client, items, index)
     return false
   end
   clear(bufnr)
-  buffers[bufnr].shown = {
+  local sh = {
     row = row, col = col, text = text, replace_end = math.max(end_col, col),
-    raw = raw, client_id = client.id, accepted = utf16_len(typed), items = items, index = index,
+    raw = raw, client_id = client.id, items = items, index = index, crlf = crlf,
   }
+  sh.accepted = item_len(sh, typed)
+  buffers[bufnr].shown = sh
   draw(bufnr)
   call(client, 'notify', 'textDocument/didShowCompletion', { item = raw })
   return true
@@ -443,7 +458,7 @@ local function on_change(bufnr)
     local typed = row == sh.row and col > sh.col and line:sub(sh.col + 1, col) or nil
     if typed and sh.text:sub(1, #typed) == typed and #typed < #sh.text then
       sh.text = sh.text:sub(#typed + 1)
-      sh.accepted = sh.accepted + utf16_len(typed)
+      sh.accepted = sh.accepted + item_len(sh, typed)
       sh.col = col
       sh.replace_end = math.max(sh.replace_end, col)
       draw(bufnr)
@@ -490,7 +505,7 @@ function M.accept(kind)
   local new_col = (#lines == 1 and sh.col or 0) + #lines[#lines]
   api.nvim_win_set_cursor(0, { new_row + 1, new_col })
   local client = vim.lsp.get_client_by_id(sh.client_id)
-  sh.accepted = sh.accepted + utf16_len(part)
+  sh.accepted = sh.accepted + item_len(sh, part)
   if rest == '' then
     s.shown = nil
     -- Tell the server (its local feedback log): the item's command.
