@@ -328,34 +328,52 @@ func TestBeamMargin(t *testing.T) {
 	}
 }
 
+// generated is the text a history holds after its last <fim_middle>: what
+// a scripted model has written so far.
+func generated(tok *decodetest.Tokenizer, h []int32) string {
+	i := len(h) - 1
+	for i >= 0 && h[i] != fimMiddle {
+		i--
+	}
+	var b strings.Builder
+	for _, id := range h[i+1:] {
+		b.WriteString(tok.Piece(id))
+	}
+	return b.String()
+}
+
+// choices is a model that, after <fim_middle>, gives the tokens that
+// next names for the text written so far their probabilities, and the
+// rest of the vocabulary next to nothing.
+func choices(tok *decodetest.Tokenizer, next func(gen string) map[int32]float64) decodetest.LogitsFunc {
+	return func(h []int32, l []float32) {
+		for i := range l {
+			l[i] = -30
+		}
+		for id, p := range next(generated(tok, h)) {
+			l[id] = float32(math.Log(p))
+		}
+	}
+}
+
 // TestBeamTailPrune: once a hypothesis has finished, live beams that score
 // below it can never overtake it (scores only fall), so they stop costing
 // a token each step; the beam that can still win runs on alone.
 func TestBeamTailPrune(t *testing.T) {
 	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
-	lp := func(p float64) float32 { return float32(math.Log(p)) }
 	// The first token is a (0.6), b (0.3), c or d (0.05 each); after b the
 	// model ends, after the others it spells "efgh..." with certainty. So
 	// "b" finishes at log 0.3 while "a…" stays above it and "c…", "d…",
 	// within the margin of "a…", stay below it.
-	logits := func(h []int32, l []float32) {
-		for i := range l {
-			l[i] = -30
-		}
-		at := len(h) - 1
-		for at >= 0 && h[at] != fimMiddle {
-			at--
-		}
-		gen := h[at+1:]
+	logits := choices(tok, func(gen string) map[int32]float64 {
 		switch {
-		case len(gen) == 0:
-			l[tok.ID('a')], l[tok.ID('b')], l[tok.ID('c')], l[tok.ID('d')] = lp(0.6), lp(0.3), lp(0.05), lp(0.05)
-		case gen[0] == tok.ID('b'):
-			l[eos] = 0
-		default:
-			l[tok.ID(byte('e'+len(gen)-1))] = 0
+		case gen == "":
+			return map[int32]float64{tok.ID('a'): 0.6, tok.ID('b'): 0.3, tok.ID('c'): 0.05, tok.ID('d'): 0.05}
+		case gen == "b":
+			return map[int32]float64{eos: 1}
 		}
-	}
+		return map[int32]float64{tok.ID(byte('e' + len(gen) - 1)): 1}
+	})
 	e, lm, _ := newEngine(t, logits, decode.Options{Order: decode.PSM, DisableCache: true})
 	const maxTok = 12
 	res, err := e.Complete(context.Background(), decode.Request{Prefix: "x = ", Suffix: "\n",
@@ -381,32 +399,22 @@ func TestBeamTailPrune(t *testing.T) {
 // second, different completion.
 func TestBeamFloorCountsDistinctTexts(t *testing.T) {
 	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
-	lp := func(p float64) float32 { return float32(math.Log(p)) }
-	logits := func(h []int32, l []float32) {
-		for i := range l {
-			l[i] = -30
-		}
-		at := len(h) - 1
-		for at >= 0 && h[at] != fimMiddle {
-			at--
-		}
-		gen := ""
-		for _, id := range h[at+1:] {
-			gen += tok.Piece(id)
-		}
+	logits := choices(tok, func(gen string) map[int32]float64 {
 		switch {
 		case gen == "":
-			l[tok.ID('f')], l[tok.ID('b')] = lp(0.6), lp(0.25)
+			return map[int32]float64{tok.ID('f'): 0.6, tok.ID('b'): 0.25}
 		case gen == "foo()": // ends two ways, one text
-			l[eos], l[tok.ID('\n')] = lp(0.5), lp(0.5)
-		case strings.HasPrefix("foo()", gen):
-			l[tok.ID("foo()"[len(gen)])] = 0
+			return map[int32]float64{eos: 0.5, tok.ID('\n'): 0.5}
 		case gen == "barbaz()":
-			l[eos] = 0
-		case strings.HasPrefix("barbaz()", gen):
-			l[tok.ID("barbaz()"[len(gen)])] = 0
+			return map[int32]float64{eos: 1}
 		}
-	}
+		for _, w := range []string{"foo()", "barbaz()"} {
+			if strings.HasPrefix(w, gen) {
+				return map[int32]float64{tok.ID(w[len(gen)]): 1}
+			}
+		}
+		return nil
+	})
 	e, lm, _ := newEngine(t, logits, decode.Options{Order: decode.PSM, DisableCache: true})
 	res, err := e.Complete(context.Background(), decode.Request{Prefix: "x = ", Suffix: "\n",
 		Beams: decode.Beams{Width: 4, N: 2}, Limits: decode.Limits{MaxTokens: 12},

@@ -165,14 +165,7 @@ func scriptedLogits(tok *decodetest.Tokenizer, end bool, scripts ...script) deco
 	base := decodetest.HashLogits(1)
 	return func(h []int32, l []float32) {
 		base(h, l)
-		i := len(h) - 1
-		for i >= 0 && h[i] != fimMiddle {
-			i--
-		}
-		written := ""
-		for _, id := range h[i+1:] {
-			written += tok.Piece(id)
-		}
+		written := generated(tok, h)
 		for _, c := range scripts {
 			switch {
 			case !strings.HasPrefix(c.s, written):
