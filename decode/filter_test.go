@@ -54,6 +54,7 @@ func TestFilters(t *testing.T) {
 		// closers after the cursor on a line of their own).
 		{"block body's closer", "func f() error {\n\tif err != nil {", "}\n\treturn nil\n}\n", "\n\t\treturn err\n\t}", "\n\t\treturn err"},
 		{"callback's closers", "const server = http.createServer(", ");\n", "(req, res) => {\n  res.end();\n});", "(req, res) => {\n  res.end();\n}"},
+		{"call's closer line", "f(", ")\n", "\n\ta,\n)", "\n\ta,"},
 		{"object literal", "const d = {", "};\n", "\n  a: 1,\n};", "\n  a: 1,"},
 		{"docstring", "def f():\n    \"\"\"", "\"\"\"\n    return 1\n", "\n    Doc.\n    \"\"\"", "\n    Doc."},
 		{"nested call's own closer kept", "def f():\n    x = foo(", ")\n", "bar(\n        1,\n    )", "bar(\n        1,\n    )"},
@@ -179,6 +180,7 @@ func TestLineBreak(t *testing.T) {
 		{"callback on the cursor's line", "f(", ");\n", "func() {\n}", true, "func() {\n}"},
 		{"lisp stacks its closers", "(defun foo (x)", ")\n", "\n  (1+ x)", true, "\n  (1+ x)"},
 		{"arguments before a parenthesis", "\tf(", ")\n", "\n\t\ta,\n\t\tb", true, "\n\t\ta,\n\t\tb"},
+		{"one argument a line", "\tf(", ")\n", "\n\t\ta,\n\t\tb,", true, "\n\t\ta,\n\t\tb,\n\t"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDocInfo(tc.prefix, tc.suffix, MultilineAuto)

@@ -120,9 +120,9 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 //     their closer ("{|}", auto-closed): the completion starts by breaking
 //     the line, and the closers after the cursor go on a line of their own
 //     at the cursor line's indentation, where an editor puts them on Enter.
-//     Not for ")" and "]": Lisp stacks them on the last line, and in Go a
-//     list broken before ")" needs a trailing comma the model may not
-//     have written.
+//     Before ")" and "]" only after a trailing comma (one item per line,
+//     the closer below them): Lisp stacks its ")" on the last line, and in
+//     Go a list broken before ")" needs that comma.
 //
 // Everywhere else it is "".
 func (d *docInfo) lineBreak(text string, endsLine bool) string {
@@ -136,7 +136,8 @@ func (d *docInfo) lineBreak(text string, endsLine bool) string {
 		return ""
 	}
 	rest := strings.TrimSpace(d.restOfLine)
-	block := strings.HasPrefix(rest, "}") || strings.HasPrefix(rest, `"""`) || strings.HasPrefix(rest, "'''")
+	block := strings.HasPrefix(rest, "}") || strings.HasPrefix(rest, `"""`) || strings.HasPrefix(rest, "'''") ||
+		strings.ContainsAny(rest[:min(1, len(rest))], ")]") && strings.HasSuffix(text, ",")
 	if block && onlyClosers(rest) && strings.HasPrefix(strings.TrimLeft(text, " \t"), "\n") {
 		return "\n" + d.lineBefore[:len(d.lineBefore)-len(strings.TrimLeft(d.lineBefore, " \t"))]
 	}
