@@ -163,6 +163,28 @@ func TestMultilineAuto(t *testing.T) {
 // TestLineBreakAtLineStart: a completion of whole lines inserted above
 // existing code ends with a line break and the cursor line's indentation,
 // so the code after the cursor keeps its own line; nowhere else.
+func TestClosedOnFirstLine(t *testing.T) {
+	for _, tc := range []struct {
+		name, prefix, suffix, text string
+		want                       bool
+	}{
+		{"call closed on its line", "\tfmt.Println(", ")\n}\n", "names)\n\tfmt.Println(", true},
+		{"callback still open", "const s = http.createServer(", ");\n", "(req, res) => {\n", false},
+		{"block body", "\tif err != nil {", "}\n", "\n\t\treturn err\n", false},
+		{"argument without its closer", "\tf(", ")\n", "a,\n", false},
+		{"nothing after the cursor", "\tx := ", "\n", "1\n", false},
+		{"object literal before a semicolon", "let a = ", ";\n", "{\n", false},
+		{"expression before a semicolon", "let a = ", ";\n", "f(b)\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDocInfo(tc.prefix, tc.suffix, MultilineAuto)
+			if got := d.closedOnFirstLine(tc.text); got != tc.want {
+				t.Errorf("closedOnFirstLine(%q) = %v, want %v", tc.text, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestLineBreak(t *testing.T) {
 	for _, tc := range []struct {
 		name, prefix, suffix, text string

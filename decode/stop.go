@@ -144,6 +144,33 @@ func (d *docInfo) lineBreak(text string, endsLine bool) string {
 	return ""
 }
 
+// closedOnFirstLine reports whether a completion before closers the editor
+// auto-inserted ("fmt.Println(|)") has closed on its first line what they
+// close ("names)\n"): it was a one-line completion, and what follows the
+// line break is more code, not the rest of a callback or block (those
+// leave the bracket open: "(req, res) => {\n").
+func (d *docInfo) closedOnFirstLine(text string) bool {
+	first, _, _ := strings.Cut(text, "\n")
+	rest := strings.TrimSpace(d.restOfLine)
+	if d.atLineStart || strings.TrimSpace(first) == "" || rest == "" || !onlyClosers(rest) {
+		return false
+	}
+	depth := 0 // brackets the first line leaves open of its own
+	for i := 0; i < len(first); i++ {
+		switch first[i] {
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+		}
+	}
+	if depth > 0 {
+		return false
+	}
+	need := closerRun(rest)
+	return !strings.ContainsAny(need, ")]}") || !enoughOpen(tail(d.prefix, 4096)+first, need)
+}
+
 // lineEndings gives a filtered completion (its line breaks "\n") the
 // document's line breaks. Editors insert the text as it comes: Neovim
 // would keep a stray "\r" as a visible ^M, and a "\n" in a CRLF file
@@ -301,7 +328,7 @@ func (d *docInfo) stopCheck(text string, req *Request) (keep string, reason stri
 	if nl < 0 {
 		return "", "", false
 	}
-	if !d.multiline {
+	if !d.multiline || d.closedOnFirstLine(text) {
 		i := strings.IndexByte(text, '\n')
 		return text[:i], FinishLines, true
 	}
