@@ -241,6 +241,12 @@ func (h *hyp) score() float64 { return h.lp - h.penalty }
 // result holds N distinct completions, so duplicates set no floor. ok is
 // false while fewer than N distinct ones have finished.
 func (j *job) floor() (score float64, ok bool) {
+	if len(j.finished) == 0 {
+		return 0, false
+	}
+	if j.nbest == 1 { // every decode step of a single-result search: no map
+		return j.finished[0].score(), true
+	}
 	seen := map[string]bool{}
 	for i := range j.finished {
 		h := &j.finished[i]

@@ -180,7 +180,7 @@ func filterClosers(text string, d *docInfo) string {
 		// "bar(\n    1,\n)" inside "foo(|)" needs its ")".)
 		last := body[i+1:]
 		if t := strings.TrimLeft(last, " \t"); t != "" && onlyClosers(t) && strings.HasPrefix(rest, t) &&
-			indentWidth(last) == indentWidth(d.lineBefore) && !enoughOpen(body[:i], t) {
+			indentWidth(last) == indentWidth(d.lineBefore) && !bracketsOf(body[:i]).cover(t) {
 			return body[:i]
 		}
 	}
@@ -215,8 +215,8 @@ func duplicated(d *docInfo, body string, k int, head string) bool {
 		if len(need) < len(head) {
 			need = head // all of the rest of the line, words and all
 		}
-		pre := tail(d.prefix, 4096)
-		if enoughOpen(pre+body, need) || !enoughOpen(pre+body[:len(body)-k], need) {
+		pre := d.prefixOpen
+		if pre.plus(bracketsOf(body)).cover(need) || !pre.plus(bracketsOf(body[:len(body)-k])).cover(need) {
 			return false
 		}
 	}
@@ -228,34 +228,53 @@ func duplicated(d *docInfo, body string, k int, head string) bool {
 	return true
 }
 
-// enoughOpen reports whether text leaves at least as many brackets open
-// as closers close (net of the brackets closers opens itself: "g(x))"
-// closes one): the suffix's closers then have something to close. A
-// completion whose own closers leave the suffix's unmatched has written
-// them twice. Strings and comments are not parsed: the count is a guard,
-// and the trim also needs the texts to match.
-func enoughOpen(text, closers string) bool {
-	open := map[byte]int{}
-	pair := map[byte]byte{')': '(', ']': '[', '}': '{'}
+// brackets tallies, per kind ("()", "[]", "{}"), how many brackets a text
+// leaves open: negative where it closes more than it opens. Strings and
+// comments are not parsed: the count is a guard, and the trims that use it
+// also need the texts to match.
+type brackets [3]int
+
+// bracket says which kind c is (-1: none) and +1 for an opener, -1 for a
+// closer.
+func bracket(c byte) (kind, delta int) {
+	if k := strings.IndexByte("([{", c); k >= 0 {
+		return k, 1
+	}
+	return strings.IndexByte(")]}", c), -1
+}
+
+func bracketsOf(text string) (b brackets) {
 	for i := 0; i < len(text); i++ {
-		switch c := text[i]; c {
-		case '(', '[', '{':
-			open[c]++
-		case ')', ']', '}':
-			open[pair[c]]--
+		if k, d := bracket(text[i]); k >= 0 {
+			b[k] += d
 		}
 	}
-	need := map[byte]int{}
+	return b
+}
+
+func (b brackets) plus(c brackets) brackets {
+	for k := range b {
+		b[k] += c[k]
+	}
+	return b
+}
+
+// cover reports whether b leaves at least as many brackets open as
+// closers close (net of the brackets closers opens itself: "g(x))" closes
+// one), for each kind closers holds: the suffix's closers then have
+// something to close. A completion whose own closers leave the suffix's
+// unmatched has written them twice.
+func (b brackets) cover(closers string) bool {
+	var need brackets
+	var holds [3]bool
 	for i := 0; i < len(closers); i++ {
-		switch c := closers[i]; c {
-		case '(', '[', '{':
-			need[c]--
-		case ')', ']', '}':
-			need[pair[c]]++
+		if k, d := bracket(closers[i]); k >= 0 {
+			need[k] -= d
+			holds[k] = true
 		}
 	}
-	for o, n := range need {
-		if open[o] < n {
+	for k := range b {
+		if holds[k] && b[k] < need[k] {
 			return false
 		}
 	}

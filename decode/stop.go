@@ -46,6 +46,13 @@ type docInfo struct {
 	// break nearest the cursor). Completions are filtered with "\n" breaks
 	// and get the document's breaks back last (see lineEndings).
 	crlf bool
+	// closersAfter is the rest of the cursor's line, trimmed, when it holds
+	// only closers and separators (what an editor auto-inserts after "(",
+	// "{" or a quote); "" otherwise.
+	closersAfter string
+	// prefixOpen: the brackets the last 4 KB of the prefix leave open,
+	// against which a completion's closers are weighed.
+	prefixOpen brackets
 }
 
 // tabWidth is how wide a tab counts when comparing indentation; only the
@@ -66,6 +73,10 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 	}
 	rest, after, _ := strings.Cut(suffix, "\n")
 	d.restOfLine = strings.TrimSuffix(rest, "\r")
+	if onlyClosers(d.restOfLine) {
+		d.closersAfter = strings.TrimSpace(d.restOfLine)
+	}
+	d.prefixOpen = bracketsOf(tail(prefix, 4096))
 	d.indent = indentWidth(d.lineBefore)
 	tb := strings.TrimRight(d.lineBefore, " \t")
 	if tb != "" {
@@ -135,10 +146,10 @@ func (d *docInfo) lineBreak(text string, endsLine bool) string {
 		}
 		return ""
 	}
-	rest := strings.TrimSpace(d.restOfLine)
+	rest := d.closersAfter
 	block := strings.HasPrefix(rest, "}") || strings.HasPrefix(rest, `"""`) || strings.HasPrefix(rest, "'''") ||
-		strings.ContainsAny(rest[:min(1, len(rest))], ")]") && strings.HasSuffix(text, ",")
-	if block && onlyClosers(rest) && strings.HasPrefix(strings.TrimLeft(text, " \t"), "\n") {
+		(strings.HasPrefix(rest, ")") || strings.HasPrefix(rest, "]")) && strings.HasSuffix(text, ",")
+	if block && strings.HasPrefix(strings.TrimLeft(text, " \t"), "\n") {
 		return "\n" + d.lineBefore[:len(d.lineBefore)-len(strings.TrimLeft(d.lineBefore, " \t"))]
 	}
 	return ""
@@ -151,24 +162,15 @@ func (d *docInfo) lineBreak(text string, endsLine bool) string {
 // leave the bracket open: "(req, res) => {\n").
 func (d *docInfo) closedOnFirstLine(text string) bool {
 	first, _, _ := strings.Cut(text, "\n")
-	rest := strings.TrimSpace(d.restOfLine)
-	if d.atLineStart || strings.TrimSpace(first) == "" || rest == "" || !onlyClosers(rest) {
+	if d.atLineStart || d.closersAfter == "" || strings.TrimSpace(first) == "" {
 		return false
 	}
-	depth := 0 // brackets the first line leaves open of its own
-	for i := 0; i < len(first); i++ {
-		switch first[i] {
-		case '(', '[', '{':
-			depth++
-		case ')', ']', '}':
-			depth--
-		}
-	}
-	if depth > 0 {
+	own := bracketsOf(first)
+	if own[0]+own[1]+own[2] > 0 { // the first line leaves its own brackets open
 		return false
 	}
-	need := closerRun(rest)
-	return !strings.ContainsAny(need, ")]}") || !enoughOpen(tail(d.prefix, 4096)+first, need)
+	need := closerRun(d.closersAfter)
+	return !strings.ContainsAny(need, ")]}") || !d.prefixOpen.plus(own).cover(need)
 }
 
 // lineEndings gives a filtered completion (its line breaks "\n") the
