@@ -206,19 +206,8 @@ func filterClosers(text string, d *docInfo) string {
 // closed its string (an even count), so the suffix's quote would open a
 // new one. Separators (";", ","): doubled is never meant.
 func duplicated(d *docInfo, body string, k int, head string) bool {
-	brackets := strings.ContainsAny(head, ")]}")
-	if brackets {
-		// Every closer the line already has after the cursor needs its
-		// opener, not only the k the completion repeats: with "))" after
-		// "f(g(", a completion "x)" leaves one of them unmatched.
-		need := closerRun(strings.TrimLeft(d.restOfLine, " \t"))
-		if len(need) < len(head) {
-			need = head // all of the rest of the line, words and all
-		}
-		pre := d.prefixOpen
-		if pre.plus(bracketsOf(body)).cover(need) || !pre.plus(bracketsOf(body[:len(body)-k])).cover(need) {
-			return false
-		}
+	if strings.ContainsAny(head, ")]}") && !closedTwice(d, body, k) {
+		return false
 	}
 	for _, q := range []string{`"`, "'", "`"} {
 		if strings.Contains(head, q) && strings.Count(d.lineBefore+body, q)%2 != 0 {
@@ -226,6 +215,31 @@ func duplicated(d *docInfo, body string, k int, head string) bool {
 		}
 	}
 	return true
+}
+
+// closedTwice reports whether the last k bytes of body, closers, close
+// brackets the closers after the cursor close already, so that trimming
+// them is right. Two views, as the document may not be balanced:
+//   - by nesting: the suffix's closers close the innermost brackets open
+//     at the cursor; body closes one of those ("}" in "[]int{|}"), and
+//     body without its last k bytes does not;
+//   - by count: with the brackets the prefix leaves open, body leaves the
+//     suffix's closers too few to close ("x)" before "))" after "f(g("),
+//     and body without its last k bytes does not. Every closer the line
+//     has after the cursor counts, not only the k the completion repeats.
+//     This view alone sees a prefix that opens more than the line closes
+//     ("2))" before ")" after "print(add(1, "), and alone misses a
+//     bracket the prefix opened earlier (the function around "[]int{|}").
+func closedTwice(d *docInfo, body string, k int) bool {
+	if closesOuter(body) >= 0 && closesOuter(body[:len(body)-k]) < 0 {
+		return true
+	}
+	need := closerRun(strings.TrimLeft(d.restOfLine, " \t"))
+	if len(need) < k {
+		need = body[len(body)-k:] // all of the rest of the line, words and all
+	}
+	pre := d.prefixOpen
+	return !pre.plus(bracketsOf(body)).cover(need) && pre.plus(bracketsOf(body[:len(body)-k])).cover(need)
 }
 
 // brackets tallies, per kind ("()", "[]", "{}"), how many brackets a text
@@ -281,6 +295,21 @@ func (b brackets) cover(closers string) bool {
 	return true
 }
 
+// closesOuter returns the index of the first closer in text that closes
+// a bracket opened before text (text's own brackets nest inside; kinds
+// are not told apart), or -1. Like brackets, it does not skip strings.
+func closesOuter(text string) int {
+	depth := 0
+	for i := 0; i < len(text); i++ {
+		if k, d := bracket(text[i]); k >= 0 {
+			if depth += d; depth < 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
 // closerRun is the leading run of s made of closers and separators.
 func closerRun(s string) string {
 	i := strings.IndexFunc(s, func(r rune) bool { return !strings.ContainsRune(closerChars+" \t", r) })
@@ -288,13 +317,6 @@ func closerRun(s string) string {
 		return s
 	}
 	return s[:i]
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }
 
 // filterIndentation rewrites the leading whitespace of the completion's

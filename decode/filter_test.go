@@ -38,6 +38,9 @@ func TestFilters(t *testing.T) {
 		{"closer after cursor", "print(add(1, ", ")\n", "2))", "2)"},
 		{"two closers", "f(g(", "))\n", "x))", "x"},
 		{"one of two closers", "f(g(", "))\n", "x)", "x"},
+		{"literal closed inside a function", "func f() []int {\n\tps := []int{", "}\n\treturn ps\n}\n", "2, 3}", "2, 3"},
+		{"empty literal closed inside a function", "func f() []int {\n\tps := []int{", "}\n\treturn ps\n}\n", "}", ""},
+		{"callback closed before its closers", "s := http.HandleFunc(\"/\", ", ")\n", "func(w W, r *R) {\n\tw.Write(nil)\n})", "func(w W, r *R) {\n\tw.Write(nil)\n}"},
 		{"auto-closed brackets", "print(len(", "))\n", "xs)", "xs"},
 		{"closer of its own call kept", "f(g(", "))\n", "h(x)", "h(x)"},
 		{"closers then code", "f(", "), y\n", "x)", "x"},
@@ -160,31 +163,43 @@ func TestMultilineAuto(t *testing.T) {
 	}
 }
 
-// TestLineBreakAtLineStart: a completion of whole lines inserted above
-// existing code ends with a line break and the cursor line's indentation,
-// so the code after the cursor keeps its own line; nowhere else.
-func TestClosedOnFirstLine(t *testing.T) {
+// TestClosedLine: before closers the editor auto-inserted, a completion
+// ends at the line on which it closes a bracket that was open at the
+// cursor (the closers close it already), and not before.
+func TestClosedLine(t *testing.T) {
 	for _, tc := range []struct {
 		name, prefix, suffix, text string
-		want                       bool
+		want                       string // the completion kept; "" while it goes on
 	}{
-		{"call closed on its line", "\tfmt.Println(", ")\n}\n", "names)\n\tfmt.Println(", true},
-		{"callback still open", "const s = http.createServer(", ");\n", "(req, res) => {\n", false},
-		{"block body", "\tif err != nil {", "}\n", "\n\t\treturn err\n", false},
-		{"argument without its closer", "\tf(", ")\n", "a,\n", false},
-		{"nothing after the cursor", "\tx := ", "\n", "1\n", false},
-		{"object literal before a semicolon", "let a = ", ";\n", "{\n", false},
-		{"expression before a semicolon", "let a = ", ";\n", "f(b)\n", true},
+		{"call closed on its line", "\tfmt.Println(", ")\n}\n", "names)\n\tfmt.Println(", "names)"},
+		{"callback still open", "const s = http.createServer(", ");\n", "(req, res) => {\n", ""},
+		{"callback closed", "const s = http.createServer(", ");\n", "(req, res) => {\n  res.end();\n});\n\ns.listen(", "(req, res) => {\n  res.end();\n});"},
+		{"callback closed, line not ended", "f(", ")\n", "func() {\n}", ""},
+		{"literal closed inside a function", "func f() []int {\n\tps := []int{", "}\n", "}\n\tfor i := 0; i < 10; i++ {\n", "}"},
+		{"block body", "\tif err != nil {", "}\n", "\n\t\treturn err\n", ""},
+		{"argument without its closer", "\tf(", ")\n", "a,\n", ""},
+		{"nested call closed", "\tf(", ")\n", "g(a),\n", ""},
+		{"nothing after the cursor", "\tx := ", "\n", "1\n", ""},
+		{"object literal before a semicolon", "let a = ", ";\n", "{\n", ""},
+		{"expression before a semicolon", "let a = ", ";\n", "f(b)\n", "f(b)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDocInfo(tc.prefix, tc.suffix, MultilineAuto)
-			if got := d.closedOnFirstLine(tc.text); got != tc.want {
-				t.Errorf("closedOnFirstLine(%q) = %v, want %v", tc.text, got, tc.want)
+			end, ok := d.closedLine(tc.text)
+			got := ""
+			if ok {
+				got = tc.text[:end]
+			}
+			if got != tc.want {
+				t.Errorf("closedLine(%q) keeps %q, want %q", tc.text, got, tc.want)
 			}
 		})
 	}
 }
 
+// TestLineBreakAtLineStart: a completion of whole lines inserted above
+// existing code ends with a line break and the cursor line's indentation,
+// so the code after the cursor keeps its own line; nowhere else.
 func TestLineBreak(t *testing.T) {
 	for _, tc := range []struct {
 		name, prefix, suffix, text string

@@ -51,7 +51,7 @@ type docInfo struct {
 	// "{" or a quote); "" otherwise.
 	closersAfter string
 	// prefixOpen: the brackets the last 4 KB of the prefix leave open,
-	// against which a completion's closers are weighed.
+	// against which a completion's closers are weighed (closedTwice).
 	prefixOpen brackets
 }
 
@@ -76,7 +76,7 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 	if onlyClosers(d.restOfLine) {
 		d.closersAfter = strings.TrimSpace(d.restOfLine)
 	}
-	d.prefixOpen = bracketsOf(tail(prefix, 4096))
+	d.prefixOpen = bracketsOf(prefix[max(0, len(prefix)-4096):])
 	d.indent = indentWidth(d.lineBefore)
 	tb := strings.TrimRight(d.lineBefore, " \t")
 	if tb != "" {
@@ -155,22 +155,34 @@ func (d *docInfo) lineBreak(text string, endsLine bool) string {
 	return ""
 }
 
-// closedOnFirstLine reports whether a completion before closers the editor
-// auto-inserted ("fmt.Println(|)") has closed on its first line what they
-// close ("names)\n"): it was a one-line completion, and what follows the
-// line break is more code, not the rest of a callback or block (those
-// leave the bracket open: "(req, res) => {\n").
-func (d *docInfo) closedOnFirstLine(text string) bool {
-	first, _, _ := strings.Cut(text, "\n")
-	if d.atLineStart || d.closersAfter == "" || strings.TrimSpace(first) == "" {
-		return false
+// closedLine returns where the line ends (its line break) on which a
+// completion before closers the editor auto-inserted ("fmt.Println(|)",
+// "[]int{|}", "createServer(|);") closes a bracket that was open at the
+// cursor: the document's closers close that bracket already, so the
+// completion has finished the construct ("names)\n", "})\n" after a
+// callback's body), and what follows the line break is more code, not
+// more of it. Before closers without a bracket (";"), a first line that
+// leaves nothing open ends the same way. ok is false until a line break
+// follows such a line.
+func (d *docInfo) closedLine(text string) (end int, ok bool) {
+	if d.atLineStart || d.closersAfter == "" {
+		return 0, false
 	}
-	own := bracketsOf(first)
-	if own[0]+own[1]+own[2] > 0 { // the first line leaves its own brackets open
-		return false
+	at := -1
+	if strings.ContainsAny(closerRun(d.closersAfter), ")]}") {
+		at = closesOuter(text)
+	} else if first, _, _ := strings.Cut(text, "\n"); strings.TrimSpace(first) != "" {
+		if own := bracketsOf(first); own[0]+own[1]+own[2] <= 0 {
+			at = 0
+		}
 	}
-	need := closerRun(d.closersAfter)
-	return !strings.ContainsAny(need, ")]}") || !d.prefixOpen.plus(own).cover(need)
+	if at < 0 {
+		return 0, false
+	}
+	if i := strings.IndexByte(text[at:], '\n'); i >= 0 {
+		return at + i, true
+	}
+	return 0, false
 }
 
 // lineEndings gives a filtered completion (its line breaks "\n") the
@@ -330,9 +342,12 @@ func (d *docInfo) stopCheck(text string, req *Request) (keep string, reason stri
 	if nl < 0 {
 		return "", "", false
 	}
-	if !d.multiline || d.closedOnFirstLine(text) {
+	if !d.multiline {
 		i := strings.IndexByte(text, '\n')
 		return text[:i], FinishLines, true
+	}
+	if end, ok := d.closedLine(text); ok {
+		return text[:end], FinishLines, true
 	}
 	if max := req.Limits.MaxLines; max > 0 && strings.Count(text, "\n") >= max {
 		i := nthIndex(text, '\n', max)
