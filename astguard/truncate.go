@@ -39,7 +39,10 @@ func (u Unit) Multiline() bool { return u != UnitExpression }
 // DecideMode chooses the unit to complete at the cursor from the syntax
 // around it, the way people expect of inline completion:
 //   - inside a string or comment, or mid-line (text before and after the
-//     cursor on its line): the rest of the line only (UnitExpression);
+//     cursor on its line): the rest of the line only (UnitExpression). Only
+//     closing brackets and separators after the cursor (what an editor
+//     auto-inserts after "(": "createServer(|);") are not "mid-line": the
+//     argument may be a callback spanning lines, so the rules below apply;
 //   - right after something that opens a block ('{', or ':' ending a Python
 //     line), or on a blank line, or at the indentation of a line whose
 //     text follows the cursor (lines are inserted before it): the block
@@ -54,7 +57,8 @@ func DecideMode(lang Language, prefix, suffix string) (Unit, error) {
 	l.Prime(prefix)
 	rest, _, _ := strings.Cut(suffix, "\n")
 	line := prefix[strings.LastIndexByte(prefix, '\n')+1:]
-	if !l.InCode() || strings.TrimSpace(rest) != "" && strings.TrimSpace(line) != "" {
+	closers := strings.Trim(rest, " \t\r)]};,") == ""
+	if !l.InCode() || !closers && strings.TrimSpace(line) != "" {
 		return UnitExpression, nil
 	}
 	if l.AtBlockOpen() {

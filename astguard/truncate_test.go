@@ -120,7 +120,9 @@ func TestDecideMode(t *testing.T) {
 		prefix, suffix string
 		want           Unit
 	}{
-		{Go, "func f() {\n\tx := g(", ")\n}\n", UnitExpression},
+		{Go, "func f() {\n\tx := g(", ")\n}\n", UnitStatement}, // an auto-closed ")": a callback may span lines
+		{Go, "func f() {\n\tx := g(", "a)\n}\n", UnitExpression},
+		{JavaScript, "const server = http.createServer(", ");\n", UnitStatement},
 		{Go, "func f() {", "\n}\n", UnitBlock},
 		{Go, "func f() {\n\t", "\n}\n", UnitBlock},
 		{Go, "func f() {\n\tx := ", "\n}\n", UnitStatement},
@@ -137,7 +139,8 @@ func TestDecideMode(t *testing.T) {
 		{C, "int main(void) {", "\n}", UnitBlock},
 		{Cpp, "auto s = R\"(abc", "\n)\";", UnitExpression},
 		{Rust, "fn f() {\n    let x = ", "\n}", UnitStatement},
-		{CSharp, "void F() { G(", "); }", UnitExpression},
+		{CSharp, "void F() { G(", "); }", UnitStatement},
+		{CSharp, "void F() { G(", "a); }", UnitExpression},
 	}
 	for _, tc := range cases {
 		got, err := DecideMode(tc.lang, tc.prefix, tc.suffix)
