@@ -1,8 +1,11 @@
 package model
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
+
+	"github.com/ghostline-dev/ghostline/model/quant"
 )
 
 // benchShape is Qwen2.5-Coder-0.5B's layer shape with 4 layers and a 4,096
@@ -71,3 +74,44 @@ func BenchmarkSynth(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRealModelStep times one decode step of the installed default
+// model over 256 cached tokens (f16 keys and values, as the engine keeps
+// them), for 1 token and for 4 tokens in 4 sequences: greedy's step and a
+// beam-4 step. Their ratio bounds what beam search can cost per token (a
+// beam-4 step is at least the 4-token pass), so it is the figure issue 7's
+// beam target turns on. Skips where the default model is not installed.
+func BenchmarkRealModelStep(b *testing.B) {
+	m := openModel(b, installedModel(b, "qwen2.5-coder-0.5b", realModelSHA256))
+	const ctx = 256
+	for _, width := range []int{1, 4} {
+		b.Run(fmt.Sprintf("tokens=%d", width), func(b *testing.B) {
+			c, err := m.NewKVCacheType(ctx+8*width, quant.F16)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := m.Forward(c, Batch{Tokens: testTokens(ctx, m.Vocab)}); err != nil {
+				b.Fatal(err)
+			}
+			step := Batch{Tokens: make([]int32, width), Pos: make([]int32, width), Seq: make([]SeqID, width), Logits: make([]bool, width)}
+			for i := range width {
+				if i > 0 {
+					if err := c.SeqCp(0, SeqID(i), 0, ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+				step.Tokens[i], step.Pos[i], step.Seq[i], step.Logits[i] = int32(100+i), ctx, SeqID(i), true
+			}
+			for b.Loop() {
+				if _, err := m.Forward(c, step); err != nil {
+					b.Fatal(err)
+				}
+				for i := range width {
+					c.SeqRm(SeqID(i), ctx, -1)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/step")
+		})
+	}
+}
+

@@ -9,6 +9,7 @@
 #include "kern_target.h"
 KERN_TARGET_BEGIN("avx2,fma,f16c")
 #define SFX _avx2
+#define HAS_512 0
 #define HAS_VNNI 0
 #define TR_S 2
 #define TT_S 4
