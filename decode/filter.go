@@ -192,21 +192,19 @@ func filterClosers(text string, d *docInfo) string {
 		if !whole && (!onlyClosers(head) || strings.ContainsAny(head, " \t")) {
 			continue
 		}
-		if strings.HasSuffix(body, head) && duplicated(d, body, k, head) {
+		if strings.HasSuffix(body, head) && duplicated(d, body, head) {
 			return body[:len(body)-k]
 		}
 	}
 	return text
 }
 
-// duplicated judges whether the last k bytes of body, equal to head (the
-// start of the rest of the line), were written twice. Brackets: the
-// suffix's closers would be left with nothing to close, and trimming gives
-// them something. Quotes: the line up to the end of the completion has
+// duplicated judges whether head, the start of the rest of the line with
+// which body ends, was written twice. Brackets: see closedTwice. Quotes: the line up to the end of the completion has
 // closed its string (an even count), so the suffix's quote would open a
 // new one. Separators (";", ","): doubled is never meant.
-func duplicated(d *docInfo, body string, k int, head string) bool {
-	if strings.ContainsAny(head, ")]}") && !closedTwice(d, body, k) {
+func duplicated(d *docInfo, body, head string) bool {
+	if strings.ContainsAny(head, ")]}") && !closedTwice(d, body, head) {
 		return false
 	}
 	for _, q := range []string{`"`, "'", "`"} {
@@ -217,29 +215,30 @@ func duplicated(d *docInfo, body string, k int, head string) bool {
 	return true
 }
 
-// closedTwice reports whether the last k bytes of body, closers, close
+// closedTwice reports whether head, closers that end body, closes
 // brackets the closers after the cursor close already, so that trimming
-// them is right. Two views, as the document may not be balanced:
+// it is right. Two views, as the document may not be balanced:
 //   - by nesting: the suffix's closers close the innermost brackets open
 //     at the cursor; body closes one of those ("}" in "[]int{|}"), and
-//     body without its last k bytes does not;
+//     body without head does not;
 //   - by count: with the brackets the prefix leaves open, body leaves the
 //     suffix's closers too few to close ("x)" before "))" after "f(g("),
-//     and body without its last k bytes does not. Every closer the line
-//     has after the cursor counts, not only the k the completion repeats.
+//     and body without head does not. Every closer the line has after
+//     the cursor counts, not only those the completion repeats.
 //     This view alone sees a prefix that opens more than the line closes
 //     ("2))" before ")" after "print(add(1, "), and alone misses a
 //     bracket the prefix opened earlier (the function around "[]int{|}").
-func closedTwice(d *docInfo, body string, k int) bool {
-	if closesOuter(body) >= 0 && closesOuter(body[:len(body)-k]) < 0 {
+func closedTwice(d *docInfo, body, head string) bool {
+	rest := body[:len(body)-len(head)]
+	if closesOuter(body) >= 0 && closesOuter(rest) < 0 {
 		return true
 	}
 	need := closerRun(strings.TrimLeft(d.restOfLine, " \t"))
-	if len(need) < k {
-		need = body[len(body)-k:] // all of the rest of the line, words and all
+	if len(need) < len(head) {
+		need = head // all of the rest of the line, words and all
 	}
 	pre := d.prefixOpen
-	return !pre.plus(bracketsOf(body)).cover(need) && pre.plus(bracketsOf(body[:len(body)-k])).cover(need)
+	return !pre.plus(bracketsOf(body)).cover(need) && pre.plus(bracketsOf(rest)).cover(need)
 }
 
 // brackets tallies, per kind ("()", "[]", "{}"), how many brackets a text
