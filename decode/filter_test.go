@@ -107,6 +107,10 @@ func TestStopRules(t *testing.T) {
 		want           want
 	}{
 		{"single line mid-line", "foo(", "x)\n", Request{}, "a, b\nc", want{"a, b", FinishLines}},
+		{"mid-line callback spans lines", "\tsetTimeout(", ", 1000);\n", Request{}, "() => {\n\t\tf();\n", want{}},
+		{"mid-line callback ends at its closer", "\tsetTimeout(", ", 1000);\n", Request{}, "() => {\n\t\tf();\n\t}, 1000);", want{"() => {\n\t\tf();\n\t}", FinishLines}},
+		{"never spans lines", "\tsetTimeout(", ", 1000);\n", Request{Stop: StopRules{Multiline: MultilineNever}}, "() => {\n\t\tf();\n", want{"() => {", FinishLines}},
+		{"mid-line call closed on its line", "x := f(", ", y)\n", Request{}, "g(a)\nb", want{"g(a)", FinishLines}},
 		{"multi-line at line end goes on", "def f():\n", "\n", Request{}, "    x = 1\n    y", want{}},
 		{"never", "x = ", "\n", Request{Stop: StopRules{Multiline: MultilineNever}}, "1\n", want{"1", FinishLines}},
 		{"max lines", "", "", Request{Limits: Limits{MaxLines: 2}}, "a\nb\nc", want{"a\nb", FinishLines}},

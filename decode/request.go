@@ -97,8 +97,9 @@ type Multiline int
 
 const (
 	// MultilineAuto decides from the cursor: text after the cursor on its
-	// line (other than closing brackets) means a single line; otherwise the
-	// completion may fill the block.
+	// line (other than closing brackets) means a single line, or the lines
+	// up to the closer of a bracket that line opens (a callback); otherwise
+	// the completion may fill the block.
 	MultilineAuto Multiline = iota
 	// MultilineAlways lets the completion span lines; it ends where the
 	// model, the block or the suffix says.

@@ -185,6 +185,35 @@ func (d *docInfo) closedLine(text string) (end int, ok bool) {
 	return 0, false
 }
 
+// spanEnd lets a single-line completion (mid-line: "setTimeout(|, 1000)";
+// not one asked for with MultilineNever)
+// whose first line leaves brackets of its own open ("() => {") go on over
+// lines, as a callback or literal must, until it closes them: end is just
+// after that closer (the rest of the document's line follows it), or -1
+// while they are open. spans is false when the first line (ended by a
+// line break in text) leaves nothing open: the completion is that line.
+func spanEnd(text string) (end int, spans bool) {
+	first := strings.IndexByte(text, '\n')
+	if first < 0 || opens(text[:first]) <= 0 {
+		return -1, false
+	}
+	depth := opens(text[:first])
+	for i := first; i < len(text); i++ {
+		if k, d := bracket(text[i]); k >= 0 {
+			if depth += d; depth <= 0 {
+				return i + 1, true
+			}
+		}
+	}
+	return -1, true
+}
+
+// opens is how many brackets text leaves open, all kinds together.
+func opens(text string) int {
+	b := bracketsOf(text)
+	return b[0] + b[1] + b[2]
+}
+
 // lineEndings gives a filtered completion (its line breaks "\n") the
 // document's line breaks. Editors insert the text as it comes: Neovim
 // would keep a stray "\r" as a visible ^M, and a "\n" in a CRLF file
@@ -343,8 +372,13 @@ func (d *docInfo) stopCheck(text string, req *Request) (keep string, reason stri
 		return "", "", false
 	}
 	if !d.multiline {
-		i := strings.IndexByte(text, '\n')
-		return text[:i], FinishLines, true
+		end, spans := spanEnd(text)
+		if !spans || req.Stop.Multiline == MultilineNever {
+			return text[:strings.IndexByte(text, '\n')], FinishLines, true
+		}
+		if end >= 0 {
+			return text[:end], FinishLines, true
+		}
 	}
 	if end, ok := d.closedLine(text); ok {
 		return text[:end], FinishLines, true

@@ -31,7 +31,7 @@ func (s *SyntaxConstraint) cursorUnit() astguard.Unit {
 
 // UnitEnd implements UnitEnder for the unit DecideMode picks: an
 // expression (the rest of a line) ends at the completion's first line
-// break; a statement at the first line break before which the document
+// break, unless that line leaves brackets open (see spanEnd); a statement at the first line break before which the document
 // has no new syntax errors (a call spanning lines goes on until it is
 // closed). A block ends by indentation (the engine's own stop rule), so
 // it is never ended here. An empty first line never ends a unit.
@@ -45,6 +45,9 @@ func (s *SyntaxConstraint) UnitEnd(text string) (int, bool) {
 		first := strings.IndexByte(text, '\n')
 		for strings.TrimSpace(text[:first]) == "" {
 			first += 1 + strings.IndexByte(text[first+1:], '\n')
+		}
+		if opens(text[:first]) > 0 {
+			return 0, false // a callback or literal: the engine's spanEnd ends it once closed
 		}
 		return first, true
 	case astguard.UnitStatement:

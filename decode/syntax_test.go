@@ -35,6 +35,30 @@ func TestSyntaxConstraintSteersBeams(t *testing.T) {
 	}
 }
 
+// TestSyntaxConstraintUnitEnd: mid-line (the rest-of-line unit) a
+// completion ends at its first line break, unless that line opens a
+// callback or literal, which the engine then ends at its closer.
+func TestSyntaxConstraintUnitEnd(t *testing.T) {
+	con, err := decode.NewSyntaxConstraint("javascript", "f.js", "setTimeout(", ", 1000);\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer con.Close()
+	for _, tc := range []struct {
+		text string
+		end  int
+		ok   bool
+	}{
+		{"f\ng", 1, true},
+		{"() => {\n  f();\n", 0, false},
+		{"g(a)\n", 4, true},
+	} {
+		if end, ok := con.UnitEnd(tc.text); end != tc.end || ok != tc.ok {
+			t.Errorf("UnitEnd(%q) = %d, %v; want %d, %v", tc.text, end, ok, tc.end, tc.ok)
+		}
+	}
+}
+
 func TestSyntaxConstraintMasks(t *testing.T) {
 	con, err := decode.NewSyntaxConstraint("python", "f.py", "x = (1, ", "\n")
 	if err != nil {
