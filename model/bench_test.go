@@ -114,4 +114,3 @@ func BenchmarkRealModelStep(b *testing.B) {
 		})
 	}
 }
-
