@@ -196,7 +196,64 @@ func filterClosers(text string, d *docInfo) string {
 			return body[:len(body)-k]
 		}
 	}
+	// In a string whose closing quote the editor auto-inserted
+	// (`fmt.Println("|")`), a completion that closes the string and writes
+	// on (`Hello, ", name)`) would leave the document's quote and closers
+	// after its own: it ends at its closing quote, and the document's
+	// closes the string. One that opens a string again (`Hello, " + name
+	// + "!`) leaves the document's quote something to close. (Replacing the closers instead, through the
+	// item's range, is what would keep ", name".)
+	if q := inString(d); q != "" {
+		first, _, _ := strings.Cut(body, "\n")
+		if i := quoteIndex(first, q); i >= 0 && unescaped(d.lineBefore+first, q)%2 == 0 {
+			return body[:i]
+		}
+	}
+	// Likewise a completion that closes a bracket the closers after the
+	// cursor close, and writes on (`name}!"` in `f"Hello, {|}"`): it ends
+	// before its closer.
+	if d.closersAfter != "" {
+		if i := closesOuter(body); i >= 0 {
+			return body[:i]
+		}
+	}
 	return text
+}
+
+// inString is the quote of the string the cursor is in, where the rest of
+// its line starts by closing it (an editor's auto-inserted quote): the
+// line before the cursor holds an odd number of that quote. "" otherwise.
+func inString(d *docInfo) string {
+	rest := strings.TrimLeft(d.restOfLine, " \t")
+	if rest == "" || !strings.Contains("\"'`", rest[:1]) {
+		return ""
+	}
+	if q := rest[:1]; unescaped(d.lineBefore, q)%2 == 1 {
+		return q
+	}
+	return ""
+}
+
+// unescaped counts the quotes q in s not preceded by a backslash.
+func unescaped(s, q string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == q[0] && (i == 0 || s[i-1] != '\\') {
+			n++
+		}
+	}
+	return n
+}
+
+// quoteIndex is the index of the first quote q in s not preceded by a
+// backslash, or -1.
+func quoteIndex(s, q string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == q[0] && (i == 0 || s[i-1] != '\\') {
+			return i
+		}
+	}
+	return -1
 }
 
 // duplicated judges whether head, the start of the rest of the line with
@@ -369,8 +426,12 @@ func spaceUnit(n int) int {
 // filterTrailingSpace drops trailing whitespace: blank lines at the end,
 // and spaces at the end of every line (linters flag them; an editor's
 // own newline never leaves them). One space stays where a single-line
-// completion meets a word after the cursor: "a + " before "g(x)".
+// completion meets a word after the cursor: "a + " before "g(x)"; all of
+// them inside a string the document closes after the cursor.
 func filterTrailingSpace(text string, d *docInfo) string {
+	if !strings.Contains(text, "\n") && inString(d) != "" {
+		return text // the spaces are the string's text: "Hello, " before `")`
+	}
 	space := strings.HasSuffix(text, " ") && startsWord(d.restOfLine)
 	text = strings.TrimRight(text, " \t\r\n")
 	if space && text != "" && !strings.Contains(text, "\n") {

@@ -40,6 +40,12 @@ func TestFilters(t *testing.T) {
 		{"one of two closers", "f(g(", "))\n", "x)", "x"},
 		{"literal closed inside a function", "func f() []int {\n\tps := []int{", "}\n\treturn ps\n}\n", "2, 3}", "2, 3"},
 		{"empty literal closed inside a function", "func f() []int {\n\tps := []int{", "}\n\treturn ps\n}\n", "}", ""},
+		{"string closed and written past", "\tfmt.Println(\"", "\")\n", "Hello, \", name)", "Hello, "},
+		{"string reopened for the document's quote", "\tprint(\"", "\")\n", "Hello, \" + name + \"!", "Hello, \" + name + \"!"},
+		{"bracket closed and written past", "\treturn f\"Hello, {", "}\"\n", "name}!\"", "name"},
+		{"callback closed and chained, closers shared", "const s = http.createServer(", ");\n", "(req, res) => {\n  res.end();\n}).listen(3000);", "(req, res) => {\n  res.end();\n}).listen(3000"}, // the document's ");" closes listen(
+		{"escaped quote inside the string", "\tfmt.Println(\"", "\")\n", "say \\\"hi\\\"", "say \\\"hi\\\""},
+		{"string closed where the document closes it", "\tfmt.Println(\"", "\")\n", "Hello\")", "Hello"},
 		{"callback closed before its closers", "s := http.HandleFunc(\"/\", ", ")\n", "func(w W, r *R) {\n\tw.Write(nil)\n})", "func(w W, r *R) {\n\tw.Write(nil)\n}"},
 		{"auto-closed brackets", "print(len(", "))\n", "xs)", "xs"},
 		{"closer of its own call kept", "f(g(", "))\n", "h(x)", "h(x)"},
