@@ -334,3 +334,42 @@ func TestExpNeg(t *testing.T) {
 		t.Errorf("logSumExp = %v, want %v", got, math.Log(s))
 	}
 }
+
+// FuzzFilters holds the post-filters and stop rules to their contract on
+// any document and model text: no panic; a stop keeps a prefix of the
+// text; and filtering only removes text from the end or changes
+// whitespace (re-indenting, line breaks), so the filtered completion
+// without whitespace is a prefix of the model's text without it.
+func FuzzFilters(f *testing.F) {
+	for _, s := range [][3]string{
+		{"\tfmt.Println(\"", "\")\n}\n", "Hello, \", name)"},
+		{"const s = http.createServer(", ");\n", "(req, res) => {\n  res.end();\n});\n"},
+		{"\tsetTimeout(", ", 1000);\n", "() => {\n\t\tf();\n\t}, 1000);"},
+		{"return f\"Hello, {", "}\"\n", "name}!\""},
+		{"func f() {\n\tps := []int{", "}\n}\n", "}\n\tfor {\n"},
+		{"def f(x):\n", "    return x\r\n", "    x += 1\r\n    return x\r\n"},
+	} {
+		f.Add(s[0], s[1], s[2])
+	}
+	noSpace := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if strings.ContainsRune(" \t\r\n", r) {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	f.Fuzz(func(t *testing.T, prefix, suffix, text string) {
+		for _, ml := range []Multiline{MultilineAuto, MultilineAlways, MultilineNever} {
+			d := newDocInfo(prefix, suffix, ml)
+			req := Request{Stop: StopRules{Multiline: ml}}
+			if keep, _, stop := d.stopCheck(text, &req); stop && !strings.HasPrefix(text, keep) {
+				t.Fatalf("stopCheck(%q) keeps %q, not a prefix", text, keep)
+			}
+			out := applyFilters(text, d)
+			if !strings.HasPrefix(noSpace(text), noSpace(out)) {
+				t.Fatalf("filters turned %q into %q: more than trimming and whitespace", text, out)
+			}
+		}
+	})
+}
