@@ -172,7 +172,7 @@ func (d *docInfo) closedLine(text string) (end int, ok bool) {
 	if strings.ContainsAny(closerRun(d.closersAfter), ")]}") {
 		at = closesOuter(text)
 	} else if first, _, _ := strings.Cut(text, "\n"); strings.TrimSpace(first) != "" {
-		if own := bracketsOf(first); own[0]+own[1]+own[2] <= 0 {
+		if opens(first) <= 0 {
 			at = 0
 		}
 	}
@@ -185,19 +185,22 @@ func (d *docInfo) closedLine(text string) (end int, ok bool) {
 	return 0, false
 }
 
-// spanEnd lets a single-line completion (mid-line: "setTimeout(|, 1000)";
-// not one asked for with MultilineNever)
+// spanEnd lets a single-line completion (mid-line: "setTimeout(|, 1000)")
 // whose first line leaves brackets of its own open ("() => {") go on over
 // lines, as a callback or literal must, until it closes them: end is just
 // after that closer (the rest of the document's line follows it), or -1
 // while they are open. spans is false when the first line (ended by a
 // line break in text) leaves nothing open: the completion is that line.
+// (stopCheck does not span for MultilineNever.)
 func spanEnd(text string) (end int, spans bool) {
 	first := strings.IndexByte(text, '\n')
-	if first < 0 || opens(text[:first]) <= 0 {
+	if first < 0 {
 		return -1, false
 	}
 	depth := opens(text[:first])
+	if depth <= 0 {
+		return -1, false
+	}
 	for i := first; i < len(text); i++ {
 		if k, d := bracket(text[i]); k >= 0 {
 			if depth += d; depth <= 0 {
