@@ -201,12 +201,12 @@ func filterClosers(text string, d *docInfo) string {
 	// on (`Hello, ", name)`) would leave the document's quote and closers
 	// after its own: it ends at its closing quote, and the document's
 	// closes the string. One that opens a string again (`Hello, " + name
-	// + "!`) leaves the document's quote something to close. (Replacing the closers instead, through the
-	// item's range, is what would keep ", name".)
-	if q := inString(d); q != "" {
+	// + "!`) leaves the document's quote something to close. (Replacing
+	// the closers through the item's range would keep ", name".)
+	if q := inString(d); q != 0 {
 		first, _, _ := strings.Cut(body, "\n")
-		if i := quoteIndex(first, q); i >= 0 && unescaped(d.lineBefore+first, q)%2 == 0 {
-			return body[:i]
+		if at := quotes(first, q); len(at) > 0 && (len(quotes(d.lineBefore, q))+len(at))%2 == 0 {
+			return body[:at[0]]
 		}
 	}
 	// Likewise a completion that closes a bracket the closers after the
@@ -222,44 +222,33 @@ func filterClosers(text string, d *docInfo) string {
 
 // inString is the quote of the string the cursor is in, where the rest of
 // its line starts by closing it (an editor's auto-inserted quote): the
-// line before the cursor holds an odd number of that quote. "" otherwise.
-func inString(d *docInfo) string {
+// line before the cursor holds an odd number of that quote. 0 otherwise.
+func inString(d *docInfo) byte {
 	rest := strings.TrimLeft(d.restOfLine, " \t")
-	if rest == "" || !strings.Contains("\"'`", rest[:1]) {
-		return ""
+	if rest == "" || !strings.ContainsRune("\"'`", rune(rest[0])) {
+		return 0
 	}
-	if q := rest[:1]; unescaped(d.lineBefore, q)%2 == 1 {
-		return q
+	if len(quotes(d.lineBefore, rest[0]))%2 == 1 {
+		return rest[0]
 	}
-	return ""
+	return 0
 }
 
-// unescaped counts the quotes q in s not preceded by a backslash.
-func unescaped(s, q string) int {
-	n := 0
+// quotes returns where s holds the quote q, unless a backslash escapes it.
+func quotes(s string, q byte) (at []int) {
 	for i := 0; i < len(s); i++ {
-		if s[i] == q[0] && (i == 0 || s[i-1] != '\\') {
-			n++
+		if s[i] == q && (i == 0 || s[i-1] != '\\') {
+			at = append(at, i)
 		}
 	}
-	return n
-}
-
-// quoteIndex is the index of the first quote q in s not preceded by a
-// backslash, or -1.
-func quoteIndex(s, q string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == q[0] && (i == 0 || s[i-1] != '\\') {
-			return i
-		}
-	}
-	return -1
+	return at
 }
 
 // duplicated judges whether head, the start of the rest of the line with
-// which body ends, was written twice. Brackets: see closedTwice. Quotes: the line up to the end of the completion has
-// closed its string (an even count), so the suffix's quote would open a
-// new one. Separators (";", ","): doubled is never meant.
+// which body ends, was written twice. Brackets: see closedTwice. Quotes:
+// the line up to the end of the completion has closed its string (an even
+// count), so the suffix's quote would open a new one. Separators (";",
+// ","): doubled is never meant.
 func duplicated(d *docInfo, body, head string) bool {
 	if strings.ContainsAny(head, ")]}") && !closedTwice(d, body, head) {
 		return false
@@ -429,7 +418,7 @@ func spaceUnit(n int) int {
 // completion meets a word after the cursor: "a + " before "g(x)"; all of
 // them inside a string the document closes after the cursor.
 func filterTrailingSpace(text string, d *docInfo) string {
-	if !strings.Contains(text, "\n") && inString(d) != "" {
+	if !strings.Contains(text, "\n") && inString(d) != 0 {
 		return text // the spaces are the string's text: "Hello, " before `")`
 	}
 	space := strings.HasSuffix(text, " ") && startsWord(d.restOfLine)
