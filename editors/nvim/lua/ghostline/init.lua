@@ -275,6 +275,20 @@ local function draw(bufnr)
   }
   if #virt_lines > 0 then
     opts.virt_lines = virt_lines
+    -- In the middle of a line (a callback in "setTimeout(|, 1000)") the
+    -- text after the cursor ends up after the suggestion's last line:
+    -- draw it there, and cover it where it stands with the first line
+    -- (overlaid, padded to its width), so the screen shows the lines the
+    -- accept will make.
+    local cur = api.nvim_buf_get_lines(bufnr, sh.row, sh.row + 1, false)[1] or ''
+    local after = cur:sub(sh.col + 1):gsub('\t', tab)
+    if after ~= '' then
+      local keep = cur:sub(math.max(sh.col, sh.replace_end) + 1):gsub('\t', tab)
+      local pad = vim.fn.strdisplaywidth(after) - vim.fn.strdisplaywidth(lines[1])
+      opts.virt_text = { { lines[1] .. string.rep(' ', math.max(pad, 0)), 'GhostlineSuggestion' } }
+      opts.virt_text_pos = 'overlay'
+      table.insert(virt_lines[#virt_lines], { keep, 'Normal' })
+    end
   end
   sh.extmark = api.nvim_buf_set_extmark(bufnr, ns, sh.row, sh.col, opts)
 end
