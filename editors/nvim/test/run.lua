@@ -346,31 +346,33 @@ test('a multi-line suggestion: first line as virtual text, the rest as virt_line
   input('<Esc>')
 end)
 
--- The fake answers a multi-line suggestion to a line ending in "{" before
--- the cursor, wherever the cursor is; the real model may not, mid-line.
-if fake then
-  test('mid-line, a multi-line suggestion covers the rest of the line and draws it after its last line', function()
-    input('o')
-    input('call(})<Left><Left>{')
-    wait_for('ghost text', answer_timeout, ghost)
-    local d = lua([[
-      local ns = require('ghostline')._namespace
-      local m = vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })[1][4]
-      local lines = {}
-      for _, vl in ipairs(m.virt_lines) do
-        local t = ''
-        for _, chunk in ipairs(vl) do t = t .. chunk[1] end
-        lines[#lines + 1] = t
-      end
-      return { pos = m.virt_text_pos, text = m.virt_text[1][1], lines = lines }
-    ]])
-    eq('overlay', d.pos, 'first line drawn over the rest of the line')
-    eq('  ', d.text, 'an empty first line, padded to cover "})"')
-    eq({ '        ghost0()', '}})' }, d.lines, 'the rest of the line after the last line')
-    accept_whole('<Tab>')
-    input('<Esc>')
-  end)
-end
+test('mid-line, a multi-line suggestion covers the rest of the line and draws it after its last line', function()
+  input('o')
+  -- "if i > 0 {|}": a body between braces, the closer after the cursor.
+  input('if i > 0 }<Left>{')
+  wait_for('ghost text', answer_timeout, ghost)
+  local d = lua([[
+    local ns = require('ghostline')._namespace
+    local m = vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })[1][4]
+    local lines = {}
+    for _, vl in ipairs(m.virt_lines or {}) do
+      local t = ''
+      for _, chunk in ipairs(vl) do t = t .. chunk[1] end
+      lines[#lines + 1] = t
+    end
+    return { pos = m.virt_text_pos, text = m.virt_text[1][1], lines = lines }
+  ]])
+  assert(shown_text():find('\n'), 'a multi-line suggestion for a body between braces, got ' .. vim.inspect(shown_text()))
+  eq('overlay', d.pos, 'first line drawn over the rest of the line')
+  assert(vim.fn.strdisplaywidth(d.text) >= 1, 'the first line covers "}": ' .. vim.inspect(d.text))
+  assert(d.lines[#d.lines]:sub(-1) == '}', 'the rest of the line after the last line: ' .. vim.inspect(d.lines))
+  if fake then
+    eq(' ', d.text, 'an empty first line, padded to cover "}"')
+    eq({ '        ghost0()', '}}' }, d.lines, 'the suggestion, then the rest of the line')
+  end
+  accept_whole('<Tab>')
+  input('<Esc>')
+end)
 
 test('moving the cursor, leaving insert mode or <C-]> hides the ghost text', function()
   input('o')
