@@ -203,9 +203,11 @@ func filterClosers(text string, d *docInfo) string {
 	// closes the string. One that opens a string again (`Hello, " + name
 	// + "!`) leaves the document's quote something to close. (Replacing
 	// the closers through the item's range would keep ", name".)
-	if q := inString(d); q != 0 {
+	if q := d.stringQuote; q != 0 {
+		// The line before holds an odd number of q: the completion's
+		// line closes the string when it adds an odd number too.
 		first, _, _ := strings.Cut(body, "\n")
-		if at := quotes(first, q); len(at) > 0 && (len(quotes(d.lineBefore, q))+len(at))%2 == 0 {
+		if at := quotes(first, q); len(at)%2 == 1 {
 			return body[:at[0]]
 		}
 	}
@@ -218,20 +220,6 @@ func filterClosers(text string, d *docInfo) string {
 		}
 	}
 	return text
-}
-
-// inString is the quote of the string the cursor is in, where the rest of
-// its line starts by closing it (an editor's auto-inserted quote): the
-// line before the cursor holds an odd number of that quote. 0 otherwise.
-func inString(d *docInfo) byte {
-	rest := strings.TrimLeft(d.restOfLine, " \t")
-	if rest == "" || !strings.ContainsRune("\"'`", rune(rest[0])) {
-		return 0
-	}
-	if len(quotes(d.lineBefore, rest[0]))%2 == 1 {
-		return rest[0]
-	}
-	return 0
 }
 
 // quotes returns where s holds the quote q, unless a backslash escapes it.
@@ -418,7 +406,7 @@ func spaceUnit(n int) int {
 // completion meets a word after the cursor: "a + " before "g(x)"; all of
 // them inside a string the document closes after the cursor.
 func filterTrailingSpace(text string, d *docInfo) string {
-	if !strings.Contains(text, "\n") && inString(d) != 0 {
+	if !strings.Contains(text, "\n") && d.stringQuote != 0 {
 		return text // the spaces are the string's text: "Hello, " before `")`
 	}
 	space := strings.HasSuffix(text, " ") && startsWord(d.restOfLine)

@@ -50,6 +50,11 @@ type docInfo struct {
 	// only closers and separators (what an editor auto-inserts after "(",
 	// "{" or a quote); "" otherwise.
 	closersAfter string
+	// stringQuote is the quote of the string the cursor is in, where the
+	// rest of its line starts by closing it (an editor's auto-inserted
+	// quote) and the line before the cursor holds an odd number of that
+	// quote; 0 otherwise.
+	stringQuote byte
 	// prefixOpen: the brackets the last 4 KB of the prefix leave open,
 	// against which a completion's closers are weighed (closedTwice).
 	prefixOpen brackets
@@ -75,6 +80,9 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 	d.restOfLine = strings.TrimSuffix(rest, "\r")
 	if onlyClosers(d.restOfLine) {
 		d.closersAfter = strings.TrimSpace(d.restOfLine)
+	}
+	if r := strings.TrimLeft(d.restOfLine, " \t"); r != "" && strings.IndexByte("\"'`", r[0]) >= 0 && len(quotes(d.lineBefore, r[0]))%2 == 1 {
+		d.stringQuote = r[0]
 	}
 	d.prefixOpen = bracketsOf(prefix[max(0, len(prefix)-4096):])
 	d.indent = indentWidth(d.lineBefore)
