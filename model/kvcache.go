@@ -368,29 +368,102 @@ func (m *Model) SeqAdd(c *KVCache, seq SeqID, p0, p1, delta int32) error {
 			return fmt.Errorf("kv cache: shifting sequence %d by %d moves position %d onto one it already holds", seq, delta, c.pos[i])
 		}
 	}
-	kvDim := c.kvDim
-	row := make([]float32, kvDim)
+	row := make([]float32, c.kvDim)
 	for _, i := range moved {
 		c.pos[i] += delta
 		if c.pos[i] < 0 {
 			c.drop(int(i), ^uint64(0))
 			continue
 		}
-		o := int(i) * kvDim
-		for l := 0; l < c.layers; l++ {
-			if !c.half {
-				m.be.ApplyRope(c.k[l][o:o+kvDim], m.KVHeads, m.HeadDim, []int32{delta}, m.Rope)
-				continue
-			}
-			k16 := c.k16[l][o : o+kvDim]
-			for j, h := range k16 {
-				row[j] = quant.F16ToF32(h)
-			}
-			m.be.ApplyRope(row, m.KVHeads, m.HeadDim, []int32{delta}, m.Rope)
-			for j, v := range row {
-				k16[j] = quant.F32ToF16(v)
-			}
+		m.rotateKeys(c, int(i), delta, row)
+	}
+	return nil
+}
+
+// rotateKeys turns cell's keys in every layer by delta positions; row is
+// kvDim floats of scratch for an f16 cache.
+func (m *Model) rotateKeys(c *KVCache, cell int, delta int32, row []float32) {
+	o, kvDim := cell*c.kvDim, c.kvDim
+	for l := 0; l < c.layers; l++ {
+		if !c.half {
+			m.be.ApplyRope(c.k[l][o:o+kvDim], m.KVHeads, m.HeadDim, []int32{delta}, m.Rope)
+			continue
+		}
+		k16 := c.k16[l][o : o+kvDim]
+		for j, h := range k16 {
+			row[j] = quant.F16ToF32(h)
+		}
+		m.be.ApplyRope(row, m.KVHeads, m.HeadDim, []int32{delta}, m.Rope)
+		for j, v := range row {
+			k16[j] = quant.F32ToF16(v)
 		}
 	}
+}
+
+// SeqCpShift gives dst a copy of src's cells at positions [p0, p1), moved
+// by delta (negative bounds: unbounded): new cells, keys rotated as in
+// SeqAdd, values as they are. Unlike SeqCp nothing is shared, since one
+// cell has one position; src is left as it was. This is how a prompt
+// reuses a run of tokens that a cached sequence holds at another position
+// (llama.cpp's cache reuse): the values keep the context they were
+// computed in, an approximation when the tokens before the run differ.
+//
+// Copies landing below position 0 or on a position dst already holds, and
+// a lack of free cells, are errors; on error nothing changes.
+func (m *Model) SeqCpShift(c *KVCache, src, dst SeqID, p0, p1, delta int32) error {
+	if err := validSeq(src); err != nil {
+		return err
+	}
+	if err := validSeq(dst); err != nil {
+		return err
+	}
+	if err := c.check(m); err != nil {
+		return err
+	}
+	p0, p1 = posRange(p0, p1)
+	held := map[int32]bool{}
+	var from []int
+	for i, s := range c.seqs {
+		if s&bit(src) != 0 && c.pos[i] >= p0 && c.pos[i] < p1 {
+			from = append(from, i)
+		}
+		if s&bit(dst) != 0 {
+			held[c.pos[i]] = true
+		}
+	}
+	for _, i := range from {
+		np := int64(c.pos[i]) + int64(delta)
+		if np < 0 || np > math.MaxInt32 || held[int32(np)] {
+			return fmt.Errorf("kv cache: copying position %d of sequence %d to %d of sequence %d: out of range or already held", c.pos[i], src, np, dst)
+		}
+	}
+	if len(from) > len(c.pos)-c.used {
+		return fmt.Errorf("kv cache full: %d cells to copy, %d free of %d", len(from), len(c.pos)-c.used, len(c.pos))
+	}
+	row := make([]float32, c.kvDim)
+	j := c.next
+	for _, i := range from {
+		for c.seqs[j] != 0 {
+			j++
+		}
+		c.pos[j] = c.pos[i] + delta
+		c.seqs[j] = bit(dst)
+		o, n := i*c.kvDim, j*c.kvDim
+		for l := 0; l < c.layers; l++ {
+			if c.half {
+				copy(c.k16[l][n:n+c.kvDim], c.k16[l][o:o+c.kvDim])
+				copy(c.v16[l][n:n+c.kvDim], c.v16[l][o:o+c.kvDim])
+			} else {
+				copy(c.k[l][n:n+c.kvDim], c.k[l][o:o+c.kvDim])
+				copy(c.v[l][n:n+c.kvDim], c.v[l][o:o+c.kvDim])
+			}
+		}
+		if delta != 0 {
+			m.rotateKeys(c, j, delta, row)
+		}
+		j++
+	}
+	c.used += len(from)
+	c.next = j
 	return nil
 }

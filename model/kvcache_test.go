@@ -237,9 +237,6 @@ func TestKVCacheHalf(t *testing.T) {
 	}
 }
 
-// TestSeqAdd evaluates a prompt at positions 7.., shifts it to 0.. and
-// continues: the result must equal a fresh pass over the same tokens at
-// positions 0.. (keys re-rotated exactly; values do not depend on position).
 // SeqCp into a sequence that already holds some of the positions leaves
 // it one cell per position: attention would count a doubled one twice.
 func TestSeqCpReplacesDst(t *testing.T) {
@@ -267,6 +264,9 @@ func TestSeqCpReplacesDst(t *testing.T) {
 	}
 }
 
+// TestSeqAdd evaluates a prompt at positions 7.., shifts it to 0.. and
+// continues: the result must equal a fresh pass over the same tokens at
+// positions 0.. (keys re-rotated exactly; values do not depend on position).
 func TestSeqAdd(t *testing.T) {
 	for _, arch := range Architectures() {
 		for _, typ := range []quant.Type{quant.F32, quant.F16} {
@@ -314,6 +314,76 @@ func TestSeqAdd(t *testing.T) {
 				}
 				if ps := c.SeqPositions(0); len(ps) != 10 {
 					t.Errorf("after shifting 0..3 by -2: %d positions %v, want 10", len(ps), ps)
+				}
+			})
+		}
+	}
+}
+
+// TestSeqCpShift copies a prompt evaluated at positions 7.. into another
+// sequence at 0..: that sequence continues as a fresh pass would, and the
+// source, left in place, continues as before.
+func TestSeqCpShift(t *testing.T) {
+	for _, arch := range Architectures() {
+		for _, typ := range []quant.Type{quant.F32, quant.F16} {
+			t.Run(arch+"-"+typ.String(), func(t *testing.T) {
+				m := synthTiny(t, arch, "f32", false)
+				tokens := testTokens(12, m.Vocab)
+				c, _ := m.NewKVCacheType(26, typ)
+				pos := make([]int32, 11)
+				for i := range pos {
+					pos[i] = int32(7 + i)
+				}
+				if _, err := m.Forward(c, Batch{Tokens: tokens[:11], Pos: pos}); err != nil {
+					t.Fatal(err)
+				}
+				if err := m.SeqCpShift(c, 0, 1, -1, -1, -7); err != nil {
+					t.Fatal(err)
+				}
+				if c.Used() != 22 {
+					t.Errorf("%d cells used after copying 11, want 22", c.Used())
+				}
+				fresh, _ := m.NewKVCacheType(32, typ)
+				want, err := m.Forward(fresh, Batch{Tokens: tokens})
+				if err != nil {
+					t.Fatal(err)
+				}
+				limit := 1e-4
+				if typ == quant.F16 {
+					limit = 0.005 // keys rounded to f16 twice
+				}
+				for _, tc := range []struct {
+					seq SeqID
+					pos int32
+				}{{1, 11}, {0, 18}} {
+					got, err := m.Decode(c, tc.seq, tc.pos, tokens[11])
+					if err != nil {
+						t.Fatal(err)
+					}
+					if e := relErr(got, want); e > limit {
+						t.Errorf("sequence %d after the copy: differs from a fresh pass by %.2g of range", tc.seq, e)
+					}
+				}
+				// seq 1 now holds 0..11: a copy onto those positions, one
+				// below 0 and one with too few free cells change nothing.
+				used := c.Used()
+				if err := m.SeqCpShift(c, 0, 1, 7, 9, 3); err == nil {
+					t.Error("copy onto positions 10-11, which sequence 1 holds: no error")
+				}
+				if err := m.SeqCpShift(c, 0, 2, 7, 9, -8); err == nil {
+					t.Error("copy to position -1: no error")
+				}
+				if err := m.SeqCpShift(c, 0, 2, 7, 11, -7); err == nil {
+					t.Error("copy of 4 cells into 2 free ones: no error")
+				}
+				if c.Used() != used || len(c.SeqPositions(2)) != 0 {
+					t.Errorf("a failed copy changed the cache: %d cells used (was %d), sequence 2 holds %v", c.Used(), used, c.SeqPositions(2))
+				}
+				if err := m.SeqCpShift(c, 0, 2, 16, 18, -16); err != nil {
+					t.Fatal(err)
+				}
+				if ps := c.SeqPositions(2); len(ps) != 2 || ps[0]+ps[1] != 1 {
+					t.Errorf("after copying 16..17 to 0..: sequence 2 holds %v, want 0 and 1", ps)
 				}
 			})
 		}
