@@ -20,7 +20,10 @@
 //   - PrefixCache (prefixcache.go) is a radix tree over the token sequences
 //     whose keys and values the KV cache holds, with LRU eviction under a
 //     memory budget: a request evaluates only the tokens after its longest
-//     cached prefix.
+//     cached prefix. With Options.ReuseRun set, reuse.go also copies long
+//     runs of a recent cached prompt that an edit moved to their new
+//     positions, keys rotated (llama.cpp's cache reuse: an approximation,
+//     off by default).
 //   - Engine (engine.go) owns the model in one goroutine and batches the
 //     decode steps of every active request — and every beam of each — into
 //     one Forward call per step, admitting and retiring requests between

@@ -39,6 +39,14 @@ type Options struct {
 	PrefillChunk int
 	// MaxBeamWidth caps Beams.Width (default DefaultMaxBeamWidth).
 	MaxBeamWidth int
+	// ReuseRun, when positive, lets a prompt reuse runs of at least that
+	// many tokens that a recent cached prompt holds at other positions
+	// (reuse.go; DefaultReuseRun is the suggested value). Zero, the
+	// default, reuses only the cached prefix, which keeps every prompt
+	// exact: moved runs cost completions quality in the replay measured
+	// (docs/benchmarks.md), as llama.cpp keeps its --cache-reuse off by
+	// default.
+	ReuseRun int
 	// NoHealing keeps the tokens of the word being typed in SPM and
 	// prefix-only prompts instead of letting the model re-choose them
 	// (token healing, Prompt.Heal); for comparisons.
@@ -193,11 +201,13 @@ type job struct {
 	rng    *rand.Rand
 	out    chan jobResult
 
-	seq      SeqID // the prompt's sequence (beam 0's once decoding)
-	poisoned bool  // a Forward failed: its cells are unknown, cache nothing
-	ended    bool  // its result has been sent
-	computed int   // prompt tokens in seq's cells
-	cached   int   // of those, reused from the prefix cache
+	seq      SeqID   // the prompt's sequence (beam 0's once decoding)
+	poisoned bool    // a Forward failed: its cells are unknown, cache nothing
+	ended    bool    // its result has been sent
+	todo     []int32 // prompt indexes to evaluate, ascending; the others' cells were reused
+	done     int     // todo[:done] are evaluated
+	cached   int     // prompt tokens reused from the prefix cache
+	moved    int     // of those, reused at a moved position (approximate)
 	admitted bool
 
 	beams    []*beam
@@ -509,17 +519,17 @@ func (e *Engine) step() {
 			if chunk == 0 {
 				continue
 			}
-			k := min(chunk, len(j.prompt)-j.computed)
+			k := min(chunk, len(j.todo)-j.done)
 			chunk -= k
-			for i := j.computed; i < j.computed+k; i++ {
-				last := i == len(j.prompt)-1
-				b.add(j.prompt[i], int32(i), j.seq, last)
+			for _, i := range j.todo[j.done : j.done+k] {
+				last := int(i) == len(j.prompt)-1
+				b.add(j.prompt[i], i, j.seq, last)
 				if last {
 					j.logitIdx = append(j.logitIdx, nlog)
 					nlog++
 				}
 			}
-			j.computed += k
+			j.done += k
 			seqs++
 			continue
 		}
@@ -576,7 +586,7 @@ func (e *Engine) stepCells() int {
 	chunk, n := e.opts.PrefillChunk, 0
 	for _, j := range e.active {
 		if j.beams == nil {
-			k := min(chunk, len(j.prompt)-j.computed)
+			k := min(chunk, len(j.todo)-j.done)
 			chunk -= k
 			n += k
 			continue
@@ -595,24 +605,85 @@ func (e *Engine) admit(j *job) bool {
 	}
 	j.seq = seq
 	j.admitted = true
+	var plan []run
 	if !e.opts.DisableCache {
-		src, n := e.cache.Match(j.prompt)
-		// The last prompt token is evaluated even when cached: its logits
-		// start the completion, and the cache keeps keys, not logits.
-		n = min(n, len(j.prompt)-1)
-		if n > 0 {
-			if err := e.lm.SeqCp(src, seq, 0, int32(n)); err != nil {
-				n = 0
-			}
+		plan = e.reuse(j)
+	}
+	covered := make([]bool, len(j.prompt))
+	for _, r := range plan {
+		for i := r.dst; i < r.dst+r.n; i++ {
+			covered[i] = true
 		}
-		j.computed, j.cached = n, n
-		e.cache.update(func(s *CacheStats) { s.ReusedTokens += int64(n) })
+		j.cached += r.n
+		if r.src != r.dst {
+			j.moved += r.n
+		}
+	}
+	j.todo = make([]int32, 0, len(j.prompt)-j.cached)
+	for i, c := range covered {
+		if !c {
+			j.todo = append(j.todo, int32(i))
+		}
+	}
+	if j.cached > 0 {
+		e.cache.update(func(s *CacheStats) { s.ReusedTokens += int64(j.cached); s.MovedTokens += int64(j.moved) })
 	}
 	e.mu.Lock()
 	e.stats.Requests++
 	e.stats.PromptTokens += int64(len(j.prompt))
-	e.stats.PromptComputed += int64(len(j.prompt) - j.computed)
+	e.stats.PromptComputed += int64(len(j.todo))
 	e.mu.Unlock()
+	return true
+}
+
+// reuse puts into j's sequence the cells of its prompt that the prefix
+// cache holds, and returns the runs it reused: the longest cached prefix,
+// or, when more of the prompt is found at moved positions in a recent
+// entry (reuse.go), those runs.
+func (e *Engine) reuse(j *job) []run {
+	src, n := e.cache.Match(j.prompt)
+	// The last prompt token is evaluated even when cached: its logits
+	// start the completion, and the cache keeps keys, not logits.
+	n = min(n, len(j.prompt)-1)
+	if sh, ok := e.lm.(ShiftLM); ok && e.opts.ReuseRun > 0 && len(j.prompt)-1-n >= e.opts.ReuseRun {
+		if rsrc, plan := e.cache.MatchRuns(j.prompt, e.opts.ReuseRun); planTokens(plan) > n && e.applyRuns(sh, rsrc, j.seq, plan) {
+			return plan
+		}
+	}
+	// src is checked again: making room for moved runs may have evicted it.
+	if n == 0 || !e.cache.Has(src) || e.lm.SeqCp(src, j.seq, 0, int32(n)) != nil {
+		return nil
+	}
+	return []run{{0, 0, n}}
+}
+
+// applyRuns copies plan's runs of src into dst: shared cells where a run
+// keeps its position, moved copies elsewhere. On failure (no room for the
+// copies) dst is left empty and it returns false.
+func (e *Engine) applyRuns(sh ShiftLM, src, dst SeqID, plan []run) bool {
+	moved := 0
+	for _, r := range plan {
+		if r.src != r.dst {
+			moved += r.n
+		}
+	}
+	// Room for the copies; the cache evicts least recently used entries,
+	// and src was just used, so it goes last.
+	if !e.cache.Reserve(moved) || !e.cache.Has(src) {
+		return false
+	}
+	for _, r := range plan {
+		var err error
+		if r.src == r.dst {
+			err = e.lm.SeqCp(src, dst, int32(r.src), int32(r.src+r.n))
+		} else {
+			err = sh.SeqCpShift(src, dst, int32(r.src), int32(r.src+r.n), int32(r.dst-r.src))
+		}
+		if err != nil {
+			e.lm.SeqRm(dst, -1, -1)
+			return false
+		}
+	}
 	return true
 }
 
@@ -1064,7 +1135,8 @@ func (e *Engine) finish(j *job, liveReason string) {
 	st := &res.Stats
 	st.PromptTokens = len(j.prompt)
 	st.CachedTokens = j.cached
-	st.ComputedTokens = j.computed - j.cached
+	st.MovedTokens = j.moved
+	st.ComputedTokens = j.done
 	st.Generated = j.steps
 	st.PromptTrimmed = j.pr.Trimmed
 	st.Total = end.Sub(j.start)
@@ -1108,7 +1180,14 @@ func (e *Engine) retire(j *job) {
 	var keep SeqID = -1
 	var tokens []int32
 	if j.beams == nil {
-		keep, tokens = j.seq, j.prompt[:j.computed]
+		// Prefill did not finish: keep the prompt up to its first token
+		// not evaluated, dropping the reused cells after it.
+		n := len(j.prompt)
+		if j.done < len(j.todo) {
+			n = int(j.todo[j.done])
+			e.lm.SeqRm(j.seq, int32(n), -1)
+		}
+		keep, tokens = j.seq, j.prompt[:n]
 	} else {
 		best := -1
 		for i, b := range j.beams {

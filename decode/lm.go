@@ -31,6 +31,16 @@ type LM interface {
 	ContextLen() int
 }
 
+// ShiftLM is an LM that can copy cached cells to other positions (keys
+// rotated to them), which lets a prompt reuse runs of a cached sequence
+// that an edit moved (reuse.go). The engine uses it when lm has it.
+type ShiftLM interface {
+	LM
+	// SeqCpShift gives dst copies of src's cells at positions [p0, p1),
+	// moved by delta; src keeps its own.
+	SeqCpShift(src, dst SeqID, p0, p1, delta int32) error
+}
+
 // SeqID names a sequence in the KV cache.
 type SeqID int32
 

@@ -50,6 +50,9 @@ func (a *ModelLM) SeqRm(seq SeqID, p0, p1 int32) { a.C.SeqRm(model.SeqID(seq), p
 func (a *ModelLM) SeqCp(src, dst SeqID, p0, p1 int32) error {
 	return a.C.SeqCp(model.SeqID(src), model.SeqID(dst), p0, p1)
 }
+func (a *ModelLM) SeqCpShift(src, dst SeqID, p0, p1, delta int32) error {
+	return a.M.SeqCpShift(a.C, model.SeqID(src), model.SeqID(dst), p0, p1, delta)
+}
 func (a *ModelLM) CacheCells() int { return a.C.Size() }
 func (a *ModelLM) CacheUsed() int  { return a.C.Used() }
 

@@ -84,3 +84,34 @@ func TestRealModelMatchesPlainGreedy(t *testing.T) {
 		})
 	}
 }
+
+// TestRealModelMovedRuns replays edits that move most of the prompt on the
+// fixture models: the engine copies the moved runs (model.SeqCpShift, keys
+// rotated) instead of evaluating them, and the KV cache stays consistent
+// with the prefix cache's tree throughout.
+func TestRealModelMovedRuns(t *testing.T) {
+	reqs, names := movedSession()
+	for _, name := range []string{"qwen2-q8_0.gguf", "llama-dscoder-f32.gguf"} {
+		t.Run(name, func(t *testing.T) {
+			l, err := decode.Load(fixtureModel(t, name), decode.LoadOptions{Threads: 2, KVCells: 4096, Engine: decode.Options{ReuseRun: decode.DefaultReuseRun}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			holds := func(s decode.SeqID) int { return len(l.LM.C.SeqPositions(model.SeqID(s))) }
+			for i, r := range reqs {
+				res, err := l.Complete(context.Background(), r)
+				if err != nil {
+					t.Fatalf("%s: %v", names[i], err)
+				}
+				st := res.Stats
+				if names[i] == "line break over a line" && (st.MovedTokens == 0 || st.ComputedTokens*10 > st.PromptTokens) {
+					t.Errorf("%s: %d of %d prompt tokens computed, %d moved", names[i], st.ComputedTokens, st.PromptTokens, st.MovedTokens)
+				}
+				if err := decode.CheckCache(l.Engine, holds); err != nil {
+					t.Fatalf("after %s: %v", names[i], err)
+				}
+			}
+		})
+	}
+}

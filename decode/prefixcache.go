@@ -44,6 +44,7 @@ type CacheStats struct {
 	Lookups       int   // requests that looked up their prompt
 	Hits          int   // lookups that reused at least one token
 	ReusedTokens  int64 // prompt tokens reused
+	MovedTokens   int64 // of those, reused at a moved position (reuse.go)
 	LookupTokens  int64 // prompt tokens looked up
 	Inserts       int   // sequences stored
 	Evictions     int   // entries evicted

@@ -2,9 +2,12 @@ package decode_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ghostline-dev/ghostline/decode"
 	"github.com/ghostline-dev/ghostline/decode/decodetest"
@@ -60,15 +63,25 @@ func TestKeystrokeReuseDefaultTokenizer(t *testing.T) {
 	// Two ways of typing the passage: "lines" as bench keystrokes replays
 	// a file (the lines below the cursor's exist, so the suffix changes at
 	// each new line); "insert" writes the passage into the file without it
-	// (the suffix, the rest of the file, never changes).
+	// (the suffix, the rest of the file, never changes). "moved" also
+	// reuses runs of cached tokens at moved positions (Options.ReuseRun).
 	for _, sc := range []struct {
 		name   string
 		order  decode.Order
 		insert bool
-	}{{"lines", decode.PSM, false}, {"lines", decode.SPM, false}, {"insert", decode.PSM, true}, {"insert", decode.SPM, true}} {
+		moved  bool
+	}{
+		{"lines", decode.PSM, false, false}, {"lines", decode.SPM, false, false},
+		{"insert", decode.PSM, true, false}, {"insert", decode.SPM, true, false},
+		{"lines moved", decode.PSM, false, true}, {"lines moved", decode.SPM, false, true},
+	} {
 		order := sc.order
 		lm := decodetest.NewLM(tk.NumTokens(), 16384, func(h []int32, l []float32) {})
-		e, err := decode.NewEngine(lm, decode.TokenizerLM{T: tk}, sp, decode.Options{Order: order})
+		opts := decode.Options{Order: order}
+		if sc.moved {
+			opts.ReuseRun = decode.DefaultReuseRun
+		}
+		e, err := decode.NewEngine(lm, decode.TokenizerLM{T: tk}, sp, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,11 +109,204 @@ func TestKeystrokeReuseDefaultTokenizer(t *testing.T) {
 		ratio := float64(uncached) / float64(cached)
 		t.Logf("%s %s: %d keystrokes, last prompt %d tokens: %d prompt tokens computed with the cache, %d without (%.1f× fewer, %.1f per keystroke)",
 			sc.name, order, len(typed), prompt, cached, uncached, ratio, float64(cached)/float64(len(typed)))
-		if order == decode.SPM && ratio < 10 {
+		if (order == decode.SPM || sc.moved) && ratio < 10 {
 			t.Errorf("%s SPM: %.1f× fewer tokens with the cache, the target is ≥ 10×", sc.name, ratio)
 		}
 		if ratio < 1.5 {
 			t.Errorf("%s %s: the cache spared almost nothing (%.1f×)", sc.name, order, ratio)
 		}
+	}
+}
+
+// movedSession is a series of edits in a Go function of 40 distinct
+// lines: each request's prefix and suffix as an editor would send them,
+// and the edit's name.
+func movedSession() (reqs []decode.Request, names []string) {
+	var lines []string
+	for i := range 40 {
+		lines = append(lines, fmt.Sprintf("\tv%02d := compute(%d, \"step %d\")\n", i, i*7, i))
+	}
+	doc := goHeader + strings.Join(lines, "") + "}\n"
+	at := func(line int) int { return len(goHeader) + len(strings.Join(lines[:line], "")) }
+	add := func(name, prefix, suffix string) {
+		names = append(names, name)
+		reqs = append(reqs, decode.Request{Prefix: prefix, Suffix: suffix, Language: "go", Limits: decode.Limits{MaxTokens: 8},
+			Stop: decode.StopRules{Multiline: decode.MultilineAlways, NoFilters: true}})
+	}
+	// The cursor at the start of line 10, then a line break typed as bench
+	// keystrokes replays a file: line 10 leaves the suffix.
+	add("cursor", doc[:at(10)], doc[at(10):])
+	add("line break over a line", doc[:at(10)]+"\n", doc[at(11):])
+	add("cursor down 5 lines", doc[:at(16)], doc[at(16):])
+	add("a line inserted below", doc[:at(16)], doc[at(16):at(20)]+"\tx := 1\n"+doc[at(20):])
+	add("cursor up 8 lines", doc[:at(8)], doc[at(8):])
+	add("unrelated text", "package other\n", "\n")
+	return reqs, names
+}
+
+// TestMovedRunsGiveIdenticalResults replays edits that move the suffix
+// (SPM) or the prefix's end (PSM): the engine reuses runs of the previous
+// prompt at their new positions, computing a small part of each prompt,
+// and since the fake model's cells hold only tokens, moved runs are exact
+// there: completions must equal those of an engine without a cache.
+func TestMovedRunsGiveIdenticalResults(t *testing.T) {
+	noEnd := decodetest.NoStop(decodetest.HashLogits(6), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
+	reqs, names := movedSession()
+	for _, tc := range []struct {
+		name  string
+		order decode.Order
+		beams decode.Beams
+	}{
+		{"spm-greedy", decode.SPM, decode.Beams{}},
+		{"psm-greedy", decode.PSM, decode.Beams{}},
+		{"spm-beam3", decode.SPM, decode.Beams{Width: 3, N: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := func(opts decode.Options) ([]*decode.Result, *decodetest.LM, *decode.Engine) {
+				opts.Order = tc.order
+				e, lm, _ := newEngine(t, noEnd, opts)
+				var out []*decode.Result
+				for _, r := range reqs {
+					r.Beams = tc.beams
+					res, err := e.Complete(context.Background(), r)
+					if err != nil {
+						t.Fatal(err)
+					}
+					out = append(out, res)
+				}
+				return out, lm, e
+			}
+			moved, lmM, eM := run(decode.Options{ReuseRun: decode.DefaultReuseRun})
+			exact, _, _ := run(decode.Options{})
+			plain, _, _ := run(decode.Options{DisableCache: true})
+			for i, name := range names {
+				a, b := moved[i].Completions, plain[i].Completions
+				if fmt.Sprint(completionTexts(a)) != fmt.Sprint(completionTexts(b)) || a[0].LogProb != b[0].LogProb {
+					t.Errorf("%s: %q with moved runs, %q without a cache", name, completionTexts(a), completionTexts(b))
+				}
+				sm, se := moved[i].Stats, exact[i].Stats
+				t.Logf("%s: %d prompt tokens, %d computed with moved runs (%d moved), %d with the prefix only",
+					name, sm.PromptTokens, sm.ComputedTokens, sm.MovedTokens, se.ComputedTokens)
+				if se.MovedTokens != 0 {
+					t.Errorf("%s: ReuseRun 0 moved %d tokens", name, se.MovedTokens)
+				}
+				if sm.CachedTokens+sm.ComputedTokens != sm.PromptTokens {
+					t.Errorf("%s: %d cached + %d computed != %d prompt tokens", name, sm.CachedTokens, sm.ComputedTokens, sm.PromptTokens)
+				}
+				switch name {
+				case "cursor", "unrelated text":
+					if sm.MovedTokens != 0 {
+						t.Errorf("%s: %d tokens moved, want none (nothing cached, or nothing shared)", name, sm.MovedTokens)
+					}
+				case "cursor down 5 lines":
+					// The lines that went from the suffix into the prefix
+					// come before the prefix in the cached SPM prompt, and
+					// runs keep their order: they and the suffix's new end
+					// are evaluated.
+					if sm.MovedTokens == 0 || sm.ComputedTokens*5 > sm.PromptTokens*2 {
+						t.Errorf("%s: %d of %d prompt tokens computed (%d moved), want at most 40%%", name, sm.ComputedTokens, sm.PromptTokens, sm.MovedTokens)
+					}
+				default:
+					// The edit leaves nearly all of the prompt in runs of
+					// the previous one: a tenth computed at most.
+					if sm.MovedTokens == 0 || sm.ComputedTokens*10 > sm.PromptTokens {
+						t.Errorf("%s: %d of %d prompt tokens computed (%d moved), want at most a tenth", name, sm.ComputedTokens, sm.PromptTokens, sm.MovedTokens)
+					}
+				}
+			}
+			if lmM.Moved() == 0 {
+				t.Error("the model copied no cells")
+			}
+			checkIdle(t, eM, lmM)
+		})
+	}
+}
+
+func completionTexts(cs []decode.Completion) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Text)
+	}
+	return out
+}
+
+// TestCancelledMovedPrefillLeavesACleanCache cancels a request whose
+// prompt reuses moved runs while its gaps are still being evaluated: what
+// the cache keeps of it must be a gapless prefix (the tree's invariant),
+// and the request sent again completes as an engine without a cache does.
+func TestCancelledMovedPrefillLeavesACleanCache(t *testing.T) {
+	noEnd := decodetest.NoStop(decodetest.HashLogits(6), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
+	reqs, _ := movedSession()
+	e, lm, _ := newEngine(t, noEnd, decode.Options{Order: decode.SPM, PrefillChunk: 4, ReuseRun: decode.DefaultReuseRun})
+	if _, err := e.Complete(context.Background(), reqs[0]); err != nil {
+		t.Fatal(err)
+	}
+	// "a line inserted below" leaves gaps in the middle of the prompt (the
+	// inserted line) and at its end.
+	edit := reqs[3]
+	edit.Prefix, edit.Suffix = reqs[0].Prefix, reqs[3].Suffix
+	lm.Delay = 20 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	start := lm.Forwards()
+	go func() {
+		_, err := e.Complete(ctx, edit)
+		done <- err
+	}()
+	for lm.Forwards() < start+1 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled request: %v", err)
+	}
+	checkIdle(t, e, lm)
+	lm.Delay = 0
+	got, err := e.Complete(context.Background(), edit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plainE, _, _ := newEngine(t, noEnd, decode.Options{Order: decode.SPM, DisableCache: true})
+	want, err := plainE.Complete(context.Background(), edit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Completions[0].Text != want.Completions[0].Text {
+		t.Errorf("after the cancelled prefill: %q, without a cache %q", got.Completions[0].Text, want.Completions[0].Text)
+	}
+	checkIdle(t, e, lm)
+}
+
+// TestMovedRunsWithoutRoomFallBack: when the KV cache has no room for the
+// copies of moved runs, making room evicts the very prompt they would come
+// from; the request then evaluates its whole prompt, and completes as an
+// engine without a cache does.
+func TestMovedRunsWithoutRoomFallBack(t *testing.T) {
+	noEnd := decodetest.NoStop(decodetest.HashLogits(6), eos, fimPrefix, fimMiddle, fimSuffix, 4, 5, fileSep)
+	reqs, _ := movedSession()
+	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+	lm := decodetest.NewLM(tok.Vocab(), 1000, noEnd) // one prompt and its completion, not two
+	e, err := decode.NewEngine(lm, tok, tok.Special(), decode.Options{Order: decode.SPM, ReuseRun: decode.DefaultReuseRun})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	plain, _, _ := newEngine(t, noEnd, decode.Options{Order: decode.SPM, DisableCache: true})
+	for _, r := range reqs[:2] {
+		got, err := e.Complete(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := plain.Complete(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Completions[0].Text != want.Completions[0].Text {
+			t.Errorf("%q, without a cache %q", got.Completions[0].Text, want.Completions[0].Text)
+		}
+		if got.Stats.MovedTokens != 0 || got.Stats.ComputedTokens != got.Stats.PromptTokens {
+			t.Errorf("%d of %d prompt tokens computed, %d moved: want all computed", got.Stats.ComputedTokens, got.Stats.PromptTokens, got.Stats.MovedTokens)
+		}
+		checkIdle(t, e, lm)
 	}
 }

@@ -221,6 +221,7 @@ type LM struct {
 	forwards  int
 	evaluated int
 	maxBatch  int
+	moved     int
 }
 
 // NewLM returns a fake model with vocab v and cells cells.
@@ -297,6 +298,49 @@ func (m *LM) SeqCp(src, dst decode.SeqID, p0, p1 int32) error {
 	}
 	return nil
 }
+
+// SeqCpShift copies src's cells at [p0, p1) into new cells of dst moved by
+// delta (decode.ShiftLM). A fake cell holds only its token, so a moved
+// copy is exact here, unlike a real model's.
+func (m *LM) SeqCpShift(src, dst decode.SeqID, p0, p1, delta int32) error {
+	if src < 0 || src >= 64 || dst < 0 || dst >= 64 {
+		return fmt.Errorf("fake lm: sequence id out of range")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p0, p1 = posRange(p0, p1)
+	held := map[int32]bool{}
+	var from []cell
+	for _, c := range m.cells {
+		if c.seqs&bit(src) != 0 && c.pos >= p0 && c.pos < p1 {
+			from = append(from, c)
+		}
+		if c.seqs&bit(dst) != 0 {
+			held[c.pos] = true
+		}
+	}
+	if len(from) > len(m.cells)-m.used {
+		return fmt.Errorf("fake lm: kv cache full: %d cells to copy, %d free", len(from), len(m.cells)-m.used)
+	}
+	for _, c := range from {
+		if np := c.pos + delta; np < 0 || held[np] {
+			return fmt.Errorf("fake lm: copy of position %d to %d: out of range or held", c.pos, np)
+		}
+	}
+	j := 0
+	for _, c := range from {
+		for m.cells[j].seqs != 0 {
+			j++
+		}
+		m.cells[j] = cell{tok: c.tok, pos: c.pos + delta, seqs: bit(dst)}
+		m.used++
+	}
+	m.moved += len(from)
+	return nil
+}
+
+// Moved is the number of cells SeqCpShift has copied.
+func (m *LM) Moved() int { m.mu.Lock(); defer m.mu.Unlock(); return m.moved }
 
 // SeqLen is the number of cells seq holds (tests check for leaks).
 func (m *LM) SeqLen(seq decode.SeqID) int {
