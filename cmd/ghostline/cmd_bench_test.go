@@ -15,8 +15,8 @@ import (
 
 func TestKeystrokeDocs(t *testing.T) {
 	text := "ab\ncd\n"
-	want := [][2]string{
-		{"a", "\ncd\n"}, {"ab", "\ncd\n"}, {"ab\n", "\n"}, {"ab\nc", "\n"}, {"ab\ncd", "\n"}, {"ab\ncd\n", ""},
+	want := [][3]string{
+		{"a", "\ncd\n", "b"}, {"ab", "\ncd\n", ""}, {"ab\n", "\n", "cd"}, {"ab\nc", "\n", "d"}, {"ab\ncd", "\n", ""}, {"ab\ncd\n", "", ""},
 	}
 	if got := keystrokeDocs(text, 0, 0); !reflect.DeepEqual(got, want) {
 		t.Errorf("keystrokeDocs = %q\nwant %q", got, want)
@@ -39,7 +39,8 @@ func TestBenchKeystrokesJSON(t *testing.T) {
 	os.WriteFile(src, []byte(text), 0o644)
 	for _, order := range []string{"psm", "spm"} {
 		var out bytes.Buffer
-		err := runBenchKeys(benchKeysFlags{file: src, model: model, json: true, maxTokens: 2, order: order, threads: 2, fromLine: 1}, &out, &bytes.Buffer{})
+		comps := filepath.Join(t.TempDir(), "completions.jsonl")
+		err := runBenchKeys(benchKeysFlags{file: src, model: model, json: true, maxTokens: 2, order: order, threads: 2, fromLine: 1, completions: comps}, &out, &bytes.Buffer{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,13 +48,26 @@ func TestBenchKeystrokesJSON(t *testing.T) {
 		if err := json.Unmarshal(out.Bytes(), &m); err != nil {
 			t.Fatal(err)
 		}
-		if k := keysOf(m); !reflect.DeepEqual(k, []string{"computed_tokens_cached", "computed_tokens_uncached", "keystrokes", "p50_ms", "p99_ms", "ttft_p50_ms", "ttft_p99_ms"}) {
+		if k := keysOf(m); !reflect.DeepEqual(k, []string{"computed_tokens_cached", "computed_tokens_uncached", "keystrokes", "moved_tokens", "p50_ms", "p99_ms", "ttft_p50_ms", "ttft_p99_ms"}) {
 			t.Errorf("keys %v", k)
 		}
 		var r benchKeysReport
 		json.Unmarshal(out.Bytes(), &r)
 		if r.Keystrokes != len(text) {
 			t.Errorf("%d keystrokes, want %d (one per character)", r.Keystrokes, len(text))
+		}
+		// --completions: one record per keystroke, with the line's rest.
+		b, err := os.ReadFile(comps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs := strings.Split(strings.TrimSpace(string(b)), "\n")
+		var first keystrokeRecord
+		if err := json.Unmarshal([]byte(recs[0]), &first); err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != r.Keystrokes || first.Keystroke != 1 || first.Truth != "ef add(a, b):" || first.Prompt == 0 {
+			t.Errorf("--completions: %d records, the first %+v", len(recs), first)
 		}
 		// Typing changes the prompt right after the cursor. In SPM order
 		// only the new tokens are computed, so the cache must spare most of

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -17,14 +18,17 @@ func init() {
 	register(&command{
 		name:    "bench keystrokes",
 		summary: "replay typing a file and measure completion latency and prompt tokens computed with and without the prefix cache",
-		usage: "--file F [--model PATH] [--json] [--limit N] [--from-line L] [--max-tokens N] [--order psm|spm]\n\n" +
+		usage: "--file F [--model PATH] [--json] [--limit N] [--from-line L] [--max-tokens N] [--order psm|spm]\n" +
+			"    [--reuse-run N] [--completions OUT.jsonl]\n\n" +
 			"Types F character by character, as an editor with debounce off would see it: at each\n" +
 			"keystroke the document is F up to the cursor, then the rest of the file from the end of\n" +
 			"the cursor's line (the lines below already exist), and a completion is requested.\n" +
 			"--from-line L starts typing at line L, the lines above already there (a long prompt).\n" +
 			"ttft_p50_ms and ttft_p99_ms time each keystroke's request to its first generated token.\n" +
 			"computed_tokens_uncached is what an engine without a prefix cache computes: every\n" +
-			"prompt token of every request.",
+			"prompt token of every request. --reuse-run N also reuses runs of N or more cached\n" +
+			"tokens at moved positions (an approximation; off by default); moved_tokens counts them.\n" +
+			"--completions writes each keystroke's completion, to compare two runs.",
 		setup: func(fs *flag.FlagSet) func([]string) error {
 			o := benchKeysFlags{}
 			fs.StringVar(&o.file, "file", "", "source file to replay")
@@ -35,6 +39,8 @@ func init() {
 			fs.IntVar(&o.maxTokens, "max-tokens", 16, "tokens generated per keystroke")
 			fs.StringVar(&o.order, "order", decode.DefaultOrder.String(), "FIM order: spm (suffix first: the prefix cache reuses all but the last tokens) or psm")
 			fs.IntVar(&o.threads, "threads", 0, "CPU threads (0: one per core)")
+			fs.IntVar(&o.reuseRun, "reuse-run", 0, fmt.Sprintf("reuse runs of at least N cached tokens at moved positions, approximately (0: off, the cached prefix only; %d suggested)", decode.DefaultReuseRun))
+			fs.StringVar(&o.completions, "completions", "", "write each keystroke's completion and token counts to this JSONL file")
 			return func(args []string) error {
 				if len(args) > 0 {
 					return usageError{fmt.Sprintf("unexpected argument %q", args[0])}
@@ -46,10 +52,10 @@ func init() {
 }
 
 type benchKeysFlags struct {
-	file, model, order        string
-	json                      bool
-	limit, maxTokens, threads int
-	fromLine                  int
+	file, model, order, completions string
+	json                            bool
+	limit, maxTokens, threads       int
+	fromLine, reuseRun              int
 }
 
 // benchKeysReport is the --json contract of the issue.
@@ -61,14 +67,28 @@ type benchKeysReport struct {
 	ComputedTokensUncached int64   `json:"computed_tokens_uncached"`
 	TTFTP50ms              float64 `json:"ttft_p50_ms"`
 	TTFTP99ms              float64 `json:"ttft_p99_ms"`
+	MovedTokens            int64   `json:"moved_tokens"`
+}
+
+// keystrokeRecord is one line of --completions.
+type keystrokeRecord struct {
+	Keystroke  int    `json:"keystroke"`
+	Completion string `json:"completion"`
+	Prompt     int    `json:"prompt_tokens"`
+	Computed   int    `json:"computed_tokens"`
+	Moved      int    `json:"moved_tokens"`
+	// Truth is what the file has after the cursor up to the line's end:
+	// what a completion of the line should write.
+	Truth string `json:"rest_of_line"`
 }
 
 // keystrokeDocs returns, for each keystroke of text, the prefix and suffix
-// around the cursor: text up to and including the typed character, then
-// the file from the end of that line. Typing starts at byte offset from
+// around the cursor (text up to and including the typed character, then
+// the file from the end of that line) and the rest of the line the suffix
+// leaves out. Typing starts at byte offset from
 // (the text before it already there).
-func keystrokeDocs(text string, from, limit int) [][2]string {
-	var docs [][2]string
+func keystrokeDocs(text string, from, limit int) [][3]string {
+	var docs [][3]string
 	for i := from; i < len(text); {
 		_, n := utf8.DecodeRuneInString(text[i:])
 		i += n
@@ -76,7 +96,7 @@ func keystrokeDocs(text string, from, limit int) [][2]string {
 		if end < 0 {
 			end = len(text) - i
 		}
-		docs = append(docs, [2]string{text[:i], text[i+end:]})
+		docs = append(docs, [3]string{text[:i], text[i+end:], text[i : i+end]})
 		if limit > 0 && len(docs) == limit {
 			break
 		}
@@ -111,6 +131,16 @@ func runBenchKeys(o benchKeysFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	opts.ReuseRun = o.reuseRun
+	var rec *json.Encoder
+	if o.completions != "" {
+		f, err := os.Create(o.completions)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		rec = json.NewEncoder(f)
+	}
 	l, err := loadEngine(o.model, o.threads, opts)
 	if err != nil {
 		return err
@@ -131,6 +161,12 @@ func runBenchKeys(o benchKeysFlags, stdout, stderr io.Writer) error {
 		rep.Keystrokes++
 		rep.ComputedTokensCached += int64(res.Stats.ComputedTokens)
 		rep.ComputedTokensUncached += int64(res.Stats.PromptTokens)
+		rep.MovedTokens += int64(res.Stats.MovedTokens)
+		if rec != nil {
+			if err := rec.Encode(keystrokeRecord{rep.Keystrokes, res.Completions[0].Text, res.Stats.PromptTokens, res.Stats.ComputedTokens, res.Stats.MovedTokens, d[2]}); err != nil {
+				return fmt.Errorf("--completions: %w", err)
+			}
+		}
 		lat = append(lat, float64(res.Stats.Total.Microseconds())/1000)
 		ttft = append(ttft, float64(res.Stats.TTFT.Microseconds())/1000)
 		bar.Add(1)
