@@ -195,6 +195,7 @@ type job struct {
 	prompt []int32
 	pr     *Prompt
 	doc    *docInfo
+	docID  uint64 // the document's identity (documentID) for moved-run reuse
 	width  int
 	nbest  int
 	maxTok int
@@ -207,7 +208,7 @@ type job struct {
 	todo     []int32 // prompt indexes to evaluate, ascending; the others' cells were reused
 	done     int     // todo[:done] are evaluated
 	cached   int     // prompt tokens reused from the prefix cache
-	moved    int     // of those, reused at a moved position (approximate)
+	moved    int     // of those, reused from runs after the cached prefix (approximate)
 	admitted bool
 
 	beams    []*beam
@@ -377,6 +378,7 @@ func (e *Engine) newJob(ctx context.Context, req Request) (*job, error) {
 	return &job{
 		ctx: ctx, req: req, prompt: pr.Tokens, pr: pr,
 		doc:   newDocInfo(req.Prefix, req.Suffix, req.Stop.Multiline),
+		docID: documentID(req.Prefix, req.Suffix),
 		width: w, nbest: n, maxTok: maxTok,
 		rng: rand.New(rand.NewPCG(s.Seed, s.Seed^0x6a09e667f3bcc909)),
 		out: make(chan jobResult, 1),
@@ -615,7 +617,7 @@ func (e *Engine) admit(j *job) bool {
 			covered[i] = true
 		}
 		j.cached += r.n
-		if r.src != r.dst {
+		if r.dst > 0 { // past the cached prefix: approximate, even at its old position
 			j.moved += r.n
 		}
 	}
@@ -646,7 +648,7 @@ func (e *Engine) reuse(j *job) []run {
 	// start the completion, and the cache keeps keys, not logits.
 	n = min(n, len(j.prompt)-1)
 	if sh, ok := e.lm.(ShiftLM); ok && e.opts.ReuseRun > 0 && len(j.prompt)-1-n >= e.opts.ReuseRun {
-		if rsrc, plan := e.cache.MatchRuns(j.prompt, e.opts.ReuseRun); planTokens(plan) > n && e.applyRuns(sh, rsrc, j.seq, plan) {
+		if rsrc, plan := e.cache.MatchRuns(j.prompt, e.opts.ReuseRun, j.docID); planTokens(plan) > n && e.applyRuns(sh, rsrc, j.seq, plan) {
 			return plan
 		}
 	}
@@ -1212,6 +1214,6 @@ func (e *Engine) retire(j *job) {
 		e.releaseSeq(keep)
 		return
 	}
-	e.cache.Insert(keep, tokens)
+	e.cache.Insert(keep, tokens, j.docID)
 	e.cache.Trim()
 }

@@ -67,6 +67,7 @@ type cacheEntry struct {
 	seq     SeqID
 	node    *radixNode
 	lastUse uint64
+	doc     uint64 // documentID of the request that computed it (0: unknown)
 }
 
 // NewPrefixCache makes a cache over lm's KV cache that keeps at most
@@ -168,10 +169,10 @@ func anyEntry(n *radixNode) *cacheEntry {
 }
 
 // Insert records that seq holds the cells of tokens (positions 0 to
-// len-1, nothing else). The cache takes seq over and returns true, or
-// returns false after releasing seq's cells and id when an entry already
-// covers tokens.
-func (c *PrefixCache) Insert(seq SeqID, tokens []int32) bool {
+// len-1, nothing else), computed for the document doc (documentID; 0:
+// unknown). The cache takes seq over and returns true, or returns false
+// after releasing seq's cells and id when an entry already covers tokens.
+func (c *PrefixCache) Insert(seq SeqID, tokens []int32, doc uint64) bool {
 	if len(tokens) == 0 {
 		c.drop(seq)
 		return false
@@ -182,6 +183,9 @@ func (c *PrefixCache) Insert(seq SeqID, tokens []int32) bool {
 		// Already covered by a stored sequence (equal or longer).
 		if e := anyEntry(node); e != nil {
 			e.lastUse = c.clock
+			if e.node.depth == len(tokens) {
+				e.doc = doc
+			}
 		}
 		c.drop(seq)
 		return false
@@ -195,7 +199,7 @@ func (c *PrefixCache) Insert(seq SeqID, tokens []int32) bool {
 		node.children = map[int32]*radixNode{}
 	}
 	node.children[leaf.edge[0]] = leaf
-	e := &cacheEntry{seq: seq, node: leaf, lastUse: c.clock}
+	e := &cacheEntry{seq: seq, node: leaf, lastUse: c.clock, doc: doc}
 	leaf.entry = e
 	c.entries[seq] = e
 	// Entries on the path are prefixes of the new one: redundant.

@@ -84,7 +84,7 @@ func (h *cacheHarness) add(toks []int32) {
 	}
 	// Record before Insert: Insert may release seq (covered) or others.
 	h.stored[seq] = append([]int32(nil), toks...)
-	h.c.Insert(seq, toks)
+	h.c.Insert(seq, toks, 0)
 	h.c.Trim()
 	h.verify()
 }

@@ -186,7 +186,7 @@ type Completion struct {
 type Stats struct {
 	PromptTokens   int           // tokens in the prompt
 	CachedTokens   int           // of those, reused from the prefix cache
-	MovedTokens    int           // of CachedTokens, reused at a moved position (reuse.go)
+	MovedTokens    int           // of CachedTokens, reused from runs after the cached prefix (reuse.go): approximate
 	ComputedTokens int           // prompt tokens evaluated for this request
 	Generated      int           // tokens generated (all beams' steps counted once per step)
 	TTFT           time.Duration // submission to the first generated token

@@ -1,25 +1,31 @@
 package decode
 
-import "slices"
+import (
+	"hash/maphash"
+	"slices"
+)
 
 // Reuse of cached runs at moved positions.
 //
 // The prefix cache reuses a prompt's longest cached prefix exactly. In SPM
-// order the suffix comes first, so an edit that moves the suffix's start
-// (a line break typed over existing lines, the cursor moved to another
-// line) leaves only the first token or two of the prompt cached: the
-// rest, unchanged text after the edit, is evaluated again. Like
-// llama.cpp's cache reuse (--cache-reuse, which llama.vim's setup turns on), the
+// order the suffix comes first, so moving the cursor to another line
+// changes the prompt right after its first token: the whole prompt, most
+// of it the same text as before, is evaluated again (~1,500 tokens, seconds
+// on a laptop CPU). Like llama.cpp's cache reuse (--cache-reuse), the
 // engine can instead copy long runs of tokens that a cached sequence holds
 // at other positions, rotating their keys to the new positions
 // (ShiftLM.SeqCpShift), and evaluate only the tokens in between.
 //
 // This is an approximation: a moved token's keys and values were computed
-// attending to the text before it at the time, which the edit changed. It
-// is off unless Options.ReuseRun is set: in `bench keystrokes`, which
-// types each line of a file with the lines below present, the cached
-// cells have seen the line being typed in the suffix, and the completions
-// that matched the line fell by 29% (docs/benchmarks.md, "Session 11").
+// attending to the text before it at the time. It is safe only when that
+// text is still the document's: runs are taken only from a cached prompt
+// of the same document (documentID), that is, when the cursor moved and
+// nothing was edited. After an edit the cells remember the old text: in
+// `bench keystrokes`, which types each line with the lines below present,
+// cells that had seen the line being typed in the suffix steered the
+// model away from writing it, and the completions that matched the line
+// fell by 29% when runs were reused across edits (docs/benchmarks.md,
+// "Session 11").
 
 // DefaultReuseRun is the suggested Options.ReuseRun: the fewest tokens a
 // run must have to be reused at a moved position. A long run carries most
@@ -39,11 +45,13 @@ const reuseCandidates = 4
 // prompt[dst:dst+n] equals the cached tokens[src:src+n].
 type run struct{ src, dst, n int }
 
-// reusePlan finds runs of cached in prompt, in order (both src and dst
-// ascending), for reuse: the common prefix, however short, then runs of
-// at least minRun tokens, each found greedily at the first place in cached
-// after the previous run. The prompt's last token is never covered: its
-// logits start the completion and the cache keeps no logits.
+// reusePlan finds runs of cached in prompt for reuse: the common prefix,
+// however short, then, from left to right, the longest run of at least
+// minRun tokens found anywhere in cached. Runs may come from cached in any
+// order: moving the cursor down moves lines from the suffix, which SPM
+// puts first, into the prefix, which comes last. The prompt's last token
+// is never covered: its logits start the completion and the cache keeps
+// no logits.
 func reusePlan(cached, prompt []int32, minRun int) []run {
 	end := len(prompt) - 1 // the last token is always evaluated
 	if end <= 0 || minRun <= 0 {
@@ -54,7 +62,7 @@ func reusePlan(cached, prompt []int32, minRun int) []run {
 	if i > 0 {
 		plan = append(plan, run{0, 0, i})
 	}
-	if len(cached)-i < minRun || end-i < minRun {
+	if len(cached) < minRun || end-i < minRun {
 		return plan
 	}
 	// Index every minRun-token window of cached by its hash (FNV-1a over
@@ -67,32 +75,41 @@ func reusePlan(cached, prompt []int32, minRun int) []run {
 		return h
 	}
 	at := map[uint64][]int{}
-	for x := i; x+minRun <= len(cached); x++ {
+	for x := 0; x+minRun <= len(cached); x++ {
 		k := hash(cached[x : x+minRun])
 		at[k] = append(at[k], x)
 	}
-	j := i // runs come from cached[j:], after the previous one
 	for i+minRun <= end {
-		src := -1
-		for _, x := range at[hash(prompt[i:i+minRun])] {
-			if x >= j && slices.Equal(cached[x:x+minRun], prompt[i:i+minRun]) {
-				src = x
-				break
+		w := prompt[i : i+minRun]
+		src, n := -1, 0
+		// A window repeated all over the file (blank or identical lines)
+		// has many places; the first few are enough to find a long run.
+		cands := at[hash(w)]
+		for _, x := range cands[:min(len(cands), maxRunCandidates)] {
+			if !slices.Equal(cached[x:x+minRun], w) {
+				continue
+			}
+			k := minRun
+			for i+k < end && x+k < len(cached) && prompt[i+k] == cached[x+k] {
+				k++
+			}
+			if k > n {
+				src, n = x, k
 			}
 		}
 		if src < 0 {
 			i++
 			continue
 		}
-		n := minRun
-		for i+n < end && src+n < len(cached) && prompt[i+n] == cached[src+n] {
-			n++
-		}
 		plan = append(plan, run{src, i, n})
-		i, j = i+n, src+n
+		i += n
 	}
 	return plan
 }
+
+// maxRunCandidates bounds the places in the cached prompt tried for one
+// window, so a file of identical lines costs linear time.
+const maxRunCandidates = 8
 
 // planTokens is the number of prompt tokens plan covers.
 func planTokens(plan []run) int {
@@ -103,14 +120,16 @@ func planTokens(plan []run) int {
 	return n
 }
 
-// MatchRuns finds, among the most recently used entries, the one whose
-// runs (reusePlan) cover most of tokens, and returns its sequence id and
-// plan. The entry found counts as used. With no entry, or none sharing a
-// token, the plan is empty.
-func (c *PrefixCache) MatchRuns(tokens []int32, minRun int) (SeqID, []run) {
+// MatchRuns finds, among the most recently used entries computed for the
+// document doc, the one whose runs (reusePlan) cover most of tokens, and
+// returns its sequence id and plan. The entry found counts as used. With
+// no such entry, or none sharing a token, the plan is empty.
+func (c *PrefixCache) MatchRuns(tokens []int32, minRun int, doc uint64) (SeqID, []run) {
 	var recent []*cacheEntry
 	for _, e := range c.entries {
-		recent = append(recent, e)
+		if doc != 0 && e.doc == doc {
+			recent = append(recent, e)
+		}
 	}
 	// The few most recent, newest first (a partial selection sort: there
 	// are at most MaxSeqs entries).
@@ -150,3 +169,15 @@ func (e *cacheEntry) tokens() []int32 {
 
 // Has reports whether seq is a stored entry.
 func (c *PrefixCache) Has(seq SeqID) bool { return c.entries[seq] != nil }
+
+var docSeed = maphash.MakeSeed()
+
+// documentID identifies the document a request completes in: a hash of
+// its text, the same wherever the cursor is in it. It is never 0.
+func documentID(prefix, suffix string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(docSeed)
+	h.WriteString(prefix)
+	h.WriteString(suffix)
+	return h.Sum64() | 1
+}

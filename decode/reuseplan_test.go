@@ -36,7 +36,8 @@ func TestReusePlan(t *testing.T) {
 		{"runs shorter than minRun are evaluated", cat(A, B), cat(seq(1, 1), A, B), 12, []run{{0, 1, 19}}},
 		{"nothing shared", cat(A, B), cat(C, D), 4, nil},
 		{"short common prefix kept, short run dropped", cat(A, B), cat(A[:2], seq(1, 3), A[5:8], C), 4, []run{{0, 0, 2}}},
-		{"runs keep their order", cat(A, B, C), cat(C, A, D), 4, []run{{20, 0, 10}}},
+		{"runs in another order", cat(A, B, C), cat(C, A, D), 4, []run{{20, 0, 10}, {0, 10, 10}}},
+		{"the longest place wins", cat(A, B[:5], C, A, B), cat(D[:1], A, B), 4, []run{{25, 1, 19}}},
 		{"off", cat(A, B), cat(seq(1, 1), A, B), 0, nil},
 		{"one token", A, A[:1], 4, nil},
 	} {
