@@ -30,6 +30,13 @@ func TestKeystrokeDocs(t *testing.T) {
 	if got := keystrokeDocs(text, 3, 1); !reflect.DeepEqual(got, want[3:4]) {
 		t.Errorf("from the second line: %q, want %q", got, want[3:4])
 	}
+	ends := [][3]string{{"ab", "\ncd\n", ""}, {"ab\ncd", "\n", ""}}
+	if got := lineEndDocs(text, 0, 0); !reflect.DeepEqual(got, ends) {
+		t.Errorf("lineEndDocs = %q\nwant %q", got, ends)
+	}
+	if got := lineEndDocs(text, 3, 0); !reflect.DeepEqual(got, ends[1:]) {
+		t.Errorf("lineEndDocs from the second line = %q, want %q", got, ends[1:])
+	}
 }
 
 func TestBenchKeystrokesJSON(t *testing.T) {

@@ -19,7 +19,7 @@ func init() {
 		name:    "bench keystrokes",
 		summary: "replay typing a file and measure completion latency and prompt tokens computed with and without the prefix cache",
 		usage: "--file F [--model PATH] [--json] [--limit N] [--from-line L] [--max-tokens N] [--order psm|spm]\n" +
-			"    [--reuse-run N] [--completions OUT.jsonl]\n\n" +
+			"    [--reuse-run N] [--completions OUT.jsonl] [--line-ends]\n\n" +
 			"Types F character by character, as an editor with debounce off would see it: at each\n" +
 			"keystroke the document is F up to the cursor, then the rest of the file from the end of\n" +
 			"the cursor's line (the lines below already exist), and a completion is requested.\n" +
@@ -28,7 +28,9 @@ func init() {
 			"computed_tokens_uncached is what an engine without a prefix cache computes: every\n" +
 			"prompt token of every request. --reuse-run N also reuses runs of N or more cached\n" +
 			"tokens at moved positions (an approximation; off by default); moved_tokens counts them.\n" +
-			"--completions writes each keystroke's completion, to compare two runs.",
+			"--completions writes each keystroke's completion, to compare two runs.\n" +
+			"--line-ends types nothing: the cursor moves to the end of each line from --from-line\n" +
+			"on, the document unchanged (what moved runs are for).",
 		setup: func(fs *flag.FlagSet) func([]string) error {
 			o := benchKeysFlags{}
 			fs.StringVar(&o.file, "file", "", "source file to replay")
@@ -41,6 +43,7 @@ func init() {
 			fs.IntVar(&o.threads, "threads", 0, "CPU threads (0: one per core)")
 			fs.IntVar(&o.reuseRun, "reuse-run", 0, fmt.Sprintf("reuse runs of at least N cached tokens at moved positions, approximately (0: off, the cached prefix only; %d suggested)", decode.DefaultReuseRun))
 			fs.StringVar(&o.completions, "completions", "", "write each keystroke's completion and token counts to this JSONL file")
+			fs.BoolVar(&o.lineEnds, "line-ends", false, "move the cursor to the end of each line instead of typing")
 			return func(args []string) error {
 				if len(args) > 0 {
 					return usageError{fmt.Sprintf("unexpected argument %q", args[0])}
@@ -53,7 +56,7 @@ func init() {
 
 type benchKeysFlags struct {
 	file, model, order, completions string
-	json                            bool
+	json, lineEnds                  bool
 	limit, maxTokens, threads       int
 	fromLine, reuseRun              int
 }
@@ -104,6 +107,23 @@ func keystrokeDocs(text string, from, limit int) [][3]string {
 	return docs
 }
 
+// lineEndDocs returns, for each line from byte offset from on, the prefix
+// and suffix with the cursor at its end, in the unchanged text (the rest
+// of the line is empty).
+func lineEndDocs(text string, from, limit int) [][3]string {
+	var docs [][3]string
+	for i := from; i < len(text); i++ {
+		if text[i] != '\n' {
+			continue
+		}
+		docs = append(docs, [3]string{text[:i], text[i:], ""})
+		if limit > 0 && len(docs) == limit {
+			break
+		}
+	}
+	return docs
+}
+
 func runBenchKeys(o benchKeysFlags, stdout, stderr io.Writer) error {
 	if o.file == "" {
 		return usageError{"--file is required"}
@@ -124,6 +144,9 @@ func runBenchKeys(o benchKeysFlags, stdout, stderr io.Writer) error {
 		from += nl + 1
 	}
 	docs := keystrokeDocs(text, from, o.limit)
+	if o.lineEnds {
+		docs = lineEndDocs(text, from, o.limit)
+	}
 	if len(docs) == 0 {
 		return fmt.Errorf("%s: nothing to type from line %d", o.file, o.fromLine)
 	}
