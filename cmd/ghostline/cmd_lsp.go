@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/ghostline-dev/ghostline/decode"
 	"github.com/ghostline-dev/ghostline/lsp"
 	"github.com/ghostline-dev/ghostline/lsp/lsptest"
 )
@@ -20,12 +21,13 @@ func init() {
 	register(&command{
 		name:    "lsp",
 		summary: "run the language server (inline completions over LSP; stdio, or TCP with --listen)",
-		usage:   "[--listen 127.0.0.1:PORT] [--model PATH] [--log FILE] [--feedback-log FILE|off]",
+		usage:   "[--listen 127.0.0.1:PORT] [--model PATH] [--log FILE] [--feedback-log FILE|off] [--reuse-run N]",
 		setup: func(fs *flag.FlagSet) func(args []string) error {
 			listen := fs.String("listen", "", "serve LSP over TCP on `ADDR` (e.g. 127.0.0.1:7654) instead of stdin/stdout")
 			model := fs.String("model", "", "model file to load (`PATH`); default: the default model from the model store (a client's non-empty \"model\" setting takes precedence)")
 			logFile := fs.String("log", "", "append the server log, as JSON lines (log/slog), to `FILE` (default: text on stderr)")
 			feedback := fs.String("feedback-log", lsp.DefaultFeedbackPath(), "local JSONL `FILE` for shown/accepted suggestions (never sent anywhere); \"off\" keeps none")
+			reuseRun := fs.Int("reuse-run", 0, fmt.Sprintf("after a cursor move, reuse runs of at least `N` cached prompt tokens at their new positions instead of evaluating the whole prompt again (~0.2 s instead of ~12 s on 2 cores), but approximate: completions often differ from exact ones (docs/benchmarks.md); 0: off; %d suggested", decode.DefaultReuseRun))
 			fake := fs.Bool("fake-completer", false, "FOR TESTS ONLY: answer with a deterministic fake instead of the model (protocol tests drive the real binary with it)")
 			return func(args []string) error {
 				if len(args) > 0 {
@@ -37,7 +39,7 @@ func init() {
 				}
 				defer closeLog()
 
-				var completer lsp.Completer = engineCompleter()
+				var completer lsp.Completer = engineCompleter(*reuseRun)
 				if *fake {
 					completer = &lsptest.Fake{}
 				}

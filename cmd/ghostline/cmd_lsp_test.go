@@ -98,7 +98,10 @@ func TestLSPOverTCP(t *testing.T) {
 // the workspace (syntax trees, project graph), so the server must hand it
 // the edits and folder events; the fake follows neither.
 func TestLSPOptionsObservers(t *testing.T) {
-	eng := engineCompleter()
+	eng := engineCompleter(64)
+	if eng.Options.Engine.ReuseRun != 64 {
+		t.Errorf("--reuse-run 64 gave the engine ReuseRun %d", eng.Options.Engine.ReuseRun)
+	}
 	opts := lspOptions(eng, slog.New(slog.DiscardHandler), "/m.gguf")
 	if opts.Documents == nil || opts.Workspace == nil {
 		t.Errorf("engine completer not observing: documents %v, workspace %v", opts.Documents, opts.Workspace)

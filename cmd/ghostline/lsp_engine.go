@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ghostline-dev/ghostline/decode"
 	"github.com/ghostline-dev/ghostline/lsp"
 	"github.com/ghostline-dev/ghostline/model/store"
 )
@@ -15,8 +16,9 @@ import (
 // silent process. The completer also follows the documents (their syntax
 // trees) and the workspace (the project graph, with its on-disk cache and
 // fsnotify watcher); lspOptions registers it as the server's observer.
-func engineCompleter() *lsp.EngineCompleter {
-	return &lsp.EngineCompleter{Resolve: resolveForLSP, Trees: &lsp.SyntaxTrees{}, Project: &lsp.ProjectContext{}}
+func engineCompleter(reuseRun int) *lsp.EngineCompleter {
+	return &lsp.EngineCompleter{Resolve: resolveForLSP, Trees: &lsp.SyntaxTrees{}, Project: &lsp.ProjectContext{},
+		Options: decode.LoadOptions{Engine: decode.Options{ReuseRun: reuseRun}}}
 }
 
 // resolveForLSP resolves a model setting; a model that is simply not
