@@ -40,12 +40,12 @@ type Options struct {
 	// MaxBeamWidth caps Beams.Width (default DefaultMaxBeamWidth).
 	MaxBeamWidth int
 	// ReuseRun, when positive, lets a prompt reuse runs of at least that
-	// many tokens that a recent cached prompt holds at other positions
-	// (reuse.go; DefaultReuseRun is the suggested value). Zero, the
-	// default, reuses only the cached prefix, which keeps every prompt
-	// exact: moved runs cost completions quality in the replay measured
-	// (docs/benchmarks.md), as llama.cpp keeps its --cache-reuse off by
-	// default.
+	// many tokens that a recent cached prompt of the same document holds
+	// at other positions (reuse.go; DefaultReuseRun is the suggested
+	// value): a cursor move then costs a few tokens instead of the whole
+	// prompt, but the completions are approximate. Zero, the default,
+	// reuses only the cached prefix, which keeps every prompt exact, as
+	// llama.cpp keeps its --cache-reuse off by default.
 	ReuseRun int
 	// NoHealing keeps the tokens of the word being typed in SPM and
 	// prefix-only prompts instead of letting the model re-choose them

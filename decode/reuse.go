@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"cmp"
 	"hash/maphash"
 	"slices"
 )
@@ -17,23 +18,24 @@ import (
 // (ShiftLM.SeqCpShift), and evaluate only the tokens in between.
 //
 // This is an approximation: a moved token's keys and values were computed
-// attending to the text before it at the time. It is safe only when that
-// text is still the document's: runs are taken only from a cached prompt
-// of the same document (documentID), that is, when the cursor moved and
-// nothing was edited. After an edit the cells remember the old text: in
-// `bench keystrokes`, which types each line with the lines below present,
-// cells that had seen the line being typed in the suffix steered the
-// model away from writing it, and the completions that matched the line
-// fell by 29% when runs were reused across edits (docs/benchmarks.md,
+// attending to the text before it at the time. Runs come only from cached
+// prompts of the same document (documentID: the cursor moved, nothing was
+// edited): after an edit the cells remember the old text, and in `bench
+// keystrokes`, which types each line with the lines below present, cells
+// that had seen the line being typed steered the model away from it (the
+// completions matching the line fell from 240 to 190 of 600 keystrokes).
+// Even for cursor moves, fewer than half of the completions equal the
+// exact ones (in SPM every prefix token attends to the suffix, so cells
+// cached with the cursor elsewhere carry another idea of where the middle
+// ends), so it is off unless Options.ReuseRun is set (docs/benchmarks.md,
 // "Session 11").
 
 // DefaultReuseRun is the suggested Options.ReuseRun: the fewest tokens a
 // run must have to be reused at a moved position. A long run carries most
 // of its own context, and short runs (a closing brace and a newline)
 // recur all over a file and would be matched to the wrong place. 64
-// tokens is about three lines of code: a line break, which moves the
-// suffix by one line, still reuses the rest of the suffix and the whole
-// prefix.
+// tokens is about three lines of code: a cursor moved by a line still
+// reuses the rest of the suffix and the whole prefix.
 const DefaultReuseRun = 64
 
 // reuseCandidates is how many recently used cache entries are searched
@@ -131,15 +133,7 @@ func (c *PrefixCache) MatchRuns(tokens []int32, minRun int, doc uint64) (SeqID, 
 			recent = append(recent, e)
 		}
 	}
-	// The few most recent, newest first (a partial selection sort: there
-	// are at most MaxSeqs entries).
-	for k := 0; k < len(recent) && k < reuseCandidates; k++ {
-		for m := k + 1; m < len(recent); m++ {
-			if recent[m].lastUse > recent[k].lastUse {
-				recent[k], recent[m] = recent[m], recent[k]
-			}
-		}
-	}
+	slices.SortFunc(recent, func(a, b *cacheEntry) int { return cmp.Compare(b.lastUse, a.lastUse) })
 	recent = recent[:min(len(recent), reuseCandidates)]
 	var best *cacheEntry
 	var bestPlan []run

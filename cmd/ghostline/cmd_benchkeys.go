@@ -30,7 +30,7 @@ func init() {
 			"tokens at moved positions (an approximation; off by default); moved_tokens counts them.\n" +
 			"--completions writes each keystroke's completion, to compare two runs.\n" +
 			"--line-ends types nothing: the cursor moves to the end of each line from --from-line\n" +
-			"on, the document unchanged (what moved runs are for).",
+			"on, the document unchanged (what moved runs are for); keystrokes then counts the moves.",
 		setup: func(fs *flag.FlagSet) func([]string) error {
 			o := benchKeysFlags{}
 			fs.StringVar(&o.file, "file", "", "source file to replay")
@@ -143,9 +143,11 @@ func runBenchKeys(o benchKeysFlags, stdout, stderr io.Writer) error {
 		}
 		from += nl + 1
 	}
-	docs := keystrokeDocs(text, from, o.limit)
+	var docs [][3]string
 	if o.lineEnds {
 		docs = lineEndDocs(text, from, o.limit)
+	} else {
+		docs = keystrokeDocs(text, from, o.limit)
 	}
 	if len(docs) == 0 {
 		return fmt.Errorf("%s: nothing to type from line %d", o.file, o.fromLine)
@@ -156,13 +158,13 @@ func runBenchKeys(o benchKeysFlags, stdout, stderr io.Writer) error {
 	}
 	opts.ReuseRun = o.reuseRun
 	var rec *json.Encoder
+	var recFile *os.File
 	if o.completions != "" {
-		f, err := os.Create(o.completions)
-		if err != nil {
+		if recFile, err = os.Create(o.completions); err != nil {
 			return err
 		}
-		defer f.Close()
-		rec = json.NewEncoder(f)
+		defer recFile.Close()
+		rec = json.NewEncoder(recFile)
 	}
 	l, err := loadEngine(o.model, o.threads, opts)
 	if err != nil {
@@ -198,6 +200,11 @@ func runBenchKeys(o benchKeysFlags, stdout, stderr io.Writer) error {
 	rep.P99ms = roundMilli(percentile(lat, 0.99))
 	rep.TTFTP50ms = roundMilli(percentile(ttft, 0.50))
 	rep.TTFTP99ms = roundMilli(percentile(ttft, 0.99))
+	if recFile != nil {
+		if err := recFile.Close(); err != nil {
+			return fmt.Errorf("--completions: %w", err)
+		}
+	}
 	if o.json {
 		return writeJSON(stdout, rep)
 	}
