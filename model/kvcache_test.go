@@ -264,6 +264,34 @@ func TestSeqCpReplacesDst(t *testing.T) {
 	}
 }
 
+// shiftFixture evaluates 11 tokens at positions 7.. as sequence 0 of a
+// cache of size cells, and returns them with a 12th, a fresh pass's
+// logits over all 12 at positions 0.., and how close a shifted cache must
+// come to those.
+func shiftFixture(t *testing.T, arch string, typ quant.Type, size int) (m *Model, c *KVCache, tokens []int32, want []float32, limit float64) {
+	t.Helper()
+	m = synthTiny(t, arch, "f32", false)
+	tokens = testTokens(12, m.Vocab)
+	c, _ = m.NewKVCacheType(size, typ)
+	pos := make([]int32, 11)
+	for i := range pos {
+		pos[i] = int32(7 + i)
+	}
+	if _, err := m.Forward(c, Batch{Tokens: tokens[:11], Pos: pos}); err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := m.NewKVCacheType(len(tokens), typ)
+	want, err := m.Forward(fresh, Batch{Tokens: tokens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit = 1e-4
+	if typ == quant.F16 {
+		limit = 0.005 // keys rounded to f16 twice
+	}
+	return m, c, tokens, want, limit
+}
+
 // TestSeqAdd evaluates a prompt at positions 7.., shifts it to 0.. and
 // continues: the result must equal a fresh pass over the same tokens at
 // positions 0.. (keys re-rotated exactly; values do not depend on position).
@@ -271,31 +299,13 @@ func TestSeqAdd(t *testing.T) {
 	for _, arch := range Architectures() {
 		for _, typ := range []quant.Type{quant.F32, quant.F16} {
 			t.Run(arch+"-"+typ.String(), func(t *testing.T) {
-				m := synthTiny(t, arch, "f32", false)
-				tokens := testTokens(12, m.Vocab)
-				c, _ := m.NewKVCacheType(32, typ)
-				pos := make([]int32, 11)
-				for i := range pos {
-					pos[i] = int32(7 + i)
-				}
-				if _, err := m.Forward(c, Batch{Tokens: tokens[:11], Pos: pos}); err != nil {
-					t.Fatal(err)
-				}
+				m, c, tokens, want, limit := shiftFixture(t, arch, typ, 32)
 				if err := m.SeqAdd(c, 0, -1, -1, -7); err != nil {
 					t.Fatal(err)
 				}
 				got, err := m.Decode(c, 0, 11, tokens[11])
 				if err != nil {
 					t.Fatal(err)
-				}
-				fresh, _ := m.NewKVCacheType(32, typ)
-				want, err := m.Forward(fresh, Batch{Tokens: tokens})
-				if err != nil {
-					t.Fatal(err)
-				}
-				limit := 1e-4
-				if typ == quant.F16 {
-					limit = 0.005 // keys rounded to f16 twice
 				}
 				if e := relErr(got, want); e > limit {
 					t.Errorf("after SeqAdd: differs from a fresh pass by %.2g of range", e)
@@ -327,30 +337,12 @@ func TestSeqCpShift(t *testing.T) {
 	for _, arch := range Architectures() {
 		for _, typ := range []quant.Type{quant.F32, quant.F16} {
 			t.Run(arch+"-"+typ.String(), func(t *testing.T) {
-				m := synthTiny(t, arch, "f32", false)
-				tokens := testTokens(12, m.Vocab)
-				c, _ := m.NewKVCacheType(26, typ)
-				pos := make([]int32, 11)
-				for i := range pos {
-					pos[i] = int32(7 + i)
-				}
-				if _, err := m.Forward(c, Batch{Tokens: tokens[:11], Pos: pos}); err != nil {
-					t.Fatal(err)
-				}
+				m, c, tokens, want, limit := shiftFixture(t, arch, typ, 26)
 				if err := m.SeqCpShift(c, 0, 1, -1, -1, -7); err != nil {
 					t.Fatal(err)
 				}
 				if c.Used() != 22 {
 					t.Errorf("%d cells used after copying 11, want 22", c.Used())
-				}
-				fresh, _ := m.NewKVCacheType(32, typ)
-				want, err := m.Forward(fresh, Batch{Tokens: tokens})
-				if err != nil {
-					t.Fatal(err)
-				}
-				limit := 1e-4
-				if typ == quant.F16 {
-					limit = 0.005 // keys rounded to f16 twice
 				}
 				for _, tc := range []struct {
 					seq SeqID
