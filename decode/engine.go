@@ -195,7 +195,7 @@ type job struct {
 	prompt []int32
 	pr     *Prompt
 	doc    *docInfo
-	docID  uint64 // the document's identity (documentID) for moved-run reuse
+	docID  uint64 // the document's identity (documentID) for moved-run reuse; 0 when that is off
 	width  int
 	nbest  int
 	maxTok int
@@ -375,15 +375,20 @@ func (e *Engine) newJob(ctx context.Context, req Request) (*job, error) {
 	if need := len(pr.Tokens) + w; need > e.cells {
 		return nil, fmt.Errorf("decode: prompt of %d tokens does not fit the KV cache of %d cells", len(pr.Tokens), e.cells)
 	}
-	return &job{
+	j := &job{
 		ctx: ctx, req: req, prompt: pr.Tokens, pr: pr,
 		doc:   newDocInfo(req.Prefix, req.Suffix, req.Stop.Multiline),
-		docID: documentID(req.Prefix, req.Suffix),
 		width: w, nbest: n, maxTok: maxTok,
 		rng: rand.New(rand.NewPCG(s.Seed, s.Seed^0x6a09e667f3bcc909)),
 		out: make(chan jobResult, 1),
 		seq: -1,
-	}, nil
+	}
+	if e.opts.ReuseRun > 0 {
+		// Hashing the whole document costs a keystroke only when it can
+		// pay off.
+		j.docID = documentID(req.Prefix, req.Suffix)
+	}
+	return j, nil
 }
 
 // loop is the engine's goroutine: it owns the model, the KV cache and the
@@ -611,21 +616,20 @@ func (e *Engine) admit(j *job) bool {
 	if !e.opts.DisableCache {
 		plan = e.reuse(j)
 	}
-	covered := make([]bool, len(j.prompt))
+	// The runs come in prompt order, apart; the gaps are what to evaluate.
+	next := 0
 	for _, r := range plan {
-		for i := r.dst; i < r.dst+r.n; i++ {
-			covered[i] = true
+		for i := next; i < r.dst; i++ {
+			j.todo = append(j.todo, int32(i))
 		}
+		next = r.dst + r.n
 		j.cached += r.n
 		if r.dst > 0 { // past the cached prefix: approximate, even at its old position
 			j.moved += r.n
 		}
 	}
-	j.todo = make([]int32, 0, len(j.prompt)-j.cached)
-	for i, c := range covered {
-		if !c {
-			j.todo = append(j.todo, int32(i))
-		}
+	for i := next; i < len(j.prompt); i++ {
+		j.todo = append(j.todo, int32(i))
 	}
 	if j.cached > 0 {
 		e.cache.update(func(s *CacheStats) { s.ReusedTokens += int64(j.cached); s.MovedTokens += int64(j.moved) })
