@@ -329,13 +329,18 @@ func (b brackets) cover(closers string) bool {
 }
 
 // closesOuter returns the index of the first closer in text that closes
-// a bracket opened before text (text's own brackets nest inside; kinds
-// are not told apart), or -1. Like brackets, it does not skip strings.
-func closesOuter(text string) int {
-	depth := 0
+// a bracket opened before text, or -1.
+func closesOuter(text string) int { return closerOf(text, 1) }
+
+// closerOf returns the index of the closer in text that closes the
+// open-th innermost bracket left open before it (text's own brackets nest
+// inside; kinds are not told apart), or -1. Like brackets, it does not
+// skip strings.
+func closerOf(text string, open int) int {
+	depth := open
 	for i := 0; i < len(text); i++ {
 		if k, d := bracket(text[i]); k >= 0 {
-			if depth += d; depth < 0 {
+			if depth += d; depth <= 0 {
 				return i
 			}
 		}

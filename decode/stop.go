@@ -209,12 +209,8 @@ func spanEnd(text string) (end int, spans bool) {
 	if depth <= 0 {
 		return -1, false
 	}
-	for i := first; i < len(text); i++ {
-		if k, d := bracket(text[i]); k >= 0 {
-			if depth += d; depth <= 0 {
-				return i + 1, true
-			}
-		}
+	if i := closerOf(text[first:], depth); i >= 0 {
+		return first + i + 1, true
 	}
 	return -1, true
 }

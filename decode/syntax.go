@@ -33,8 +33,8 @@ func (s *SyntaxConstraint) cursorUnit() astguard.Unit {
 // expression (the rest of a line) ends at the completion's first line
 // break, unless that line leaves brackets open (see spanEnd); a statement
 // at the first line break before which the document has no new syntax
-// errors (a call spanning lines goes on until it is closed). A block ends by indentation (the engine's own stop rule), so
-// it is never ended here. An empty first line never ends a unit.
+// errors (a call spanning lines goes on until it is closed). A block ends
+// by indentation (the engine's own stop rule), so it is never ended here. An empty first line never ends a unit.
 func (s *SyntaxConstraint) UnitEnd(text string) (int, bool) {
 	nl := strings.LastIndexByte(text, '\n')
 	if nl < 0 || strings.TrimSpace(text[:nl]) == "" {
