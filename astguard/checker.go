@@ -2,6 +2,7 @@ package astguard
 
 import (
 	"fmt"
+	"strconv"
 
 	sitter "github.com/smacker/go-tree-sitter"
 )
@@ -111,7 +112,15 @@ type Checker struct {
 	fill               string
 	basePart, baseFull map[errKey]int // baseline errors (multiset)
 
-	memoPart, memoFull map[string]Judgement
+	memoPart map[string]Judgement
+	memoFull map[finalKey]Judgement
+}
+
+// finalKey memoises Final: a candidate and how much of the suffix it
+// replaces.
+type finalKey struct {
+	candidate string
+	replace   int
 }
 
 // errKey identifies an error for comparison with the baseline: positions
@@ -129,6 +138,11 @@ type hole struct {
 	pre  int    // len(prefix)
 	mid  string // current middle
 	tail int    // len(suffix) (0 for the partial tree)
+	// suffix is the tail's text and cut how many of its first bytes the
+	// middle currently replaces (FinalReplacing): the document is
+	// prefix + mid + suffix[cut:].
+	suffix string
+	cut    int
 }
 
 // NewChecker prepares a Checker for the hole between prefix and suffix: it
@@ -182,7 +196,7 @@ func (c *Checker) ensurePart() error {
 	if err := h.init(c.lang, string(c.full.doc.src), "", c.full.doc.tree); err != nil {
 		return err
 	}
-	h.pre, h.mid = len(c.prefix), c.full.mid+c.suffix
+	h.pre, h.mid = len(c.prefix), string(c.full.doc.src[len(c.prefix):])
 	if err := h.set(c.lexer.Closers()); err != nil {
 		h.close()
 		return err
@@ -199,7 +213,7 @@ func newChecker(lang Language, prefix, suffix string) (*Checker, error) {
 	}
 	lx.Prime(prefix)
 	return &Checker{lang: lang, prefix: prefix, suffix: suffix, policy: DefaultPolicy, lexer: lx,
-		memoPart: map[string]Judgement{}, memoFull: map[string]Judgement{}}, nil
+		memoPart: map[string]Judgement{}, memoFull: map[finalKey]Judgement{}}, nil
 }
 
 // baseline records the baseline errors of Final: prefix+fill+suffix with
@@ -287,10 +301,22 @@ func (c *Checker) Partial(candidate string) (Judgement, error) {
 // errors of prefix+candidate+suffix that the baseline (prefix+fill+suffix)
 // does not have are new, and each costs PenaltyPerError.
 func (c *Checker) Final(candidate string) (Judgement, error) {
-	if j, ok := c.memoFull[candidate]; ok {
+	return c.FinalReplacing(candidate, 0)
+}
+
+// FinalReplacing is Final for a candidate that replaces the first replace
+// bytes of the suffix (closers an editor auto-inserted after the cursor,
+// which the candidate writes itself): it judges
+// prefix+candidate+suffix[replace:].
+func (c *Checker) FinalReplacing(candidate string, replace int) (Judgement, error) {
+	if replace < 0 || replace > len(c.suffix) {
+		return Judgement{}, fmt.Errorf("checker: replacing %d bytes of a %d-byte suffix", replace, len(c.suffix))
+	}
+	k := finalKey{candidate, replace}
+	if j, ok := c.memoFull[k]; ok {
 		return j, nil
 	}
-	if err := c.full.set(candidate); err != nil {
+	if err := c.full.setCut(candidate, replace); err != nil {
 		return Judgement{}, err
 	}
 	newErrs := subtract(c.full.errors(), c.baseFull, &c.full)
@@ -299,7 +325,7 @@ func (c *Checker) Final(candidate string) (Judgement, error) {
 	if j.NewErrors > 0 {
 		j.Verdict, j.Penalty = Penalize, c.policy.PenaltyPerError*float64(j.NewErrors)
 	}
-	remember(c.memoFull, candidate, j)
+	remember(c.memoFull, k, j)
 	return j, nil
 }
 
@@ -352,7 +378,7 @@ func (c *Checker) Close() {
 	c.full.close()
 }
 
-func remember(m map[string]Judgement, k string, j Judgement) {
+func remember[K comparable](m map[K]Judgement, k K, j Judgement) {
 	if len(m) >= judgeCacheSize {
 		clear(m)
 	}
@@ -396,7 +422,7 @@ func (h *hole) key(e rawError) errKey {
 		n := len(h.doc.src)
 		return errKey{kind: e.kind, start: n - e.start, end: n - e.end, fromEnd: true, text: e.text}
 	}
-	return errKey{kind: e.kind, start: e.start, end: e.end, text: e.text + "\x00" + h.mid}
+	return errKey{kind: e.kind, start: e.start, end: e.end, text: e.text + "\x00" + h.mid + "\x00" + strconv.Itoa(h.cut)}
 }
 
 // init sets prefix+tail as the hole's first state (empty middle): a copy
@@ -410,14 +436,31 @@ func (h *hole) init(lang Language, prefix, tail string, tree *sitter.Tree) error
 	if h.doc, err = newDocument(lang, p, src, tree); err != nil {
 		return fmt.Errorf("checker: %w", err)
 	}
-	h.pre, h.tail = len(prefix), len(tail)
+	h.pre, h.tail, h.suffix = len(prefix), len(tail), tail
 	return nil
 }
 
 // set replaces the middle by mid with one tree edit over the bytes that
 // differ, and reparses incrementally.
-func (h *hole) set(mid string) error {
-	old := h.mid
+func (h *hole) set(mid string) error { return h.setCut(mid, h.cut) }
+
+// setCut is set with the middle also replacing the first cut bytes of the
+// suffix. The edit spans the middle and the suffix bytes either state
+// replaces, so a change of cut is one edit like a change of middle.
+func (h *hole) setCut(mid string, cut int) error {
+	span := max(cut, h.cut)
+	old := h.mid + h.suffix[h.cut:span]
+	next := mid + h.suffix[cut:span]
+	if err := h.replace(old, next); err != nil {
+		return err
+	}
+	h.mid, h.cut = mid, cut
+	return nil
+}
+
+// replace swaps the document's bytes old, which begin after the prefix,
+// for next with one tree edit over the bytes that differ.
+func (h *hole) replace(old, mid string) error {
 	if mid == old {
 		return nil
 	}
@@ -429,11 +472,7 @@ func (h *hole) set(mid string) error {
 	for e < len(old)-k && e < len(mid)-k && old[len(old)-1-e] == mid[len(mid)-1-e] {
 		e++
 	}
-	if err := h.doc.Replace(h.pre+k, h.pre+len(old)-e, []byte(mid[k:len(mid)-e])); err != nil {
-		return err
-	}
-	h.mid = mid
-	return nil
+	return h.doc.Replace(h.pre+k, h.pre+len(old)-e, []byte(mid[k:len(mid)-e]))
 }
 
 // errors lists the raw errors of the current tree.

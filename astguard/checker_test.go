@@ -270,3 +270,63 @@ func BenchmarkNewChecker(b *testing.B) {
 	}
 	m.report(b.N, "op")
 }
+
+// TestFinalReplacing judges completions that replace closers an editor
+// auto-inserted after the cursor: the document judged is
+// prefix+candidate+suffix[replace:], and moving between replaced lengths
+// and candidates in any order gives the answers a fresh parse would.
+func TestFinalReplacing(t *testing.T) {
+	const prefix = "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tname := \"x\"\n\tfmt.Println(\""
+	const suffix = "\")\n}\n"
+	cases := []struct {
+		cand    string
+		replace int
+		wantNew bool
+	}{
+		{`Hello, ", name)`, 2, false}, // writes the document's `")` itself
+		{`Hello, ", name)`, 0, true},  // and without replacing them, they dangle
+		{`Hello, `, 0, false},
+		{`Hello, ", name`, 1, false}, // closes the string; the document's ")" closes the call
+		{`Hello, ", name))`, 2, true},
+		{`Hello, ", name`, 2, true}, // the call is left open
+	}
+	for _, fromDoc := range []bool{false, true} {
+		var c *Checker
+		var err error
+		if fromDoc {
+			d, derr := NewDocument(Go, []byte(prefix+suffix))
+			if derr != nil {
+				t.Fatal(derr)
+			}
+			defer d.Close()
+			c, err = NewCheckerAt(d, len(prefix))
+		} else {
+			c, err = NewChecker(Go, prefix, suffix)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		// Twice over, the memo cleared in between, so the second round
+		// reaches each state from another one.
+		for round := range 2 {
+			for _, tc := range cases {
+				j, err := c.FinalReplacing(tc.cand, tc.replace)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if (j.NewErrors > 0) != tc.wantNew {
+					t.Errorf("fromDoc %v round %d: FinalReplacing(%q, %d) = %+v, want new errors: %v", fromDoc, round, tc.cand, tc.replace, j, tc.wantNew)
+				}
+			}
+			// Partial shares nothing with the replaced suffix.
+			if j, err := c.Partial(`Hello, ", name`); err != nil || j.Hard > 0 {
+				t.Errorf("Partial after replacing: %+v, %v", j, err)
+			}
+			c.SetPolicy(DefaultPolicy)
+		}
+		if _, err := c.FinalReplacing("x", len(suffix)+1); err == nil {
+			t.Error("replacing more than the suffix: no error")
+		}
+	}
+}
