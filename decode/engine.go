@@ -239,7 +239,7 @@ func (b *beam) score() float64 { return b.lp - b.penalty }
 type hyp struct {
 	toks    []int32
 	text    string
-	shown   string // text as the editor gets it (job.shown), set by addFinished
+	shown   view // as the editor gets it (job.shown), set by addFinished
 	lp      float64
 	penalty float64
 	reason  string
@@ -258,7 +258,7 @@ func (j *job) floor() (score float64, ok bool) {
 	if j.nbest == 1 { // every decode step of a single-result search: no map
 		return j.finished[0].score(), true
 	}
-	seen := map[string]bool{}
+	seen := map[view]bool{}
 	for i := range j.finished {
 		h := &j.finished[i]
 		if seen[h.shown] {
@@ -860,7 +860,7 @@ func (e *Engine) expand(j *job, rows [][]float32) bool {
 		var pen float64
 		if con != nil {
 			var prune bool
-			pen, prune = con.Judge(text, false)
+			pen, prune = con.Judge(text, 0, false)
 			if prune {
 				continue
 			}
@@ -978,7 +978,8 @@ func (e *Engine) pastBrokenBlockEnd(j *job, reason, keep, text string) bool {
 	if reason != FinishBlock || con == nil || j.doc.linesPastBlockEnd(text) > maxBlockOverrun {
 		return false
 	}
-	pen, prune := con.Judge(j.shown(keep, true), true)
+	v := j.shown(keep, true)
+	pen, prune := con.Judge(v.text, v.replace, true)
 	return prune || pen > 0
 }
 
@@ -988,18 +989,43 @@ func (j *job) pastDeadline(now time.Time) bool {
 	return !d.IsZero() && !now.Before(d)
 }
 
+// view is a completion as an editor gets it: text, inserted at the cursor
+// in place of the replace bytes after it (Completion.Replace).
+type view struct {
+	text    string
+	replace int
+}
+
 // shown is a finished completion as the editor gets it: post-filtered
 // and, where it ends a line at a line start, followed by the line break
 // that keeps the code after the cursor on its own line. The constraint
 // judges this text, not the raw one: a whole-line completion without its
 // line break reads as glued to the next line, a syntax error that is not
 // there (on HumanEval that sent valid completions on past their block end).
-func (j *job) shown(text string, endsLine bool) string {
+//
+// Before closers the editor auto-inserted, a completion that writes them
+// itself and goes on replaces them (docInfo.replaced), where the
+// constraint, if any, finds the line that results no worse; otherwise it
+// is cut where it would close them, and the document's close it.
+func (j *job) shown(text string, endsLine bool) view {
 	if j.req.Stop.NoFilters {
-		return text
+		return view{text: text}
 	}
-	text = applyFilters(text, j.doc)
-	return text + j.doc.lineBreak(text, endsLine)
+	plain, whole, n := filterReplacing(text, j.doc)
+	if n > 0 && j.accepts(whole, n) {
+		return view{whole, n}
+	}
+	return view{text: plain + j.doc.lineBreak(plain, endsLine)}
+}
+
+// accepts reports whether the request's constraint, if any, finds a final
+// completion replacing replace bytes after the cursor free of new errors.
+func (j *job) accepts(text string, replace int) bool {
+	if j.req.Constraint == nil {
+		return true
+	}
+	pen, prune := j.req.Constraint.Judge(text, replace, true)
+	return !prune && pen <= 0
 }
 
 // healStep matches a token's text against what remains of a healed text:
@@ -1073,7 +1099,7 @@ func (e *Engine) stopCheck(j *job, text string) (string, string, bool) {
 func (e *Engine) addFinished(j *job, h hyp) {
 	h.shown = j.shown(h.text, h.endsLine())
 	if con := j.req.Constraint; con != nil {
-		pen, prune := con.Judge(h.shown, true)
+		pen, prune := con.Judge(h.shown.text, h.shown.replace, true)
 		if prune {
 			if j.width > 1 {
 				return
@@ -1103,25 +1129,27 @@ func (e *Engine) finish(j *job, liveReason string) {
 		}
 	}
 	res := &Result{}
-	seen := map[string]bool{}
+	seen := map[view]bool{}
 	for i := range j.finished {
 		if len(res.Completions) == j.nbest {
 			break
 		}
 		h := &j.finished[i]
-		text := h.shown
+		v := h.shown
 		if !j.req.Stop.NoFilters {
-			if tr, ok := j.req.Constraint.(Truncator); ok && text != "" {
-				text = tr.Truncate(text)
+			// A replacing completion was judged free of new errors
+			// (job.shown): there is nothing to truncate.
+			if tr, ok := j.req.Constraint.(Truncator); ok && v.text != "" && v.replace == 0 {
+				v.text = tr.Truncate(v.text)
 			}
-			text = j.doc.lineEndings(text)
+			v.text = j.doc.lineEndings(v.text)
 		}
-		if text == "" || seen[text] {
+		if v.text == "" || seen[v] {
 			continue
 		}
-		seen[text] = true
+		seen[v] = true
 		res.Completions = append(res.Completions, Completion{
-			Text: text, Tokens: h.toks, LogProb: h.lp, FinishReason: h.reason, Penalty: finite(h.penalty),
+			Text: v.text, Replace: v.replace, Tokens: h.toks, LogProb: h.lp, FinishReason: h.reason, Penalty: finite(h.penalty),
 		})
 	}
 	if len(res.Completions) == 0 {

@@ -435,11 +435,54 @@ func TestBeamFloorCountsDistinctTexts(t *testing.T) {
 // rejectX prunes any text containing an "x" and masks the digit "7".
 type rejectX struct{ calls int }
 
-func (r *rejectX) Judge(text string, final bool) (float64, bool) {
+func (r *rejectX) Judge(text string, _ int, final bool) (float64, bool) {
 	r.calls++
 	return 0, strings.Contains(text, "x")
 }
 func (r *rejectX) Allow(text, next string) bool { return !strings.Contains(next, "7") }
+
+// TestCompletionReplacesAutoInsertedClosers: before a quote and closer the
+// editor auto-inserted, a completion that writes them itself and goes on
+// comes back whole with the bytes it replaces, where the syntax checker
+// finds the resulting line sound; where it does not, the completion is
+// cut where it closes the string and replaces nothing.
+func TestCompletionReplacesAutoInsertedClosers(t *testing.T) {
+	const prefix = "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tname := \"x\"\n\tfmt.Println(\""
+	const suffix = "\")\n}\n"
+	for _, tc := range []struct {
+		name, write string
+		syntax      bool
+		want        string
+		replace     int
+	}{
+		{"no checker", `Hello, ", name)`, false, `Hello, ", name)`, 2},
+		{"checker finds it sound", `Hello, ", name)`, true, `Hello, ", name)`, 2},
+		{"checker finds the line broken", `Hello, ", name) x`, true, `Hello, `, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
+			logits := decodetest.Script(tok, decodetest.HashLogits(1), eos,
+				decodetest.ScriptRule{After: []int32{fimMiddle}, Write: tc.write})
+			e, _, _ := newEngine(t, logits, decode.Options{Order: decode.PSM, DisableCache: true})
+			req := decode.Request{Prefix: prefix, Suffix: suffix, Language: "go"}
+			if tc.syntax {
+				con, err := decode.NewSyntaxConstraint("go", "", prefix, suffix)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer con.Close()
+				req.Constraint = con
+			}
+			res, err := e.Complete(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := res.Completions[0]; c.Text != tc.want || c.Replace != tc.replace {
+				t.Errorf("completion %q replacing %d, want %q replacing %d", c.Text, c.Replace, tc.want, tc.replace)
+			}
+		})
+	}
+}
 
 func TestConstraintHook(t *testing.T) {
 	tok := decodetest.NewTokenizer(decodetest.StarCoderSpecials...)
@@ -469,7 +512,7 @@ func TestConstraintHook(t *testing.T) {
 // penaliseFirst penalises texts starting with a given byte.
 type penaliseFirst struct{ b byte }
 
-func (p penaliseFirst) Judge(text string, final bool) (float64, bool) {
+func (p penaliseFirst) Judge(text string, _ int, final bool) (float64, bool) {
 	if text != "" && text[0] == p.b {
 		return 1000, false
 	}
@@ -787,7 +830,7 @@ func (f *failingLM) Forward(b decode.Batch) ([]float32, error) {
 // panicky panics on its third judgement.
 type panicky struct{ n int }
 
-func (p *panicky) Judge(string, bool) (float64, bool) {
+func (p *panicky) Judge(string, int, bool) (float64, bool) {
 	p.n++
 	if p.n == 3 {
 		panic("constraint bug")

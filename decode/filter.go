@@ -36,6 +36,24 @@ func applyFilters(text string, d *docInfo) string {
 	return text
 }
 
+// filterReplacing runs the post-filters twice where the editor
+// auto-inserted closers after the cursor: plain is applyFilters' text, and
+// whole, when n > 0, the completion kept whole to replace the first n
+// bytes after the cursor (filterClosers with replaceClosers, replaced).
+func filterReplacing(text string, d *docInfo) (plain, whole string, n int) {
+	plain = applyFilters(text, d)
+	if d.closersAfter == "" {
+		return plain, "", 0
+	}
+	r := *d
+	r.replaceClosers = true
+	if whole = applyFilters(text, &r); whole != plain {
+		// Only filterClosers' replacing branch tells the two apart.
+		return plain, whole, r.replaced(whole)
+	}
+	return plain, "", 0
+}
+
 // filterLineEndings makes every line break "\n", so the filters after it
 // see one kind: a model writing a CRLF document writes "\r\n", and a
 // stop at a line break leaves its "\r" at the end ("x)\r", whose closer
@@ -196,13 +214,17 @@ func filterClosers(text string, d *docInfo) string {
 			return body[:len(body)-k]
 		}
 	}
-	// In a string whose closing quote the editor auto-inserted
+	// The completion writes closers the editor auto-inserted, and goes on:
+	// it is kept whole, to replace them (job.shown).
+	if d.replaceClosers && d.replaced(body) > 0 {
+		return text
+	}
+	// Otherwise: in a string whose closing quote the editor auto-inserted
 	// (`fmt.Println("|")`), a completion that closes the string and writes
 	// on (`Hello, ", name)`) would leave the document's quote and closers
 	// after its own: it ends at its closing quote, and the document's
 	// closes the string. One that opens a string again (`Hello, " + name
-	// + "!`) leaves the document's quote something to close. (Replacing
-	// the closers through the item's range would keep ", name".)
+	// + "!`) leaves the document's quote something to close.
 	if q := d.stringQuote; q != 0 {
 		// The line before holds an odd number of q: the completion's
 		// line closes the string when it adds an odd number too.
@@ -220,6 +242,72 @@ func filterClosers(text string, d *docInfo) string {
 		}
 	}
 	return text
+}
+
+// replaced returns how many bytes of the rest of the cursor's line text
+// writes itself, when that rest holds only closers and separators (what
+// an editor auto-inserts): `fmt.Println("|")` completed with
+// `Hello, ", name)` writes `")`, and an editor given the item's range over
+// them shows the model's line whole, as Copilot and Tabby do. The rest's
+// characters are matched in order, each after the previous match: a
+// closing bracket to the closer in text that closes a bracket open before
+// it, a quote to the next quote on that line of text, a separator (";",
+// ",", ">") to the next one outside text's own brackets. The first that
+// text does not write ends the match ("foo(|);" completed with
+// "x).then(f)" replaces ")" and keeps ";"). A text that ends at its first
+// match replaces nothing: the trims of filterClosers settle such a text
+// ("2))" before ")"), which may close more than the rest of the line does.
+func (d *docInfo) replaced(text string) int {
+	if d.closersAfter == "" || d.atLineStart {
+		return 0
+	}
+	rest := d.restOfLine
+	at, n := 0, 0 // text[at:] is unmatched; rest[:n] is matched
+	for k := 0; k < len(rest); k++ {
+		c := rest[k]
+		if c == ' ' || c == '\t' {
+			continue
+		}
+		var i int
+		switch {
+		case strings.IndexByte(")]}", c) >= 0:
+			i = closesOuter(text[at:])
+		case strings.IndexByte("\"'`", c) >= 0:
+			line, _, _ := strings.Cut(text[at:], "\n")
+			i = -1
+			if q := quotes(line, c); len(q) > 0 {
+				i = q[0]
+			}
+		default:
+			i = separatorAt(text[at:], c)
+		}
+		if i < 0 {
+			break
+		}
+		if n == 0 && strings.TrimSpace(text[at+i+1:]) == "" {
+			return 0
+		}
+		at += i + 1
+		n = k + 1
+	}
+	return n
+}
+
+// separatorAt returns the index of the first c in s outside the brackets s
+// opens, or -1, also where s closes a bracket opened before it first.
+func separatorAt(s string, c byte) int {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == c && depth == 0 {
+			return i
+		}
+		if k, d := bracket(s[i]); k >= 0 {
+			if depth += d; depth < 0 {
+				return -1
+			}
+		}
+	}
+	return -1
 }
 
 // quotes returns where s holds the quote q, unless a backslash escapes it.

@@ -370,6 +370,55 @@ func FuzzFilters(f *testing.F) {
 			if !strings.HasPrefix(noSpace(text), noSpace(out)) {
 				t.Fatalf("filters turned %q into %q: more than trimming and whitespace", text, out)
 			}
+			// A replacing completion is the text whole, and replaces
+			// only closers and separators on the cursor's line.
+			if _, whole, n := filterReplacing(text, d); n > 0 {
+				if !strings.HasPrefix(noSpace(text), noSpace(whole)) {
+					t.Fatalf("replacing filters turned %q into %q", text, whole)
+				}
+				if n > len(d.restOfLine) || !onlyClosers(d.restOfLine[:n]) {
+					t.Fatalf("replaces %d bytes of %q", n, d.restOfLine)
+				}
+			}
 		}
 	})
+}
+
+// TestReplacedClosers: before closers an editor auto-inserted, a
+// completion that writes them itself and goes on is kept whole, with the
+// bytes after the cursor it replaces; one that only ends with them is
+// trimmed as before and replaces nothing.
+func TestReplacedClosers(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		prefix, suffix string
+		in, want       string
+		replace        int
+	}{
+		{"string closed and written past", "\tfmt.Println(\"", "\")\n", "Hello, \", name)", "Hello, \", name)", 2},
+		{"string closed, call left to the document", "\tfmt.Println(\"", "\")\n", "Hello, \", name", "Hello, \", name", 1},
+		{"string closed and nothing more", "\tfmt.Println(\"", "\")\n", "Hello, \"", "Hello, ", 0},
+		{"f-string brace and quote", "\treturn f\"Hello, {", "}\"\n", "name}!\"", "name}!\"", 2},
+		{"call written past, separator kept", "\tfoo(", ");\n", "x).length", "x).length", 1},
+		{"call written past with its separator", "\tfoo(", ");\n", "x).length;", "x).length;", 2},
+		{"ending with the closers is trimmed", "\tfoo(", ");\n", "x).then(f);", "x).then(f", 0},
+		{"inner call closed, outer written past", "\tfoo(bar(", "))\n", "x), y)", "x), y)", 2},
+		{"closer written twice is trimmed", "print(add(1, ", ")\n", "2))", "2)", 0},
+		{"closer only", "f(g(", "))\n", "x))", "x", 0},
+		{"words after the cursor", "\tfoo(", ", b)\n", "a), c(", "a), c(", 0},
+		{"nothing closed", "\tfoo(", ")\n", "a, b", "a, b", 0},
+		{"spaces inside the closers", "\tx := []int{ ", " }\n", "1 }, y", "1 }, y", 2},
+		{"quote on a later line does not match", "\ts := \"", "\"\n", "a\nb\", c", "a\nb\", c", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDocInfo(tc.prefix, tc.suffix, MultilineAuto)
+			plain, got, r := filterReplacing(tc.in, d)
+			if r == 0 {
+				got = plain
+			}
+			if got != tc.want || r != tc.replace {
+				t.Errorf("filter(%q) = %q replacing %d, want %q replacing %d", tc.in, got, r, tc.want, tc.replace)
+			}
+		})
+	}
 }

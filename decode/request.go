@@ -173,7 +173,13 @@ type Result struct {
 // Completion is one candidate. Text is what an editor inserts at the cursor
 // (after post-filters); Tokens are the generated ids before filtering.
 type Completion struct {
-	Text         string
+	Text string
+	// Replace is how many bytes of the document after the cursor, on the
+	// cursor's line, Text replaces: closers and quotes the editor
+	// auto-inserted there ("fmt.Println(\"|\")") which Text writes
+	// itself before writing on (`Hello, ", name)` replaces `")`). 0: Text
+	// is inserted at the cursor.
+	Replace      int
 	Tokens       []int32
 	LogProb      float64 // sum of the log-probabilities of Tokens (and of the end token, if any)
 	FinishReason string
@@ -214,8 +220,10 @@ func (s Stats) DecodeTokPerSec() float64 {
 type Constraint interface {
 	// Judge looks at a beam's completion text so far (final: the beam
 	// ended there). It returns prune to drop the beam, or a penalty ≥ 0
-	// subtracted from the beam's log-probability score.
-	Judge(completion string, final bool) (penalty float64, prune bool)
+	// subtracted from the beam's log-probability score. A final
+	// completion may replace the first replace bytes after the cursor
+	// (Completion.Replace); a partial one replaces nothing.
+	Judge(completion string, replace int, final bool) (penalty float64, prune bool)
 }
 
 // TokenMasker is optionally implemented by a Constraint: it vetoes a next

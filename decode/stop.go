@@ -58,6 +58,10 @@ type docInfo struct {
 	// prefixOpen: the brackets the last 4 KB of the prefix leave open,
 	// against which a completion's closers are weighed (closedTwice).
 	prefixOpen brackets
+	// replaceClosers: a completion that writes closersAfter itself and
+	// goes on keeps its text, to replace them (replaced), instead of
+	// being cut before them. job.shown sets it on a copy.
+	replaceClosers bool
 }
 
 // tabWidth is how wide a tab counts when comparing indentation; only the

@@ -91,11 +91,11 @@ func NewSyntaxConstraintAt(d *astguard.Document, cursor int) (*SyntaxConstraint,
 }
 
 // Judge implements Constraint.
-func (s *SyntaxConstraint) Judge(text string, final bool) (float64, bool) {
+func (s *SyntaxConstraint) Judge(text string, replace int, final bool) (float64, bool) {
 	var j astguard.Judgement
 	var err error
 	if final {
-		j, err = s.C.Final(text)
+		j, err = s.C.FinalReplacing(text, replace)
 	} else {
 		j, err = s.C.Partial(text)
 	}

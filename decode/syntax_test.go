@@ -128,8 +128,8 @@ func TestSyntaxConstraintAt(t *testing.T) {
 		{"\n\tx := }", true},
 		{"", true},
 	} {
-		pi, prunei := inc.Judge(tc.cand, tc.final)
-		pf, prunef := full.Judge(tc.cand, tc.final)
+		pi, prunei := inc.Judge(tc.cand, 0, tc.final)
+		pf, prunef := full.Judge(tc.cand, 0, tc.final)
 		if prunei || pi > 0 {
 			objected++
 		}

@@ -79,8 +79,8 @@ func TestSyntaxTreesFollowEdits(t *testing.T) {
 		defer want.Close()
 		objected := 0
 		for _, c := range cands {
-			gp, gprune := got.Judge(c.text, c.final)
-			wp, wprune := want.Judge(c.text, c.final)
+			gp, gprune := got.Judge(c.text, 0, c.final)
+			wp, wprune := want.Judge(c.text, 0, c.final)
 			if gp != wp || gprune != wprune {
 				t.Errorf("Judge(%q, %v): tree %v/%v, full parse %v/%v", c.text, c.final, gp, gprune, wp, wprune)
 			}
@@ -226,7 +226,7 @@ func TestSyntaxTreesConcurrent(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				con.Judge(" + 1", true)
+				con.Judge(" + 1", 0, true)
 				con.Close()
 				if inc {
 					mu.Lock()

@@ -314,7 +314,10 @@ func runContextCompletion(ctx context.Context, l *decode.Loaded, cases []ctxbenc
 				return nil, errors.New("the engine returned no completion")
 			}
 			got := res.Completions[0]
-			exact, sim := rep.Modes[mode].add(got.Text, c.Truth, res.Stats, c.ContextTokens[mode])
+			// A completion that replaces closers after the cursor is
+			// scored with them on both sides (fimbench.Task.Replacing).
+			truth := c.Truth + suffix[:min(got.Replace, len(suffix))]
+			exact, sim := rep.Modes[mode].add(got.Text, truth, res.Stats, c.ContextTokens[mode])
 			r := benchCompletionRow{Path: c.Path, Line: c.Line, Mode: mode, Truth: c.Truth, Completion: got.Text,
 				FinishReason: got.FinishReason, Exact: exact, EditSimilarity: roundMilli(sim),
 				Ms: roundMilli(float64(res.Stats.Total.Microseconds()) / 1000), PromptTokens: res.Stats.PromptTokens,

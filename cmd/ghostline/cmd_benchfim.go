@@ -93,6 +93,7 @@ type benchFIMTask struct {
 	Config         string  `json:"config,omitempty"`
 	Lang           string  `json:"lang"`
 	Completion     string  `json:"completion"`
+	Replace        int     `json:"replace,omitempty"` // bytes of the suffix the completion replaces
 	FinishReason   string  `json:"finish_reason"`
 	Exact          bool    `json:"exact"`
 	EditSimilarity float64 `json:"edit_similarity"`
@@ -342,7 +343,8 @@ func (b *fimBench) run(t fimbench.Task, cfg fimConfig, promptMs float64, tally *
 		return fmt.Errorf("task %s: %w", t.ID, err)
 	}
 	c := res.Completions[0]
-	r := benchFIMTask{TaskID: t.ID, Config: cfg.name, Lang: t.Lang, Completion: c.Text, FinishReason: c.FinishReason,
+	t = t.Replacing(c.Replace) // scored as the document it makes
+	r := benchFIMTask{TaskID: t.ID, Config: cfg.name, Lang: t.Lang, Completion: c.Text, Replace: c.Replace, FinishReason: c.FinishReason,
 		Exact: fimbench.ExactMatch(c.Text, t.Truth), EditSimilarity: fimbench.EditSimilarity(c.Text, t.Truth),
 		Ms: roundMilli(float64(res.Stats.Total.Microseconds()) / 1000), PromptTokens: res.Stats.PromptTokens, Generated: res.Stats.Generated,
 		Tokens: len(c.Tokens), DecodeMs: roundMilli(float64(res.Stats.DecodeTime.Microseconds()) / 1000), PromptMs: promptMs}

@@ -27,7 +27,8 @@ func init() {
 			"       ghostline complete --batch IN.jsonl --out OUT.jsonl [--model PATH]\n\n" +
 			"L and C are 1-based; C counts Unicode code points. Batch input lines are\n" +
 			`{"id","prefix","suffix","lang"} with optional "max_tokens" (default 128) and` + "\n" +
-			`"multiline" ("auto", "always", "never"); output lines {"id","completion","stats"}.` + "\n" +
+			`"multiline" ("auto", "always", "never"); output lines {"id","completion","stats"},` + "\n" +
+			`with "replace" (bytes after the cursor the completion replaces) when it writes closers found there.` + "\n" +
 			"A batch resumes: ids already in OUT are skipped.",
 		setup: func(fs *flag.FlagSet) func([]string) error {
 			o := completeFlags{}
@@ -171,7 +172,11 @@ func languageOf(path string) string {
 // completionJSON and statsJSON are the --json shapes of the issue's
 // contract; field names and order are public.
 type completionJSON struct {
-	Text         string  `json:"text"`
+	Text string `json:"text"`
+	// Replace: how many bytes after the cursor, on its line, Text
+	// replaces (closers the editor auto-inserted that Text writes
+	// itself); absent when it is inserted.
+	Replace      int     `json:"replace,omitempty"`
 	Logprob      float64 `json:"logprob"`
 	FinishReason string  `json:"finish_reason"`
 }
@@ -206,7 +211,7 @@ func roundMilli(x float64) float64 {
 func toResultJSON(r *decode.Result) resultJSON {
 	out := resultJSON{Stats: toStatsJSON(r.Stats), Completions: []completionJSON{}}
 	for _, c := range r.Completions {
-		out.Completions = append(out.Completions, completionJSON{Text: c.Text, Logprob: roundMilli(c.LogProb), FinishReason: c.FinishReason})
+		out.Completions = append(out.Completions, completionJSON{Text: c.Text, Replace: c.Replace, Logprob: roundMilli(c.LogProb), FinishReason: c.FinishReason})
 	}
 	return out
 }
@@ -320,6 +325,7 @@ type batchIn struct {
 type batchOut struct {
 	ID         json.RawMessage `json:"id"`
 	Completion string          `json:"completion"`
+	Replace    int             `json:"replace,omitempty"` // as completionJSON's
 	Stats      statsJSON       `json:"stats"`
 }
 
@@ -537,7 +543,8 @@ func completeOne(l *decode.Loaded, r batchIn, o completeFlags, warn io.Writer) (
 		return nil, err
 	}
 	var buf bytes.Buffer
-	err = writeJSON(&buf, batchOut{ID: r.ID, Completion: res.Completions[0].Text, Stats: toStatsJSON(res.Stats)})
+	c := res.Completions[0]
+	err = writeJSON(&buf, batchOut{ID: r.ID, Completion: c.Text, Replace: c.Replace, Stats: toStatsJSON(res.Stats)})
 	return buf.Bytes(), err
 }
 

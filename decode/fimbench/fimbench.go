@@ -36,6 +36,17 @@ type Task struct {
 	UnitTests []UnitTest
 }
 
+// Replacing is t as seen by a completion that replaces the first n bytes
+// of its suffix (decode.Completion.Replace): those bytes move from the
+// suffix to the end of the truth, so prefix+completion+suffix is the
+// completed document and truth is still the middle it should equal.
+func (t Task) Replacing(n int) Task {
+	n = min(max(n, 0), len(t.Suffix))
+	t.Truth += t.Suffix[:n]
+	t.Suffix = t.Suffix[n:]
+	return t
+}
+
 // UnitTest is a SAFIM input with its accepted outputs (any one passes).
 type UnitTest struct {
 	Input   string

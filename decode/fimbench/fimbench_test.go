@@ -346,3 +346,35 @@ func TestUnshareFallbackEndsDetachedProcesses(t *testing.T) {
 		t.Error("a detached process outlived the run")
 	}
 }
+
+// TestReplacing: a completion that replaces the closers after the hole is
+// scored on the document it makes: exact when that is the reference
+// document, and syntax-checked with the suffix it leaves.
+func TestReplacing(t *testing.T) {
+	task := Task{Lang: "go", Prefix: "package p\n\nfunc f(name string) {\n\tprintln(", Suffix: ")\n}\n", Truth: `"hi", name`}
+	for _, tc := range []struct {
+		completion string
+		replace    int
+		exact      bool
+	}{
+		{`"hi", name`, 0, true},
+		{`"hi", name)`, 1, true},
+		{`"hi", nam)`, 1, false},
+		{`"hi", name)`, 0, false},
+		{`"hi", name)`, 99, false}, // more than the suffix: all of it
+	} {
+		r := task.Replacing(tc.replace)
+		if r.Prefix+r.Truth+r.Suffix != task.Prefix+task.Truth+task.Suffix {
+			t.Errorf("Replacing(%d) changed the reference document", tc.replace)
+		}
+		if got := ExactMatch(tc.completion, r.Truth); got != tc.exact {
+			t.Errorf("%q replacing %d: exact %v, want %v", tc.completion, tc.replace, got, tc.exact)
+		}
+	}
+	if v, ok := SyntaxValid(task.Replacing(1), `"hi", name)`); !ok || !v {
+		t.Errorf("a completion writing the closer it replaces: syntax valid %v (ok %v)", v, ok)
+	}
+	if v, ok := SyntaxValid(task, `"hi", name)`); !ok || v {
+		t.Errorf("the same completion inserted before it: syntax valid %v (ok %v)", v, ok)
+	}
+}
