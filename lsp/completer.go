@@ -102,6 +102,11 @@ type CompleterTiming struct {
 // Candidate is one continuation.
 type Candidate struct {
 	Text string
+	// Replace is how many bytes after the cursor, on its line, Text
+	// replaces (decode.Completion.Replace): closers the editor
+	// auto-inserted, which Text writes itself. The item's range covers
+	// them.
+	Replace int
 }
 
 // ProgressFunc reports progress of a long task: percent in 0..100 (or -1

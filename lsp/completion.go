@@ -39,9 +39,9 @@ type slot struct {
 
 // shown remembers the last suggestions for a document, for typing along.
 type shown struct {
-	prefix, suffix string   // the text around the cursor they were made for
-	texts          []string // the suggestions, without any selected-item lead
-	asked          int      // how many the Completer was asked for
+	prefix, suffix string      // the text around the cursor they were made for
+	texts          []Candidate // the suggestions, without any selected-item lead
+	asked          int         // how many the Completer was asked for
 }
 
 // job is one completion request, ready to run.
@@ -52,7 +52,7 @@ type job struct {
 	req      CompletionRequest
 	debounce time.Duration
 	// build turns the final suggestions into the reply.
-	build func(texts []string) any
+	build func(cands []Candidate) any
 	// cache: whether the suggestions may serve typing along later.
 	cache bool
 }
@@ -154,6 +154,15 @@ func (s *Server) prepare(id jsonrpc2.ID, uri string, p protocol.Position, sel *S
 // cycle through; more would cost decode time few users spend cycling.
 const maxInvokedItems = 3
 
+// replacing extends r, which ends at the cursor, over the n bytes after it
+// that an item replaces. They are closers and separators on the cursor's
+// line (decode.Completion.Replace), ASCII, so n bytes are n code units in
+// every position encoding.
+func replacing(r protocol.Range, n int) protocol.Range {
+	r.End.Character += uint32(n)
+	return r
+}
+
 // lineStart returns the offset after the last LSP line break in s.
 func lineStart(s string) int {
 	return strings.LastIndexAny(s, "\r\n") + 1
@@ -179,13 +188,13 @@ func (s *Server) inlineCompletion(call *jsonrpc2.Call, reply replier) {
 		return
 	}
 	lang := j.req.LanguageID
-	j.build = func(texts []string) any {
-		items := make([]InlineCompletionItem, 0, len(texts))
-		for _, t := range texts {
-			id := s.items.add(itemInfo{URI: j.uri, LanguageID: lang, Text: w.lead + t})
-			rng := w.rng
+	j.build = func(cands []Candidate) any {
+		items := make([]InlineCompletionItem, 0, len(cands))
+		for _, c := range cands {
+			id := s.items.add(itemInfo{URI: j.uri, LanguageID: lang, Text: w.lead + c.Text})
+			rng := replacing(w.rng, c.Replace)
 			items = append(items, InlineCompletionItem{
-				InsertText: InsertText{Text: w.lead + t},
+				InsertText: InsertText{Text: w.lead + c.Text},
 				Range:      &rng,
 				Command:    &protocol.Command{Title: "Ghostline: accepted", Command: commandAccept, Arguments: []any{id}},
 			})
@@ -218,11 +227,12 @@ func (s *Server) completion(call *jsonrpc2.Call, reply replier) {
 	}
 	j.req.N = 1 // a list item per alternative would clutter the popup
 	lang := j.req.LanguageID
-	j.build = func(texts []string) any {
+	j.build = func(cands []Candidate) any {
 		// isIncomplete: the client asks again as the user types, so the
 		// item follows the text instead of being filtered client side.
 		list := completionList{IsIncomplete: true, Items: []completionItem{}}
-		for _, t := range texts {
+		for _, c := range cands {
+			t := c.Text
 			id := s.items.add(itemInfo{URI: j.uri, LanguageID: lang, Text: t})
 			first, _, multi := strings.Cut(t, "\n")
 			label := w.word + strings.TrimRight(first, "\r")
@@ -245,7 +255,7 @@ func (s *Server) completion(call *jsonrpc2.Call, reply replier) {
 				Preselect:        true,
 				InsertTextFormat: 1, // plain text: ghost text is literal
 				InsertTextMode:   1, // asIs
-				TextEdit:         textEdit{Range: w.wordRng, NewText: w.word + t},
+				TextEdit:         textEdit{Range: replacing(w.wordRng, c.Replace), NewText: w.word + t},
 				Command:          &protocol.Command{Title: "Ghostline: accepted", Command: commandAccept, Arguments: []any{id}},
 			})
 		}
@@ -259,12 +269,12 @@ func (s *Server) completion(call *jsonrpc2.Call, reply replier) {
 // on the message loop.
 func (s *Server) schedule(j *job, reply replier) {
 	s.mu.Lock()
-	var rems []string
+	var rems []Candidate
 	if sh := s.shown[j.uri]; sh != nil && j.cache && sh.suffix == j.req.Suffix && strings.HasPrefix(j.req.Prefix, sh.prefix) {
 		typed := j.req.Prefix[len(sh.prefix):]
-		for _, t := range sh.texts {
-			if len(t) > len(typed) && strings.HasPrefix(t, typed) {
-				rems = append(rems, t[len(typed):])
+		for _, c := range sh.texts {
+			if len(c.Text) > len(typed) && strings.HasPrefix(c.Text, typed) {
+				rems = append(rems, Candidate{Text: c.Text[len(typed):], Replace: c.Replace})
 			}
 		}
 		if len(rems) > j.req.N {
@@ -477,18 +487,20 @@ func (s *Server) replyCancelled(ctx context.Context, j *job, reply replier) {
 }
 
 // cleanCandidates drops empty and duplicate candidates, cuts each to
-// maxLines lines and keeps the first n.
-func cleanCandidates(cands []Candidate, n, maxLines int) []string {
-	var out []string
+// maxLines lines and keeps the first n. A cut candidate replaces nothing:
+// the closers it wrote to replace may be in the lines cut off.
+func cleanCandidates(cands []Candidate, n, maxLines int) []Candidate {
+	var out []Candidate
 	for _, c := range cands {
-		t := c.Text
 		if maxLines > 0 {
-			t = firstLines(t, maxLines)
+			if t := firstLines(c.Text, maxLines); t != c.Text {
+				c = Candidate{Text: t}
+			}
 		}
-		if strings.TrimSpace(t) == "" || slices.Contains(out, t) {
+		if strings.TrimSpace(c.Text) == "" || slices.Contains(out, c) {
 			continue
 		}
-		out = append(out, t)
+		out = append(out, c)
 		if len(out) == n {
 			break
 		}

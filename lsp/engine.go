@@ -202,7 +202,7 @@ func (c *EngineCompleter) Complete(ctx context.Context, req CompletionRequest) (
 	out := CompletionResult{Timing: tm}
 	for _, comp := range res.Completions {
 		if comp.Text != "" {
-			out.Candidates = append(out.Candidates, Candidate{Text: comp.Text})
+			out.Candidates = append(out.Candidates, Candidate{Text: comp.Text, Replace: comp.Replace})
 		}
 	}
 	return out, nil

@@ -837,3 +837,58 @@ func TestAnsweredRequestReleasesItsContext(t *testing.T) {
 		t.Error("the answered request's context is still live")
 	}
 }
+
+// replacer answers with one candidate that writes the closers after the
+// cursor itself and replaces them.
+type replacer struct{}
+
+func (replacer) Complete(context.Context, lsp.CompletionRequest) (lsp.CompletionResult, error) {
+	return lsp.CompletionResult{Candidates: []lsp.Candidate{{Text: `Hello, ", name)`, Replace: 2}}}, nil
+}
+
+// TestItemRangeCoversReplacedClosers: a candidate that replaces the
+// closers an editor auto-inserted gets an item range (inline) and an edit
+// range (fallback) from the cursor over them, on the cursor's line; typing
+// along the suggestion keeps that range.
+func TestItemRangeCoversReplacedClosers(t *testing.T) {
+	c := start(t, lsp.Options{Completer: replacer{}, Config: noDebounce()})
+	c.initialize(vscodeCaps, nil)
+	c.open("file:///r.go", "go", "package r\n\nfunc f() {\n\tname := 1\n\tfmt.Println(\"\")\n}\n")
+	var list inlineList
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///r.go", 4, 14, 2)), &list)
+	if len(list.Items) != 1 {
+		t.Fatalf("items %+v", list.Items)
+	}
+	r := list.Items[0].Range
+	if list.Items[0].InsertText != `Hello, ", name)` || r.Start.Line != 4 || r.Start.Character != 14 || r.End.Line != 4 || r.End.Character != 16 {
+		t.Errorf("item %+v: want the text over 4:14–4:16", list.Items[0])
+	}
+	// Typed along: "He" typed, the rest of the suggestion replaces the
+	// same closers, now two characters further.
+	c.change("file:///r.go", edit(4, 14, 4, 14, "He"))
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///r.go", 4, 16, 2)), &list)
+	if len(list.Items) != 1 || list.Items[0].InsertText != `llo, ", name)` || list.Items[0].Range.End.Character != 18 {
+		t.Errorf("typed along: %+v", list.Items)
+	}
+
+	var fb struct {
+		Items []struct {
+			TextEdit struct {
+				Range   struct{ Start, End struct{ Line, Character int } } `json:"range"`
+				NewText string                                             `json:"newText"`
+			} `json:"textEdit"`
+		} `json:"items"`
+	}
+	c.result(c.call("textDocument/completion", map[string]any{
+		"textDocument": map[string]string{"uri": "file:///r.go"},
+		"position":     map[string]int{"line": 4, "character": 16},
+		"context":      map[string]int{"triggerKind": 1},
+	}), &fb)
+	if len(fb.Items) != 1 {
+		t.Fatalf("fallback items %+v", fb.Items)
+	}
+	// The fallback's edit starts at the word before the cursor ("He").
+	if e := fb.Items[0].TextEdit; e.NewText != `HeHello, ", name)` || e.Range.Start.Character != 14 || e.Range.End.Character != 18 {
+		t.Errorf("fallback edit %+v", e)
+	}
+}

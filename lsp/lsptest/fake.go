@@ -25,6 +25,10 @@ import (
 //   - contains "NAN": fails as a model with corrupt weights does
 //     (lsp.ErrBrokenModel);
 //   - contains "NOTHING": returns no candidates;
+//   - contains "REPLACE", with only closers after the cursor on its line
+//     (R, as "f(REPLACE|)"): candidate i is "ghost<i>" + R + " + 1",
+//     replacing R (as the engine answers with closers an editor
+//     auto-inserted);
 //   - ends with "{": candidate i is "\n\tghost<i>()\n}" (multi-line), with
 //     "\r\n" breaks where the document's last one before the cursor is
 //     (as the engine answers a CRLF document);
@@ -96,9 +100,15 @@ func (f *Fake) Complete(ctx context.Context, req lsp.CompletionRequest) (lsp.Com
 	if strings.HasSuffix(req.Prefix[:len(req.Prefix)-len(line)], "\r\n") {
 		nl = "\r\n"
 	}
+	rest, _, _ := strings.Cut(req.Suffix, "\n")
+	rest = strings.TrimSuffix(rest, "\r")
 	var res lsp.CompletionResult
 	for i := range req.N {
 		var text string
+		if strings.Contains(line, "REPLACE") && rest != "" && strings.Trim(rest, ")]}\"'`;, ") == "" {
+			res.Candidates = append(res.Candidates, lsp.Candidate{Text: fmt.Sprintf("ghost%d%s + 1", i, rest), Replace: len(rest)})
+			continue
+		}
 		if strings.HasSuffix(line, "{") {
 			text = fmt.Sprintf("%s\tghost%d()%s}", nl, i, nl)
 		} else {

@@ -374,6 +374,50 @@ test('mid-line, a multi-line suggestion covers the rest of the line and draws it
   input('<Esc>')
 end)
 
+test('a suggestion that writes the closers after the cursor replaces them: drawn over them, and accepted over them', function()
+  input('o')
+  -- The closers an editor's auto-pairs would have inserted, the cursor
+  -- before them, then a suggestion asked for there (<M-]>: moving the
+  -- cursor asks for nothing). The real model may or may not write them
+  -- itself (it answers 'Hello, " + name + "!' here, which leaves the
+  -- document's '")' to close the string): either way the accept makes the
+  -- line the item's range and text describe.
+  if fake then
+    input('f(REPLACE)<Left>')
+  else
+    input('name := "x"<CR>fmt.Println("")<Left><Left>')
+  end
+  settle()
+  input('<M-]>')
+  wait_for('ghost text', answer_timeout, ghost)
+  local row = cursor()[1]
+  local before = line(row)
+  local sh = lua([[return require('ghostline')._shown()]])
+  local d = lua([[
+    local ns = require('ghostline')._namespace
+    local m = vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })[1][4]
+    local t = ''
+    for _, chunk in ipairs(m.virt_text) do t = t .. chunk[1] end
+    return { pos = m.virt_text_pos, text = t }
+  ]])
+  local want = before:sub(1, sh.col) .. sh.text .. before:sub(sh.replace_end + 1)
+  if fake then
+    eq('f(REPLACE', before:sub(sh.col - 8, sh.col), 'the cursor after "f(REPLACE"')
+    eq(before:sub(1, sh.col) .. 'ghost0) + 1', want, 'the line the accept will make')
+    eq(#before, sh.replace_end, 'the item covers ")"')
+  end
+  if sh.replace_end > sh.col then
+    -- The line as it will be, drawn over what the item replaces.
+    eq('overlay', d.pos, 'drawn over the rest of the line')
+    eq(want:sub(sh.col + 1), vim.trim(d.text), 'the rest of the line as the accept will make it')
+  end
+  input('<Tab>')
+  wait_for('the accept', 2000, function() return ghost() == nil end)
+  settle()
+  eq(want, line(row), 'the line after the accept')
+  input('<Esc>')
+end)
+
 test('moving the cursor, leaving insert mode or <C-]> hides the ghost text', function()
   input('o')
   -- fake: any text will do; the real model completes the string at the end

@@ -81,7 +81,10 @@ end
 -- Per-buffer state: the suggestion on screen and the request in flight.
 -- shown = { row, col (byte, 0-based, where the ghost text starts), text
 --           (still to insert), replace_end (byte col the accept replaces up
---           to on row), raw (the server's item), client_id, accepted
+--           to on row: the item's range may cover closers after the
+--           cursor), tail (bytes of row after replace_end, which typing
+--           and partial accepts leave in place, so replace_end follows
+--           them), raw (the server's item), client_id, accepted
 --           (UTF-16 units of the item's text now in the buffer: typed or
 --           accepted, as acceptedLength counts them), crlf (the item's
 --           line breaks are "\r\n": two units each),
@@ -289,6 +292,16 @@ local function draw(bufnr)
       opts.virt_text_pos = 'overlay'
       table.insert(virt_lines[#virt_lines], { keep, 'Normal' })
     end
+  elseif sh.replace_end > sh.col then
+    -- One line over closers it replaces (`Hello, ", name)` at
+    -- 'fmt.Println("|")'): draw the line as the accept will make it, over
+    -- the rest of the line, padded to cover it.
+    local cur = api.nvim_buf_get_lines(bufnr, sh.row, sh.row + 1, false)[1] or ''
+    local after = cur:sub(sh.col + 1):gsub('\t', tab)
+    local keep = cur:sub(sh.replace_end + 1):gsub('\t', tab)
+    local pad = vim.fn.strdisplaywidth(after) - vim.fn.strdisplaywidth(lines[1] .. keep)
+    opts.virt_text = { { lines[1], 'GhostlineSuggestion' }, { keep .. string.rep(' ', math.max(pad, 0)), 'Normal' } }
+    opts.virt_text_pos = 'overlay'
   end
   sh.extmark = api.nvim_buf_set_extmark(bufnr, ns, sh.row, sh.col, opts)
 end
@@ -358,7 +371,7 @@ local function show(bufnr, client, items, index)
   clear(bufnr)
   local sh = {
     row = row, col = col, text = text, replace_end = math.max(end_col, col),
-    raw = raw, client_id = client.id, items = items, index = index, crlf = crlf,
+    tail = #line - math.max(end_col, col), raw = raw, client_id = client.id, items = items, index = index, crlf = crlf,
   }
   sh.accepted = item_len(sh, typed)
   buffers[bufnr].shown = sh
@@ -474,7 +487,7 @@ local function on_change(bufnr)
       sh.text = sh.text:sub(#typed + 1)
       sh.accepted = sh.accepted + item_len(sh, typed)
       sh.col = col
-      sh.replace_end = math.max(sh.replace_end, col)
+      sh.replace_end = math.max(col, #line - sh.tail)
       draw(bufnr)
       return -- still a valid suggestion: nothing to ask
     end
@@ -527,7 +540,11 @@ function M.accept(kind)
       call(client, 'request', 'workspace/executeCommand', sh.raw.command, function() end, bufnr)
     end
   else
-    sh.text, sh.row, sh.col, sh.replace_end = rest, new_row, new_col, new_col
+    -- What the item replaces after the cursor now follows the inserted
+    -- part, at the end of its last line.
+    local cur = api.nvim_buf_get_lines(bufnr, new_row, new_row + 1, false)[1] or ''
+    sh.text, sh.row, sh.col = rest, new_row, new_col
+    sh.replace_end = math.max(new_col, #cur - sh.tail)
     draw(bufnr)
     if client then
       call(client, 'notify', 'textDocument/didPartiallyAcceptCompletion', { item = sh.raw, acceptedLength = sh.accepted })
@@ -835,7 +852,8 @@ end
 -- For tests: the suggestion on screen in the current buffer, or nil.
 function M._shown()
   local s = buffers[api.nvim_get_current_buf()]
-  return s and s.shown and { text = s.shown.text, row = s.shown.row, col = s.shown.col, accepted = s.shown.accepted, items = #s.shown.items }
+  return s and s.shown and { text = s.shown.text, row = s.shown.row, col = s.shown.col, accepted = s.shown.accepted, items = #s.shown.items,
+    replace_end = s.shown.replace_end }
 end
 
 M._namespace = ns
