@@ -61,6 +61,7 @@ type job struct {
 type where struct {
 	rng     protocol.Range // the range each item replaces
 	lead    string         // text every item starts with (SelectedCompletionInfo.Text)
+	after   string         // the rest of the cursor's line after the range
 	wordRng protocol.Range // the identifier before the cursor, for the fallback
 	word    string
 }
@@ -109,6 +110,8 @@ func (s *Server) prepare(id jsonrpc2.ID, uri string, p protocol.Position, sel *S
 		w.rng, w.lead = sel.Range, sel.Text
 		line = int(sel.Range.Start.Line) + NewText(sel.Text).LineCount() - 1
 	}
+	w.after, _, _ = strings.Cut(suffix, "\n")
+	w.after = strings.TrimSuffix(w.after, "\r")
 	// The identifier before the cursor, for the completion-list fallback.
 	ws := off
 	for ws > 0 {
@@ -155,10 +158,19 @@ func (s *Server) prepare(id jsonrpc2.ID, uri string, p protocol.Position, sel *S
 const maxInvokedItems = 3
 
 // replacing extends r, which ends at the cursor, over the n bytes after it
-// that an item replaces. They are closers and separators on the cursor's
-// line (decode.Completion.Replace), ASCII, so n bytes are n code units in
-// every position encoding.
-func replacing(r protocol.Range, n int) protocol.Range {
+// that an item replaces: closers and separators on the cursor's line
+// (decode.Completion.Replace). They are ASCII, so n bytes are n code units
+// in every position encoding; a count past the line, or over other text,
+// is ignored rather than sent as a range that cuts a character.
+func (w *where) replacing(r protocol.Range, n int) protocol.Range {
+	if n <= 0 || n > len(w.after) {
+		return r
+	}
+	for i := range n {
+		if w.after[i] >= utf8.RuneSelf {
+			return r
+		}
+	}
 	r.End.Character += uint32(n)
 	return r
 }
@@ -192,7 +204,7 @@ func (s *Server) inlineCompletion(call *jsonrpc2.Call, reply replier) {
 		items := make([]InlineCompletionItem, 0, len(cands))
 		for _, c := range cands {
 			id := s.items.add(itemInfo{URI: j.uri, LanguageID: lang, Text: w.lead + c.Text})
-			rng := replacing(w.rng, c.Replace)
+			rng := w.replacing(w.rng, c.Replace)
 			items = append(items, InlineCompletionItem{
 				InsertText: InsertText{Text: w.lead + c.Text},
 				Range:      &rng,
@@ -255,7 +267,7 @@ func (s *Server) completion(call *jsonrpc2.Call, reply replier) {
 				Preselect:        true,
 				InsertTextFormat: 1, // plain text: ghost text is literal
 				InsertTextMode:   1, // asIs
-				TextEdit:         textEdit{Range: replacing(w.wordRng, c.Replace), NewText: w.word + t},
+				TextEdit:         textEdit{Range: w.replacing(w.wordRng, c.Replace), NewText: w.word + t},
 				Command:          &protocol.Command{Title: "Ghostline: accepted", Command: commandAccept, Arguments: []any{id}},
 			})
 		}

@@ -871,6 +871,13 @@ func TestItemRangeCoversReplacedClosers(t *testing.T) {
 		t.Errorf("typed along: %+v", list.Items)
 	}
 
+	// A count past the end of the line is not turned into a range.
+	c.open("file:///e.go", "go", "package e\n\nvar x = \n")
+	c.result(c.call(lsp.MethodInlineCompletion, inlineParams("file:///e.go", 2, 8, 2)), &list)
+	if len(list.Items) != 1 || list.Items[0].Range.End.Character != 8 {
+		t.Errorf("at the end of a line: %+v", list.Items)
+	}
+
 	var fb struct {
 		Items []struct {
 			TextEdit struct {
