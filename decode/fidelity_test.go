@@ -2,6 +2,7 @@ package decode
 
 import (
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ghostline-dev/ghostline/decode/fimbench"
 	"github.com/ghostline-dev/ghostline/model"
 	"github.com/ghostline-dev/ghostline/model/backend/cpu"
 	"github.com/ghostline-dev/ghostline/model/store"
@@ -151,7 +153,11 @@ func greedy(m *model.Model, prompt []int32, maxNew int, eog []int32, want []int3
 // prompt's ids must agree up to the first near-tie (fidelityTie), and the
 // share of completions identical to the end is reported next to the
 // issue's goal, with every mismatch and the margins at its first
-// divergence. By default it runs the few prompts listed under "ci" (short
+// divergence. Where ../shared/bench holds the tasks' texts, it also
+// reports how many of the completions the engine returns (both token
+// streams cut by the same stop rules and filters, replayer) are identical:
+// a divergence after a completion's end is not one a user sees. By
+// default it runs the few prompts listed under "ci" (short
 // prompts whose every step has a margin of at least 2% of the range, so
 // they must be identical); GHOSTLINE_FIDELITY=all runs every committed
 // prompt (about 217 prompt tokens and up to 48 decode steps each).
@@ -197,13 +203,29 @@ func TestFidelityGreedy(t *testing.T) {
 	} else {
 		t.Logf("checking %d of %d prompts; GHOSTLINE_FIDELITY=all checks every one", len(idx), len(ref.Prompts))
 	}
-	same := 0
+	// The completions the engine returns from each token stream: the same
+	// stop rules and filters cut both, so divergences after a completion's
+	// end do not count (../shared/bench has the tasks' texts).
+	rp := newReplayer(t, m, tok)
+	same, sameShown, compared := 0, 0, 0
 	var report []string
 	for _, i := range idx {
 		p := ref.Prompts[i]
 		r, err := greedy(m, p.Tokens, ref.MaxNew, eog, p.Greedy)
 		if err != nil {
 			t.Fatalf("prompt %d (%s): %v", i, p.TaskID, err)
+		}
+		if rp != nil {
+			theirs, ok1 := rp.completion(t, p.TaskID, p.Tokens, p.Greedy, ref.MaxNew)
+			ours, ok2 := rp.completion(t, p.TaskID, p.Tokens, r.ids, ref.MaxNew)
+			if ok1 && ok2 {
+				compared++
+				if ours == theirs {
+					sameShown++
+				} else {
+					t.Logf("prompt %d %s: completions differ: ours %q, llama.cpp's %q", i, p.TaskID, ours, theirs)
+				}
+			}
 		}
 		if slices.Equal(r.ids, p.Greedy) {
 			same++
@@ -229,10 +251,117 @@ func TestFidelityGreedy(t *testing.T) {
 	for _, l := range report {
 		t.Log("near-tie: " + l)
 	}
+	if compared > 0 {
+		t.Logf("completions as the engine returns them (PSM, default stop rules and filters, at most %d tokens) identical in %d of %d prompts",
+			ref.MaxNew, sameShown, compared)
+	}
 	rate := float64(same) / float64(len(idx))
 	t.Logf("greedy completions identical to llama.cpp's in %d of %d prompts (%.0f%%; the issue's goal is %.0f%%); the other %d diverge first at a near-tie (llama.cpp's margin below %.0f%% of the logit range)",
 		same, len(idx), 100*rate, 100*fidelityGoal, len(report), 100*fidelityTie)
 }
+
+// replayer turns a prompt's greedy token stream into the completion the
+// engine returns for it: an engine whose model (replayLM) answers with
+// the stream, on the task's prefix and suffix laid out as the reference's
+// prompts were (PSM, 384 tokens).
+type replayer struct {
+	tok   *tokenizer.Tokenizer
+	sp    *Special
+	tasks map[string]fimbench.Task
+	vocab int
+}
+
+// newReplayer returns nil (and logs why) when ../shared/bench is absent.
+func newReplayer(t *testing.T, m *model.Model, tok *tokenizer.Tokenizer) *replayer {
+	dir := filepath.Join("..", "..", "shared", "bench")
+	rp := &replayer{tok: tok, tasks: map[string]fimbench.Task{}, vocab: m.Vocab}
+	for _, f := range []string{"humaneval-infilling/HumanEval-SingleLineInfilling.jsonl.gz", "humaneval-infilling/HumanEval-MultiLineInfilling.jsonl.gz", "safim/block_completion.jsonl.gz"} {
+		ts, err := fimbench.ReadTasks(filepath.Join(dir, f))
+		if err != nil {
+			t.Logf("completions not compared: %v (../shared/bench holds the tasks)", err)
+			return nil
+		}
+		for _, task := range ts {
+			rp.tasks[task.ID] = task
+		}
+	}
+	var err error
+	if rp.sp, err = SpecialFromGGUF(m.File()); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range rp.tok.Special().EOG {
+		rp.sp.AddStop(id, rp.tok.Token(id))
+	}
+	return rp
+}
+
+// completion is the engine's completion of task id when its model
+// answers with stream; ok is false (and the reason logged) when the
+// engine no longer lays the task out as prompt.
+func (rp *replayer) completion(t *testing.T, id string, prompt, stream []int32, maxNew int) (string, bool) {
+	task, ok := rp.tasks[id]
+	if !ok {
+		t.Logf("%s: not in ../shared/bench", id)
+		return "", false
+	}
+	lm := &replayLM{vocab: rp.vocab, prompt: prompt, stream: stream, end: rp.tok.Special().EOG[0]}
+	e, err := NewEngine(lm, TokenizerLM{rp.tok}, rp.sp, Options{Order: PSM, DisableCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	res, err := e.Complete(context.Background(), Request{Prefix: task.Prefix, Suffix: task.Suffix, Language: task.Lang,
+		Limits: Limits{MaxTokens: maxNew, MaxPromptTokens: 384}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lm.strayPrompt {
+		t.Logf("%s: the engine lays this task out differently from the committed prompt ids: completions not compared", id)
+		return "", false
+	}
+	return res.Completions[0].Text, true
+}
+
+// replayLM is a model that writes a given token stream after a given
+// prompt (and then an end-of-generation id), for one sequence with no
+// cache to speak of. strayPrompt records a prompt other than prompt.
+type replayLM struct {
+	vocab          int
+	prompt, stream []int32
+	end            int32
+	strayPrompt    bool
+}
+
+func (l *replayLM) Forward(b Batch) ([]float32, error) {
+	var out []float32
+	n := int32(len(l.prompt))
+	for i, tok := range b.Tokens {
+		p := b.Pos[i]
+		if p < n && l.prompt[p] != tok || p >= n && (int(p-n) >= len(l.stream) || l.stream[p-n] != tok) {
+			l.strayPrompt = l.strayPrompt || p < n
+		}
+		if !b.Logits[i] {
+			continue
+		}
+		row := make([]float32, l.vocab)
+		next := l.end
+		if k := int(p + 1 - n); k >= 0 && k < len(l.stream) {
+			next = l.stream[k]
+		}
+		row[next] = 1
+		out = append(out, row...)
+	}
+	return out, nil
+}
+
+func (l *replayLM) Vocab() int                             { return l.vocab }
+func (l *replayLM) SeqRm(SeqID, int32, int32)              {}
+func (l *replayLM) SeqCp(SeqID, SeqID, int32, int32) error { return nil }
+func (l *replayLM) CacheCells() int                        { return 4096 }
+func (l *replayLM) CacheUsed() int                         { return 0 }
+func (l *replayLM) CellBytes() int                         { return 1 }
+func (l *replayLM) MaxSeqs() int                           { return 64 }
+func (l *replayLM) ContextLen() int                        { return 0 }
 
 func at(ids []int32, k int) string {
 	if k < len(ids) {
