@@ -465,17 +465,14 @@ func TestCompletionReplacesAutoInsertedClosers(t *testing.T) {
 				decodetest.ScriptRule{After: []int32{fimMiddle}, Write: tc.write})
 			e, _, _ := newEngine(t, logits, decode.Options{Order: decode.PSM, DisableCache: true})
 			req := decode.Request{Prefix: prefix, Suffix: suffix, Language: "go"}
+			var res *decode.Result
 			if tc.syntax {
-				con, err := decode.NewSyntaxConstraint("go", "", prefix, suffix)
-				if err != nil {
+				res = completeWithSyntax(t, e, req)
+			} else {
+				var err error
+				if res, err = e.Complete(context.Background(), req); err != nil {
 					t.Fatal(err)
 				}
-				defer con.Close()
-				req.Constraint = con
-			}
-			res, err := e.Complete(context.Background(), req)
-			if err != nil {
-				t.Fatal(err)
 			}
 			if c := res.Completions[0]; c.Text != tc.want || c.Replace != tc.replace {
 				t.Errorf("completion %q replacing %d, want %q replacing %d", c.Text, c.Replace, tc.want, tc.replace)

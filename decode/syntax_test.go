@@ -202,11 +202,11 @@ func scriptedLogits(tok *decodetest.Tokenizer, end bool, scripts ...script) deco
 	}
 }
 
-// completeWithSyntax runs req with astguard's constraint for its hole
-// (the file is Python).
+// completeWithSyntax runs req with astguard's constraint for its hole,
+// in req's language.
 func completeWithSyntax(t *testing.T, e *decode.Engine, req decode.Request) *decode.Result {
 	t.Helper()
-	con, err := decode.NewSyntaxConstraint("python", "f.py", req.Prefix, req.Suffix)
+	con, err := decode.NewSyntaxConstraint(req.Language, req.Path, req.Prefix, req.Suffix)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,6 +58,21 @@ func TestCompletionColumnsPerEncoding(t *testing.T) {
 	}
 }
 
+// completionList is the fields of a textDocument/completion answer the
+// tests read.
+type completionList struct {
+	IsIncomplete bool `json:"isIncomplete"`
+	Items        []struct {
+		Label          string `json:"label"`
+		FilterText     string `json:"filterText"`
+		InsertTextMode int    `json:"insertTextMode"`
+		TextEdit       struct {
+			Range   struct{ Start, End struct{ Line, Character int } } `json:"range"`
+			NewText string                                             `json:"newText"`
+		} `json:"textEdit"`
+	} `json:"items"`
+}
+
 func TestCompletionFallback(t *testing.T) {
 	fake := &lsptest.Fake{}
 	c := fakeServer(t, fake, nil)
@@ -66,18 +81,7 @@ func TestCompletionFallback(t *testing.T) {
 		t.Fatal("completionProvider not offered to a client without inline completion")
 	}
 	c.open("file:///f.go", "go", "package f\nvar x = fo")
-	var list struct {
-		IsIncomplete bool `json:"isIncomplete"`
-		Items        []struct {
-			Label          string `json:"label"`
-			FilterText     string `json:"filterText"`
-			InsertTextMode int    `json:"insertTextMode"`
-			TextEdit       struct {
-				Range   struct{ Start, End struct{ Line, Character int } } `json:"range"`
-				NewText string                                             `json:"newText"`
-			} `json:"textEdit"`
-		} `json:"items"`
-	}
+	var list completionList
 	c.result(c.call("textDocument/completion", map[string]any{
 		"textDocument": map[string]string{"uri": "file:///f.go"},
 		"position":     map[string]int{"line": 1, "character": 10},
@@ -878,14 +882,7 @@ func TestItemRangeCoversReplacedClosers(t *testing.T) {
 		t.Errorf("at the end of a line: %+v", list.Items)
 	}
 
-	var fb struct {
-		Items []struct {
-			TextEdit struct {
-				Range   struct{ Start, End struct{ Line, Character int } } `json:"range"`
-				NewText string                                             `json:"newText"`
-			} `json:"textEdit"`
-		} `json:"items"`
-	}
+	var fb completionList
 	c.result(c.call("textDocument/completion", map[string]any{
 		"textDocument": map[string]string{"uri": "file:///r.go"},
 		"position":     map[string]int{"line": 4, "character": 16},
