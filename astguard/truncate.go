@@ -57,7 +57,9 @@ func DecideMode(lang Language, prefix, suffix string) (Unit, error) {
 	l.Prime(prefix)
 	rest, _, _ := strings.Cut(suffix, "\n")
 	line := prefix[strings.LastIndexByte(prefix, '\n')+1:]
-	closers := strings.Trim(rest, " \t\r)]};,") == ""
+	// Closers an editor auto-inserted, perhaps followed by an empty call
+	// ("go func() {|}()", "(function () {|})();").
+	closers := strings.Trim(strings.ReplaceAll(rest, "()", ""), " \t\r)]};,") == ""
 	if !l.InCode() || !closers && strings.TrimSpace(line) != "" {
 		return UnitExpression, nil
 	}

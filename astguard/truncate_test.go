@@ -133,6 +133,9 @@ func TestDecideMode(t *testing.T) {
 		{Python, "def f():\n    # comment ", "\n", UnitExpression},
 		{Python, "x = foo(", ", 2)\n", UnitExpression},
 		{JavaScript, "if (x) {", "\n}", UnitBlock},
+		{Go, "func f() {\n\tgo func() {", "}()\n}\n", UnitBlock}, // a goroutine's body before its call
+		{JavaScript, "(function () {", "})();\n", UnitBlock},
+		{Go, "func f() {\n\tx := g(", "h())\n}\n", UnitExpression},
 		{TypeScript, "const x: number = ", "\n", UnitStatement},
 		{TSX, "const e = <b>{", "}</b>;\n", UnitExpression},
 		{Java, "void f() {\n    ", "\n}", UnitBlock},

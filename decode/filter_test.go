@@ -167,6 +167,13 @@ func TestMultilineAuto(t *testing.T) {
 			t.Errorf("suffix %q: multiline %v, want %v", tc.suffix, d.multiline, tc.multi)
 		}
 	}
+	// A body between braces before a call: "go func() {|}()".
+	if d := newDocInfo("\tgo func() {", "}()\n", MultilineAuto); !d.multiline {
+		t.Error("goroutine body: not multiline")
+	}
+	if d := newDocInfo("\tx := g(", "h())\n", MultilineAuto); d.multiline {
+		t.Error("a call's argument before another call: multiline")
+	}
 	// At the start of a line above existing code, whole lines are inserted.
 	if d := newDocInfo("x = 1\n  ", "return x\n", MultilineAuto); !d.multiline {
 		t.Error("cursor in the indentation before code: not multiline")
@@ -224,6 +231,8 @@ func TestLineBreak(t *testing.T) {
 		{"empty completion", "def f(x):\n", "    return x\n", "", true, ""},
 		{"block body between braces", "\tif err != nil {", "}\n", "\n\t\treturn err", true, "\n\t\treturn err\n\t"},
 		{"docstring body", "    \"\"\"", "\"\"\"\n", "\n    Doc.", true, "\n    Doc.\n    "},
+		{"goroutine body before its call", "\tgo func() {", "}()\n", "\n\t\tdone <- true", true, "\n\t\tdone <- true\n\t"},
+		{"body before else", "\tif x {", "} else {\n", "\n\t\ty()", true, "\n\t\ty()\n\t"},
 		{"callback on the cursor's line", "f(", ");\n", "func() {\n}", true, "func() {\n}"},
 		{"lisp stacks its closers", "(defun foo (x)", ")\n", "\n  (1+ x)", true, "\n  (1+ x)"},
 		{"arguments before a parenthesis", "\tf(", ")\n", "\n\t\ta,\n\t\tb", true, "\n\t\ta,\n\t\tb"},

@@ -129,7 +129,9 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 	case MultilineNever:
 		d.multiline = false
 	default:
-		d.multiline = d.atLineStart || onlyClosers(d.restOfLine)
+		// Closers, perhaps followed by an empty call: a goroutine's or an
+		// IIFE's body ("go func() {|}()", "(function () {|})();").
+		d.multiline = d.atLineStart || onlyClosers(strings.ReplaceAll(d.restOfLine, "()", ""))
 	}
 	return d
 }
@@ -158,7 +160,7 @@ func (d *docInfo) lineBreak(text string, endsLine bool) string {
 		}
 		return ""
 	}
-	rest := d.closersAfter
+	rest := strings.TrimLeft(d.restOfLine, " \t")
 	block := strings.HasPrefix(rest, "}") || strings.HasPrefix(rest, `"""`) || strings.HasPrefix(rest, "'''") ||
 		(strings.HasPrefix(rest, ")") || strings.HasPrefix(rest, "]")) && strings.HasSuffix(text, ",")
 	if block && strings.HasPrefix(strings.TrimLeft(text, " \t"), "\n") {
