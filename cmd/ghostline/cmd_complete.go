@@ -29,6 +29,7 @@ func init() {
 			`{"id","prefix","suffix","lang"} with optional "max_tokens" (default 128) and` + "\n" +
 			`"multiline" ("auto", "always", "never"); output lines {"id","completion","stats"},` + "\n" +
 			`with "replace" (bytes after the cursor the completion replaces) when it writes closers found there.` + "\n" +
+			"Without --json, stdout holds the completion and stderr notes such closers." + "\n" +
 			"A batch resumes: ids already in OUT are skipped.",
 		setup: func(fs *flag.FlagSet) func([]string) error {
 			o := completeFlags{}
@@ -308,7 +309,12 @@ func runComplete(o completeFlags, stdout io.Writer) error {
 	if o.json {
 		return writeJSON(stdout, toResultJSON(res))
 	}
-	_, err = fmt.Fprintln(stdout, res.Completions[0].Text)
+	c := res.Completions[0]
+	if c.Replace > 0 && c.Replace <= len(req.Suffix) {
+		// stdout holds only the text; the replaced closers are a note.
+		fmt.Fprintf(os.Stderr, "ghostline: the completion replaces %q after the cursor\n", req.Suffix[:c.Replace])
+	}
+	_, err = fmt.Fprintln(stdout, c.Text)
 	return err
 }
 
