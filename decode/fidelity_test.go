@@ -337,8 +337,11 @@ func (l *replayLM) Forward(b Batch) ([]float32, error) {
 	n := int32(len(l.prompt))
 	for i, tok := range b.Tokens {
 		p := b.Pos[i]
-		if p < n && l.prompt[p] != tok || p >= n && (int(p-n) >= len(l.stream) || l.stream[p-n] != tok) {
-			l.strayPrompt = l.strayPrompt || p < n
+		switch {
+		case p < n && l.prompt[p] != tok, b.Logits[i] && p < n-1:
+			l.strayPrompt = true // another prompt, or a shorter one
+		case p >= n && (int(p-n) >= len(l.stream) || l.stream[p-n] != tok):
+			l.strayPrompt = true // a longer one
 		}
 		if !b.Logits[i] {
 			continue
