@@ -122,5 +122,20 @@ func FuzzChecker(f *testing.F) {
 		if j1.NewErrors == 0 && j2.NewErrors != 0 {
 			t.Fatalf("candidate %q: valid, then %d new errors after the trees moved", cand, j2.NewErrors)
 		}
+		// Replacing the suffix's first bytes: the tree is the parse of
+		// prefix+cand+suffix[r:], and going back to replacing nothing
+		// restores the first judgement.
+		r := len(cand) % (len(suffix) + 1)
+		if _, err := c.FinalReplacing(cand, r); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(c.full.doc.Source()); got != prefix+cand+suffix[r:] {
+			t.Fatalf("replacing %d: document %q", r, got)
+		}
+		checkAgainstFull(t, c.full.doc, "after replacing", false)
+		c.SetPolicy(DefaultPolicy)
+		if j3, err := c.Final(cand); err != nil || j3.NewErrors != j2.NewErrors {
+			t.Fatalf("candidate %q: %d new errors, then %d (%v) after replacing %d", cand, j2.NewErrors, j3.NewErrors, err, r)
+		}
 	})
 }
