@@ -411,6 +411,12 @@ test('a suggestion that writes the closers after the cursor replaces them: drawn
     eq('overlay', d.pos, 'drawn over the rest of the line')
     eq(want:sub(sh.col + 1), vim.trim(d.text), 'the rest of the line as the accept will make it')
   end
+  if fake then
+    -- A word first: the rest still replaces ")" when accepted.
+    input('<M-Right>')
+    settle()
+    eq(before:sub(1, sh.col) .. 'ghost0)', line(row), 'after accepting a word')
+  end
   input('<Tab>')
   wait_for('the accept', 2000, function() return ghost() == nil end)
   settle()
