@@ -60,6 +60,9 @@ func DecideMode(lang Language, prefix, suffix string) (Unit, error) {
 	// Closers an editor auto-inserted, perhaps followed by an empty call
 	// ("go func() {|}()", "(function () {|})();").
 	closers := strings.Trim(strings.ReplaceAll(rest, "()", ""), " \t\r)]};,") == ""
+	if l.InCode() && l.AtBlockOpen() && BodyBeforeCloser(line, rest) {
+		return UnitBlock, nil
+	}
 	if !l.InCode() || !closers && strings.TrimSpace(line) != "" {
 		return UnitExpression, nil
 	}
@@ -70,6 +73,25 @@ func DecideMode(lang Language, prefix, suffix string) (Unit, error) {
 		return UnitBlock, nil
 	}
 	return UnitStatement, nil
+}
+
+// BodyBeforeCloser reports whether a cursor between line (its line up to
+// it) and rest (the rest of that line) stands in an empty block body whose
+// closer the editor auto-inserted, with more code after that closer
+// ("if x {|} else {", "try {|} catch (e) {", "do {|} while (x);"): the
+// "{" follows ")" or a word, as a block's does, and not a tag or an
+// operator, as a JSX expression's or an object literal's does.
+func BodyBeforeCloser(line, rest string) bool {
+	before := strings.TrimRight(line, " \t")
+	if !strings.HasSuffix(before, "{") || !strings.HasPrefix(strings.TrimLeft(rest, " \t"), "}") {
+		return false
+	}
+	before = strings.TrimRight(before[:len(before)-1], " \t")
+	if before == "" {
+		return false
+	}
+	c := before[len(before)-1]
+	return c == ')' || c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // Truncation is the result of Truncate.

@@ -135,6 +135,10 @@ func TestDecideMode(t *testing.T) {
 		{JavaScript, "if (x) {", "\n}", UnitBlock},
 		{Go, "func f() {\n\tgo func() {", "}()\n}\n", UnitBlock}, // a goroutine's body before its call
 		{JavaScript, "(function () {", "})();\n", UnitBlock},
+		{Go, "func f() {\n\tif x > 0 {", "} else {\n\t}\n}\n", UnitBlock}, // an if's body before its else
+		{JavaScript, "try {", "} catch (e) {\n}\n", UnitBlock},
+		{C, "int f(void) {\n\tdo {", "} while (x);\n}\n", UnitBlock},
+		{JavaScript, "const o = {", "}.a;\n", UnitExpression}, // an object literal
 		{Go, "func f() {\n\tx := g(", "h())\n}\n", UnitExpression},
 		{TypeScript, "const x: number = ", "\n", UnitStatement},
 		{TSX, "const e = <b>{", "}</b>;\n", UnitExpression},

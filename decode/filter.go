@@ -234,9 +234,10 @@ func filterClosers(text string, d *docInfo) string {
 		}
 	}
 	// Likewise a completion that closes a bracket the closers after the
-	// cursor close, and writes on (`name}!"` in `f"Hello, {|}"`): it ends
-	// before its closer.
-	if d.closersAfter != "" {
+	// cursor close, and writes on (`name}!"` in `f"Hello, {|}"`; a body
+	// that closes its block and writes "} else if y {" before the
+	// document's "} else {"): it ends before its closer.
+	if d.closersAfter != "" || d.blockBody {
 		if i := closesOuter(body); i >= 0 {
 			return body[:i]
 		}

@@ -39,6 +39,7 @@ func TestFilters(t *testing.T) {
 		{"two closers", "f(g(", "))\n", "x))", "x"},
 		{"one of two closers", "f(g(", "))\n", "x)", "x"},
 		{"literal closed inside a function", "func f() []int {\n\tps := []int{", "}\n\treturn ps\n}\n", "2, 3}", "2, 3"},
+		{"block body closed and written past", "\tif x > 0 {", "} else {\n", "\n\t\treturn 1\n\t} else if x < 0 {", "\n\t\treturn 1"},
 		{"empty literal closed inside a function", "func f() []int {\n\tps := []int{", "}\n\treturn ps\n}\n", "}", ""},
 		{"string closed and written past", "\tfmt.Println(\"", "\")\n", "Hello, \", name)", "Hello, "},
 		{"string reopened for the document's quote", "\tprint(\"", "\")\n", "Hello, \" + name + \"!", "Hello, \" + name + \"!"},
@@ -171,6 +172,12 @@ func TestMultilineAuto(t *testing.T) {
 	if d := newDocInfo("\tgo func() {", "}()\n", MultilineAuto); !d.multiline {
 		t.Error("goroutine body: not multiline")
 	}
+	if d := newDocInfo("\tif x > 0 {", "} else {\n", MultilineAuto); !d.multiline {
+		t.Error("an if's body before its else: not multiline")
+	}
+	if d := newDocInfo("\treturn <b>{", "}</b>;\n", MultilineAuto); d.multiline {
+		t.Error("a JSX expression: multiline")
+	}
 	if d := newDocInfo("\tx := g(", "h())\n", MultilineAuto); d.multiline {
 		t.Error("a call's argument before another call: multiline")
 	}
@@ -194,6 +201,8 @@ func TestClosedLine(t *testing.T) {
 		{"callback closed, line not ended", "f(", ")\n", "func() {\n}", ""},
 		{"literal closed inside a function", "func f() []int {\n\tps := []int{", "}\n", "}\n\tfor i := 0; i < 10; i++ {\n", "}"},
 		{"block body", "\tif err != nil {", "}\n", "\n\t\treturn err\n", ""},
+		{"block body before else, closed", "\tif x > 0 {", "} else {\n", "\n\t\treturn 1\n\t} else if y {\n\t\tz()", "\n\t\treturn 1\n\t} else if y {"},
+		{"block body before else, open", "\tif x > 0 {", "} else {\n", "\n\t\treturn 1\n", ""},
 		{"argument without its closer", "\tf(", ")\n", "a,\n", ""},
 		{"nested call closed", "\tf(", ")\n", "g(a),\n", ""},
 		{"nothing after the cursor", "\tx := ", "\n", "1\n", ""},

@@ -2,6 +2,8 @@ package decode
 
 import (
 	"strings"
+
+	"github.com/ghostline-dev/ghostline/astguard"
 )
 
 // docInfo is what the stop rules and the filters know of the document
@@ -58,6 +60,11 @@ type docInfo struct {
 	// prefixOpen: the brackets the last 4 KB of the prefix leave open,
 	// against which a completion's closers are weighed (closedTwice).
 	prefixOpen brackets
+	// blockBody: the cursor stands in an empty block body whose closer
+	// the editor auto-inserted, with more code after it on the line
+	// ("if x {|} else {"; astguard.BodyBeforeCloser). The body ends where
+	// the completion closes that block: the document's "}" does.
+	blockBody bool
 	// replaceClosers: a completion that writes closersAfter itself and
 	// goes on keeps its text, to replace them (replaced), instead of
 	// being cut before them. job.shown sets it on a copy.
@@ -89,6 +96,7 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 		d.stringQuote = r[0]
 	}
 	d.prefixOpen = bracketsOf(prefix[max(0, len(prefix)-4096):])
+	d.blockBody = astguard.BodyBeforeCloser(d.lineBefore, d.restOfLine)
 	d.indent = indentWidth(d.lineBefore)
 	tb := strings.TrimRight(d.lineBefore, " \t")
 	if tb != "" {
@@ -131,7 +139,9 @@ func newDocInfo(prefix, suffix string, ml Multiline) *docInfo {
 	default:
 		// Closers, perhaps followed by an empty call: a goroutine's or an
 		// IIFE's body ("go func() {|}()", "(function () {|})();").
-		d.multiline = d.atLineStart || onlyClosers(strings.ReplaceAll(d.restOfLine, "()", ""))
+		// Or an empty block body before its auto-inserted closer and
+		// more code ("if x {|} else {").
+		d.multiline = d.atLineStart || onlyClosers(strings.ReplaceAll(d.restOfLine, "()", "")) || d.blockBody
 	}
 	return d
 }
@@ -179,11 +189,11 @@ func (d *docInfo) lineBreak(text string, endsLine bool) string {
 // leaves nothing open ends the same way. ok is false until a line break
 // follows such a line.
 func (d *docInfo) closedLine(text string) (end int, ok bool) {
-	if d.atLineStart || d.closersAfter == "" {
+	if d.atLineStart || d.closersAfter == "" && !d.blockBody {
 		return 0, false
 	}
 	at := -1
-	if strings.ContainsAny(closerRun(d.closersAfter), ")]}") {
+	if d.blockBody || strings.ContainsAny(closerRun(d.closersAfter), ")]}") {
 		at = closesOuter(text)
 	} else if first, _, _ := strings.Cut(text, "\n"); strings.TrimSpace(first) != "" {
 		if opens(first) <= 0 {
