@@ -258,6 +258,9 @@ func filterClosers(text string, d *docInfo) string {
 // "x).then(f)" replaces ")" and keeps ";"). A text that ends at its first
 // match replaces nothing: the trims of filterClosers settle such a text
 // ("2))" before ")"), which may close more than the rest of the line does.
+// So does a text that closes more brackets open before it than the rest
+// of the line closes ("x;}return 0;}}" before "}}" would leave a "}" too
+// many).
 func (d *docInfo) replaced(text string) int {
 	if d.closersAfter == "" || d.atLineStart {
 		return 0
@@ -290,6 +293,9 @@ func (d *docInfo) replaced(text string) int {
 		}
 		at += i + 1
 		n = k + 1
+	}
+	if n > 0 && closesOuter(text[at:]) >= 0 {
+		return 0
 	}
 	return n
 }

@@ -422,6 +422,7 @@ func TestReplacedClosers(t *testing.T) {
 		{"ending with the closers is trimmed", "\tfoo(", ");\n", "x).then(f);", "x).then(f", 0},
 		{"inner call closed, outer written past", "\tfoo(bar(", "))\n", "x), y)", "x), y)", 2},
 		{"closer written twice is trimmed", "print(add(1, ", ")\n", "2))", "2)", 0},
+		{"closes more than the closers", "int main(){while(q--){", "}}\n", "x;}return 0;}}", "x;", 0},
 		{"closer only", "f(g(", "))\n", "x))", "x", 0},
 		{"words after the cursor", "\tfoo(", ", b)\n", "a), c(", "a), c(", 0},
 		{"nothing closed", "\tfoo(", ")\n", "a, b", "a, b", 0},
