@@ -286,11 +286,8 @@ func newReplayer(t *testing.T, m *model.Model, tok *tokenizer.Tokenizer) *replay
 		}
 	}
 	var err error
-	if rp.sp, err = SpecialFromGGUF(m.File()); err != nil {
+	if rp.sp, err = engineSpecial(m.File(), tok); err != nil {
 		t.Fatal(err)
-	}
-	for _, id := range rp.tok.Special().EOG {
-		rp.sp.AddStop(id, rp.tok.Token(id))
 	}
 	return rp
 }

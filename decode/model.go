@@ -7,6 +7,7 @@ import (
 	"github.com/ghostline-dev/ghostline/model"
 	"github.com/ghostline-dev/ghostline/model/backend"
 	_ "github.com/ghostline-dev/ghostline/model/backend/cpu" // registers "cpu"
+	"github.com/ghostline-dev/ghostline/model/gguf"
 	"github.com/ghostline-dev/ghostline/model/quant"
 	"github.com/ghostline-dev/ghostline/model/tokenizer"
 )
@@ -105,6 +106,20 @@ func (l *Loaded) Close() error {
 	return l.Model.Close()
 }
 
+// engineSpecial is the special tokens of f's vocabulary as an engine uses
+// them: the tokenizer's end-of-generation list (llama.cpp's) joins the
+// stop tokens SpecialFromGGUF finds.
+func engineSpecial(f *gguf.File, tok *tokenizer.Tokenizer) (*Special, error) {
+	sp, err := SpecialFromGGUF(f)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range tok.Special().EOG {
+		sp.AddStop(id, tok.Token(id))
+	}
+	return sp, nil
+}
+
 // Load opens the GGUF model at path and starts an engine on it.
 func Load(path string, opt LoadOptions) (*Loaded, error) {
 	name := opt.Backend
@@ -131,13 +146,9 @@ func Load(path string, opt LoadOptions) (*Loaded, error) {
 	if err != nil {
 		return fail(err)
 	}
-	sp, err := SpecialFromGGUF(m.File())
+	sp, err := engineSpecial(m.File(), tok)
 	if err != nil {
 		return fail(err)
-	}
-	// The tokenizer's end-of-generation list (llama.cpp's) joins ours.
-	for _, id := range tok.Special().EOG {
-		sp.AddStop(id, tok.Token(id))
 	}
 	cells := opt.KVCells
 	if cells <= 0 {
